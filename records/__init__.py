@@ -1,0 +1,62 @@
+"""The contract between fixedit's stages. Imports nothing else of fixedit's."""
+
+from records.base import Record, UtcDatetime
+from records.deal import Contact, Deal
+from records.errors import (
+    AuthError,
+    BudgetExhausted,
+    ConfigError,
+    ConnectorError,
+    ExtractionError,
+    FixeditError,
+    PaginationLoop,
+    PayloadError,
+    RetriableError,
+    StoreError,
+)
+from records.resolution import (
+    Constraint,
+    Discovery,
+    Evidence,
+    EvidencedText,
+    Outcome,
+    QualityFlag,
+    Resolution,
+    StakeholderMention,
+)
+from records.sync import Batch, Cursor, Reject
+from records.ticket import AuthorRole, CustomField, Note, NoteKind, SourceRef, Ticket
+
+__all__ = [
+    "AuthError",
+    "AuthorRole",
+    "Batch",
+    "BudgetExhausted",
+    "ConfigError",
+    "ConnectorError",
+    "Constraint",
+    "Contact",
+    "Cursor",
+    "CustomField",
+    "Deal",
+    "Discovery",
+    "Evidence",
+    "EvidencedText",
+    "ExtractionError",
+    "FixeditError",
+    "Note",
+    "NoteKind",
+    "Outcome",
+    "PaginationLoop",
+    "PayloadError",
+    "QualityFlag",
+    "Record",
+    "Reject",
+    "Resolution",
+    "RetriableError",
+    "SourceRef",
+    "StakeholderMention",
+    "StoreError",
+    "Ticket",
+    "UtcDatetime",
+]
