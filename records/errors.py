@@ -28,7 +28,7 @@ class ConfigError(FixeditError):
 
     def __init__(self, key: str, message: str) -> None:
         self.key = key
-        super().__init__(f"config: {key}: {message}")
+        super().__init__(f"{key}: {message}")
 
 
 class ConnectorError(FixeditError):

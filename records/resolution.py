@@ -19,7 +19,9 @@ class Evidence(Record):
     """
 
     field: Literal["title", "description", "note"] = "note"
-    note_id: str | None = Field(default=None, description="The note's external id when field='note'.")
+    note_id: str | None = Field(
+        default=None, description="The note's external id when field='note'."
+    )
     start: int = Field(ge=0)
     end: int = Field(ge=0)
     text: str

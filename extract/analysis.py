@@ -1,0 +1,121 @@
+"""Read the processed docs of one ticket: segments with roles, and entity mentions.
+
+This is where spaCy types end: `analyse` takes the docs and hands back plain dataclasses that
+`extract.assemble` builds the Resolution from. It also links a bare "didn't help" to the step it
+is about, across notes: "Rebuilt profile." followed by the user's "still getting the error" makes
+the rebuild a failed attempt.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from spacy.tokens import Doc
+
+from extract.entities import Mention, mentions
+from extract.roles import Classification, Context, Role, classify, label_length
+from extract.segment import segment_spans
+from extract.sources import Source
+
+__all__ = ["Analysis", "Segment", "SourceMention", "analyse"]
+
+_FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|me|my|we|we've|our|us)\b", re.IGNORECASE)
+
+
+@dataclass(slots=True)
+class Segment:
+    """One sentence or clause of one source, with the roles it plays."""
+
+    source: Source
+    start: int
+    end: int
+    classification: Classification
+    roles: set[Role]
+    linked: list[Segment] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        """The cleaned text of the segment."""
+        return self.source.clean.text[self.start:self.end]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceMention:
+    """An entity mention and the source it was found in."""
+
+    source: Source
+    mention: Mention
+
+
+@dataclass(slots=True)
+class Analysis:
+    """Everything read from one ticket, in reading order."""
+
+    sources: list[Source]
+    segments: list[Segment]
+    mentions: list[SourceMention]
+
+    def by_role(self, role: Role, *, contexts: Sequence[Context] | None = None) -> list[Segment]:
+        """Segments playing `role`, optionally only from some contexts."""
+        return [s for s in self.segments if role in s.roles
+                and (contexts is None or s.source.context in contexts)]
+
+
+def _link_followups(segments: list[Segment]) -> None:
+    """Turn the step before a bare "no luck"/"still failing" into a failed attempt."""
+    last_action: Segment | None = None
+    for segment in segments:
+        if segment.classification.followup:
+            if last_action is not None:
+                last_action.roles.discard(Role.ACTION)
+                last_action.roles.discard(Role.VERIFICATION)
+                last_action.roles.add(Role.FAILED)
+                last_action.linked.append(segment)
+                segment.roles = {Role.OTHER}
+            elif segment.source.context in (Context.TITLE, Context.DESCRIPTION, Context.CUSTOMER):
+                segment.roles = {Role.SYMPTOM}
+            else:
+                segment.roles = {Role.OTHER}
+            continue
+        if Role.ACTION in segment.roles and Role.VERIFICATION not in segment.roles:
+            last_action = segment
+        elif Role.VERIFICATION in segment.roles or Role.CLOSURE in segment.roles:
+            last_action = None
+
+
+def _settle_description(segments: list[Segment]) -> None:
+    """Steps in a description count only when a technician wrote it as a log of the work.
+
+    A customer's "I plugged it back in" or "she changed pw on monday" is context, not a step;
+    "Called in, remoted in, cleared the queue, printing again" (a technician logging a phone
+    fix as the description) is the work itself.
+    """
+    described = [s for s in segments if s.source.context is Context.DESCRIPTION]
+    acting = [s for s in described if Role.ACTION in s.roles]
+    first_person = any(_FIRST_PERSON.search(s.text) for s in described)
+    if acting and (first_person or len(acting) < 2):
+        for segment in acting:
+            segment.roles.discard(Role.ACTION)
+            segment.roles.discard(Role.VERIFICATION)
+            if not segment.roles:
+                segment.roles.add(Role.OTHER)
+
+
+def analyse(sources: list[Source], docs: Sequence[Doc]) -> Analysis:
+    """Segments (with roles) and entity mentions of a ticket's sources and their docs."""
+    segments: list[Segment] = []
+    found: list[SourceMention] = []
+    for source, doc in zip(sources, docs, strict=True):
+        text = source.clean.text
+        for start, end in segment_spans(doc, text):
+            classification = classify(text[start:end], context=source.context)
+            # Evidence and text start after a "Resolution:" / "Cause -" label.
+            start += label_length(text[start:end])
+            segments.append(Segment(source, start, end, classification,
+                                    set(classification.roles)))
+        found.extend(SourceMention(source, mention) for mention in mentions(doc))
+    _settle_description(segments)
+    _link_followups(segments)
+    return Analysis(sources, segments, found)

@@ -1,0 +1,257 @@
+"""Cleaning: HTML to text, e-mail noise removal, and the offset map back to the stored text.
+
+Every cleaned text keeps a map to the text it came from, so evidence can point at the original
+characters of a note even after tags, entities, quoted replies and signatures are gone. The map is
+a list of runs: a *copy* run is character-for-character identical to the original; a *replace* run
+(a decoded entity, a newline standing for a ``<p>``, squeezed whitespace) maps as a whole to the
+original range it replaced.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from extract.email_noise import noise_ranges
+
+__all__ = ["CleanText", "clean_text", "html_to_text", "looks_like_html"]
+
+_TAG_HINT = re.compile(
+    r"<(?:/?(?:html|body|head|div|p|br|span|table|tbody|tr|td|th|font|b|i|u|strong|em|ul|ol|li"
+    r"|a|img|h[1-6]|blockquote|hr|style|script|meta|pre|o:p)\b[^>]*>|!--)",
+    re.IGNORECASE,
+)
+_ENTITY_HINT = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});")
+_HTML_TOKEN = re.compile(
+    r"(?P<comment><!--.*?(?:-->|\Z))"
+    r"|(?P<decl><![^>]*>|<\?[^>]*>)"
+    r"|(?P<tag></?(?P<name>[a-zA-Z][a-zA-Z0-9:-]*)\b[^>]*>)"
+    r"|(?P<entity>&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});?)"
+    r"|(?P<space>\s+)",
+    re.DOTALL,
+)
+_ENTITY_ONLY = re.compile(_ENTITY_HINT.pattern)
+# Elements whose content is never shown to a reader (or, for blockquote, is a quoted reply).
+_DROP_CONTENT = frozenset({"style", "script", "head", "title", "xml", "blockquote"})
+_BLOCK = frozenset({
+    "p", "div", "br", "tr", "table", "tbody", "thead", "ul", "ol", "h1", "h2", "h3", "h4", "h5",
+    "h6", "hr", "pre", "section", "article", "header", "footer", "dd", "dt", "address", "dl",
+})
+_CELL = frozenset({"td", "th"})
+_SQUEEZE = re.compile(r"[ \t]+(?=\n)|(?<=\n)[ \t]+|(?<=\n\n)\n+|\A\s+|\s+\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    clean_start: int
+    orig_start: int
+    orig_end: int
+    copy: bool
+
+
+class CleanText:
+    """Cleaned text plus the map from its characters back to the original text."""
+
+    __slots__ = ("_keys", "_runs", "original_length", "text")
+
+    def __init__(self, text: str, runs: list[_Run], original_length: int) -> None:
+        self.text = text
+        self._runs = runs
+        self._keys = [run.clean_start for run in runs]
+        self.original_length = original_length
+
+    @classmethod
+    def identity(cls, text: str) -> CleanText:
+        """A cleaned text that is the original, unchanged."""
+        runs = [_Run(0, 0, len(text), True)] if text else []
+        return cls(text, runs, len(text))
+
+    def __repr__(self) -> str:
+        return f"CleanText({self.text[:40]!r}..., runs={len(self._runs)})"
+
+    def _run_at(self, index: int) -> tuple[_Run, int]:
+        position = bisect_right(self._keys, index) - 1
+        run = self._runs[position]
+        next_start = (self._keys[position + 1] if position + 1 < len(self._keys)
+                      else len(self.text))
+        return run, next_start
+
+    def original_span(self, start: int, end: int) -> tuple[int, int]:
+        """Map the cleaned span [start, end) to the span of the original text it came from."""
+        if not 0 <= start <= end <= len(self.text):
+            raise ValueError(f"span {start}:{end} is outside the cleaned text")
+        if not self.text:
+            return 0, 0
+        if start == end:
+            run, _ = self._run_at(min(start, len(self.text) - 1))
+            point = run.orig_start + (start - run.clean_start) if run.copy else run.orig_start
+            return point, point
+        first, _ = self._run_at(start)
+        last, _ = self._run_at(end - 1)
+        orig_start = first.orig_start + (start - first.clean_start) if first.copy \
+            else first.orig_start
+        orig_end = last.orig_start + (end - last.clean_start) if last.copy else last.orig_end
+        return orig_start, orig_end
+
+    def without(self, ranges: Iterable[tuple[int, int]]) -> CleanText:
+        """A new CleanText with the cleaned-text ranges removed; the map still points home."""
+        keep: list[tuple[int, int]] = []
+        cursor = 0
+        for start, end in sorted(ranges):
+            start, end = max(start, cursor), min(end, len(self.text))
+            if start >= end:
+                continue
+            keep.append((cursor, start))
+            cursor = end
+        if not keep and cursor == 0:
+            return self
+        keep.append((cursor, len(self.text)))
+        builder = _Builder()
+        for start, end in keep:
+            if start < end:
+                self._copy_into(builder, start, end)
+        return builder.build(self.original_length)
+
+    def _copy_into(self, builder: _Builder, start: int, end: int) -> None:
+        position = bisect_right(self._keys, start) - 1
+        while start < end:
+            run = self._runs[position]
+            run_end = (self._keys[position + 1] if position + 1 < len(self._keys)
+                       else len(self.text))
+            stop = min(end, run_end)
+            piece = self.text[start:stop]
+            if run.copy:
+                offset = run.orig_start + (start - run.clean_start)
+                builder.copy(piece, offset, offset + len(piece))
+            else:
+                builder.replace(piece, run.orig_start, run.orig_end)
+            start = stop
+            position += 1
+
+
+class _Builder:
+    """Accumulates cleaned text and its runs."""
+
+    __slots__ = ("_parts", "_runs", "_size")
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._runs: list[_Run] = []
+        self._size = 0
+
+    def copy(self, piece: str, orig_start: int, orig_end: int) -> None:
+        if not piece:
+            return
+        last = self._runs[-1] if self._runs else None
+        if not (last and last.copy and last.orig_end == orig_start):
+            self._runs.append(_Run(self._size, orig_start, orig_end, True))
+        else:
+            self._runs[-1] = _Run(last.clean_start, last.orig_start, orig_end, True)
+        self._parts.append(piece)
+        self._size += len(piece)
+
+    def replace(self, piece: str, orig_start: int, orig_end: int) -> None:
+        if not piece:
+            return
+        self._runs.append(_Run(self._size, orig_start, orig_end, False))
+        self._parts.append(piece)
+        self._size += len(piece)
+
+    def last_char(self) -> str:
+        return self._parts[-1][-1] if self._parts else "\n"
+
+    def build(self, original_length: int) -> CleanText:
+        return CleanText("".join(self._parts), self._runs, original_length)
+
+
+def looks_like_html(text: str) -> bool:
+    """True when the text carries HTML markup (not just a stray '<')."""
+    return _TAG_HINT.search(text) is not None
+
+
+_OPEN_CLOSE = {name: re.compile(rf"<(/?){name}\b[^>]*>", re.IGNORECASE) for name in _DROP_CONTENT}
+_EDGES = re.compile(r"\A\s+|\s+\Z")
+
+
+def _drop_until_close(text: str, name: str, position: int) -> int:
+    """Return the index just past the element `name` opened before `position` (nesting-aware)."""
+    depth = 1
+    for match in _OPEN_CLOSE[name].finditer(text, position):
+        depth += -1 if match.group(1) else 1
+        if depth == 0:
+            return match.end()
+    return len(text)
+
+
+def html_to_text(text: str) -> CleanText:
+    """Strip tags, decode entities, turn block elements into line breaks; keep the offset map."""
+    builder = _Builder()
+    position = 0
+    length = len(text)
+    while position < length:
+        match = _HTML_TOKEN.search(text, position)
+        if match is None:
+            builder.copy(text[position:], position, length)
+            break
+        if match.start() > position:
+            builder.copy(text[position:match.start()], position, match.start())
+        start, end = match.span()
+        kind = match.lastgroup
+        if kind == "tag":
+            name = (match.group("name") or "").lower()
+            closing = text.startswith("</", start)
+            self_closing = text[end - 2:end] == "/>"
+            if name in _DROP_CONTENT and not closing and not self_closing:
+                end = _drop_until_close(text, name, end)
+                builder.replace("\n", start, end)
+            elif name == "li" and not closing:
+                builder.replace("\n- ", start, end)
+            elif name in _BLOCK:
+                builder.replace("\n", start, end)
+            elif name in _CELL and closing:
+                builder.replace(" ", start, end)
+        elif kind == "entity":
+            decoded = html.unescape(match.group())
+            if decoded == match.group():
+                builder.copy(decoded, start, end)
+            else:
+                builder.replace(decoded.replace("\xa0", " "), start, end)
+        elif kind == "space" and builder.last_char() not in " \n":
+            if end - start == 1 and text[start] == " ":
+                builder.copy(" ", start, end)
+            else:
+                builder.replace(" ", start, end)
+        position = end
+    squeezed = builder.build(length)
+    return squeezed.without(m.span() for m in _SQUEEZE.finditer(squeezed.text))
+
+
+def _decode_entities(text: str) -> CleanText:
+    builder = _Builder()
+    position = 0
+    for match in _ENTITY_ONLY.finditer(text):
+        builder.copy(text[position:match.start()], position, match.start())
+        builder.replace(html.unescape(match.group()), match.start(), match.end())
+        position = match.end()
+    builder.copy(text[position:], position, len(text))
+    return builder.build(len(text))
+
+
+def clean_text(text: str, *, email: bool = True) -> CleanText:
+    """Clean one stored text: HTML to text, then (when `email`) quoted replies, signatures and
+    disclaimers removed. Plain text without any of those comes back unchanged."""
+    if looks_like_html(text):
+        cleaned = html_to_text(text)
+    elif _ENTITY_HINT.search(text):
+        cleaned = _decode_entities(text)
+    else:
+        cleaned = CleanText.identity(text)
+    if email:
+        ranges = noise_ranges(cleaned.text)
+        if ranges:
+            cleaned = cleaned.without(ranges)
+    edges = [m.span() for m in _EDGES.finditer(cleaned.text)]
+    return cleaned.without(edges) if edges else cleaned

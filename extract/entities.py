@@ -1,0 +1,235 @@
+"""Entities: error codes, KB references, products and their versions, by spaCy patterns.
+
+The registered component ``fixedit_entities_v1`` runs a token `Matcher` (multi-token codes such
+as "event id 4625" or "HTTP 503"), one compiled pattern for single-token shapes (0x80070005,
+KB5034441, AADSTS50126, versions) and two `PhraseMatcher`s over the product lexicon
+(``data/products.json``: aliases case-insensitively, "cased" aliases such as "Edge" only as
+written). It stores the non-overlapping spans in ``doc.spans["fixedit"]``; each span's ``kb_id_``
+holds the normalised value ("0x80070005", "KB5034441", "Microsoft Outlook"). `mentions` turns
+them into plain records and attaches a version that follows a product ("GlobalProtect 6.2.1").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from spacy.language import Language
+from spacy.matcher import Matcher, PhraseMatcher
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from extract.lexicon import load_json
+from extract.segment import doc_text
+
+__all__ = ["SPAN_KEY", "EntityTagger", "Mention", "mentions", "product_categories"]
+
+SPAN_KEY = "fixedit"
+PRODUCT, VERSION, ERROR_CODE, KB_REF = "PRODUCT", "VERSION", "ERROR_CODE", "KB_REF"
+
+_HTTP_REASONS = {
+    "400": ["bad", "request"], "401": ["unauthorized"], "403": ["forbidden"],
+    "404": ["not", "found"], "408": ["request", "timeout"], "429": ["too", "many", "requests"],
+    "500": ["internal", "server", "error"], "502": ["bad", "gateway"],
+    "503": ["service", "unavailable"], "504": ["gateway", "timeout"],
+}
+_NUMBER = {"TEXT": {"REGEX": r"^\d{1,6}$"}}
+_OPTIONAL_COLON = {"TEXT": {"IN": [":", "#", "="]}, "OP": "?"}
+# Multi-token patterns, each anchored on a cheap first-token word test.
+
+
+def _each(words: list[str], rest: list[dict[str, object]]) -> list[list[dict[str, object]]]:
+    """One pattern per first word: an exact first-token test runs in C, a set test does not."""
+    return [[{"LOWER": word}, *rest] for word in words]
+
+
+# Multi-token patterns, each anchored on an exact first-token word.
+_PATTERNS: dict[str, list[list[dict[str, object]]]] = {
+    "EVENT_ID": [
+        *_each(["event", "evt"], [{"LOWER": {"IN": ["id", "ids", "#"]}, "OP": "?"},
+                                  _OPTIONAL_COLON, _NUMBER]),
+        *_each(["eventid", "eid"], [_OPTIONAL_COLON, _NUMBER]),
+    ],
+    "HTTP": _each(["http", "https", "http/1.1", "http/1.0", "http/2"],
+                  [{"LOWER": {"IN": ["error", "status", "code"]}, "OP": "*"},
+                   _OPTIONAL_COLON, {"TEXT": {"REGEX": r"^[1-5]\d\d$"}}]),
+    "HTTP_REASON": [[{"TEXT": code}, *({"LOWER": word} for word in words)]
+                    for code, words in _HTTP_REASONS.items()],
+    "GENERIC_ERROR": _each(["error", "err", "code"],
+                           [{"LOWER": "code", "OP": "?"}, _OPTIONAL_COLON,
+                            {"TEXT": {"REGEX": r"^-?\d{2,10}$"}}]),
+    "INTERNAL_KB": _each(["kb"], [{"LOWER": {"IN": ["article", "#", "-"]}}, _OPTIONAL_COLON,
+                                  {"TEXT": {"REGEX": r"^\d{1,5}$"}}]),
+    "VERSION": [*_each(["version", "ver", "v", "build", "release"],
+                       [{"TEXT": ".", "OP": "?"},
+                        {"LOWER": {"REGEX": r"^v?\d+(?:\.\d+){1,3}[a-z]?$"}}]),
+                *_each(["build"], [{"TEXT": {"REGEX": r"^\d{4,5}(?:\.\d+)?$"}}])],
+}
+# Words a multi-token pattern can start with: without one the Matcher need not run at all.
+_ANCHORS = re.compile(r"\b(?:event|evt|eventid|eid|https?|error|err|code|kb|version|ver|v|build"
+                      r"|release|[1-5]\d\d)\b", re.IGNORECASE)
+# Single-token shapes, found in one pass over the text (a per-token REGEX predicate in the
+# Matcher costs a regex call for every token of every doc).
+_SHAPES = re.compile(
+    r"(?P<HEX>\b0[xX][0-9a-fA-F]{2,8}\b)"
+    r"|(?P<VENDOR>\b(?i:AADSTS\d{5,6}|ORA-\d{5}|CAA[0-9A-F]{5})\b|\bERR_[A-Z_]+\b)"
+    r"|(?P<BUGCHECK>\b(?!HKEY_)[A-Z][A-Z0-9]+(?:_[A-Z0-9]+){2,}\b)"
+    r"|(?P<SMTP>\b[45]\d\d[ ][45]\.\d{1,3}\.\d{1,3}\b)"
+    r"|(?P<INTERNAL_KB>\b(?:[A-Za-z]{2,6}-)?(?i:kb)[-#]\d{1,7}\b)"
+    r"|(?P<MS_KB>\b(?i:kb)[ ]?\d{6,7}\b)"
+    r"|(?P<KB_URL>\bhttps?://[^\s<>\"')\]]+)"
+    r"|(?P<VERSION>(?<![\w.])[vV]?\d+(?:\.\d+){1,3}[a-z]?(?![\w.]\w)|\b\d{2}[hH][12]\b)"
+)
+_KB_PAGE = re.compile(r"/kb/|knowledge|/articles?/|/wiki/|/docs?/|support\.|learn\.microsoft"
+                      r"|itglue|hudu|confluence|/help/|/troubleshoot/", re.IGNORECASE)
+_LABELS = {"HEX": ERROR_CODE, "BUGCHECK": ERROR_CODE, "EVENT_ID": ERROR_CODE, "HTTP": ERROR_CODE,
+           "HTTP_REASON": ERROR_CODE, "VENDOR": ERROR_CODE, "SMTP": ERROR_CODE,
+           "GENERIC_ERROR": ERROR_CODE, "MS_KB": KB_REF, "INTERNAL_KB": KB_REF, "KB_URL": KB_REF,
+           "VERSION": VERSION}
+_MS_KB_URL = re.compile(r"(?:/kb/|/help/|kb)(\d{6,7})\b", re.IGNORECASE)
+_DIGITS = re.compile(r"\d+")
+_VERSION_WORDS = frozenset({"version", "ver", "v", "build", "release"})
+
+
+def _version(first: str, last: str) -> str | None:
+    value = last[1:] if last[:1] in "vV" and last[1:2].isdigit() else last
+    value = value.upper() if "h" in value.lower() else value
+    parts = value.split(".")
+    if len(parts) == 4 and all(p.isdigit() and int(p) <= 255 for p in parts) \
+            and first.lower() not in _VERSION_WORDS:
+        return None  # an IPv4 address
+    if len(parts) == 3 and len(parts[2]) == 4 and parts[2][:2] in ("19", "20"):
+        return None  # a date like 12.05.2024
+    return value
+
+
+def _normalise(key: str, text: str, first: str, last: str) -> str | None:
+    """The canonical value of a match (its text, first and last token), or None to drop it."""
+    if key == "HEX":
+        return "0x" + text[2:].upper()
+    if key in ("BUGCHECK", "VENDOR"):
+        return text.upper()
+    if key in ("EVENT_ID", "HTTP", "GENERIC_ERROR"):
+        prefix = {"EVENT_ID": "Event ID", "HTTP": "HTTP", "GENERIC_ERROR": "Error"}[key]
+        return f"{prefix} {last}"
+    if key == "HTTP_REASON":
+        return f"HTTP {first}"
+    if key == "SMTP":
+        return text
+    if key == "MS_KB":
+        return "KB" + "".join(_DIGITS.findall(text))
+    if key == "INTERNAL_KB":
+        return text.upper().replace("#", "-") if first == text \
+            else "KB-" + "".join(_DIGITS.findall(text))
+    if key == "KB_URL":
+        if not _KB_PAGE.search(text):
+            return None
+        found = _MS_KB_URL.search(text) if "microsoft.com" in text.lower() else None
+        return f"KB{found.group(1)}" if found else text.split("?", 1)[0].split("#", 1)[0]
+    if key == "VERSION":
+        return _version(first, last)
+    raise ValueError(f"unknown entity pattern {key}")
+
+
+@cache
+def _products() -> tuple[dict[str, str], ...]:
+    return tuple(load_json("products.json")["products"])
+
+
+@cache
+def product_categories() -> dict[str, str]:
+    """Canonical product name -> the category it votes for."""
+    return {product["name"]: product["category"] for product in _products()}
+
+
+class EntityTagger:
+    """Finds error codes, KB references, versions and products in a doc."""
+
+    def __init__(self, nlp: Language) -> None:
+        self.matcher = Matcher(nlp.vocab)
+        for key, patterns in _PATTERNS.items():
+            self.matcher.add(key, patterns)
+        self.aliases = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self.cased = PhraseMatcher(nlp.vocab, attr="ORTH")
+        for product in _products():
+            name = product["name"]
+            aliases = [nlp.make_doc(alias) for alias in product.get("aliases", [])]
+            cased = [nlp.make_doc(alias) for alias in product.get("cased", [])]
+            if aliases:
+                self.aliases.add(name, aliases)
+            if cased:
+                self.cased.add(name, cased)
+
+    def __call__(self, doc: Doc) -> Doc:
+        """Store the non-overlapping entity spans in ``doc.spans["fixedit"]``."""
+        strings = doc.vocab.strings
+        spans: list[Span] = []
+        text = doc_text(doc)
+        matches = self.matcher(doc) if _ANCHORS.search(text) else []
+        for match_id, start, end in matches:
+            key = strings[match_id]
+            span = doc[start:end]
+            value = _normalise(key, span.text, span[0].text, span[-1].text)
+            if value is not None:
+                spans.append(Span(doc, start, end, label=_LABELS[key], kb_id=value))
+        for match in _SHAPES.finditer(text):
+            key = match.lastgroup or ""
+            text = match.group().rstrip(".,;:") if key == "KB_URL" else match.group()
+            value = _normalise(key, text, text, text)
+            span = doc.char_span(match.start(), match.start() + len(text),
+                                 alignment_mode="expand") if value is not None else None
+            if span is not None and len(span):
+                spans.append(Span(doc, span.start, span.end, label=_LABELS[key], kb_id=value))
+        for matcher in (self.aliases, self.cased):
+            for match_id, start, end in matcher(doc):
+                spans.append(Span(doc, start, end, label=PRODUCT, kb_id=strings[match_id]))
+        doc.spans[SPAN_KEY] = sorted(filter_spans(spans), key=lambda s: s.start)
+        return doc
+
+
+@Language.factory("fixedit_entities_v1")
+def make_entity_tagger(nlp: Language, name: str) -> EntityTagger:
+    """spaCy factory for EntityTagger."""
+    return EntityTagger(nlp)
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """One entity found in a cleaned text: its label, canonical value and character span.
+
+    For a product, `value` may carry its version ("GlobalProtect 6.2.1"); `product` is the bare
+    canonical name.
+    """
+
+    label: str
+    value: str
+    start: int
+    end: int
+    product: str | None = None
+
+
+_VERSION_GAP = re.compile(r"\s*(?:\(|-|v\.?|ver\.?|version|build|release)?\s*", re.IGNORECASE)
+
+
+def mentions(doc: Doc) -> list[Mention]:
+    """Entities of a processed doc; a version right after a product is folded into it."""
+    if SPAN_KEY not in doc.spans:
+        return []
+    text = doc_text(doc)
+    spans = [(span.label_, span.kb_id_, span.start_char, span.end_char)
+             for span in doc.spans[SPAN_KEY]]
+    found: list[Mention] = []
+    skip = False
+    for index, (label, value, start, end) in enumerate(spans):
+        if skip or label == VERSION:
+            skip = False
+            continue
+        if label == PRODUCT and index + 1 < len(spans):
+            next_label, next_value, next_start, next_end = spans[index + 1]
+            if next_label == VERSION and _VERSION_GAP.fullmatch(text, end, next_start):
+                found.append(Mention(PRODUCT, f"{value} {next_value}", start, next_end, value))
+                skip = True
+                continue
+        found.append(Mention(label, value, start, end, value if label == PRODUCT else None))
+    return found

@@ -1,0 +1,30 @@
+"""The spaCy pipeline: ``spacy.blank("en")`` plus fixedit's registered components. No downloads.
+
+Build it once per process (`build_nlp`) and reuse it; construction compiles every pattern.
+"""
+
+from __future__ import annotations
+
+import spacy
+from spacy.language import Language
+
+# Importing the component modules registers their factories with spaCy.
+from extract import entities as _entities
+from extract import segment as _segment
+
+__all__ = ["PIPELINE_VERSION", "build_nlp"]
+
+PIPELINE_VERSION = "fixedit.nlp.v1"
+_COMPONENTS = (_entities.make_entity_tagger, _segment.make_boundaries)
+
+
+def build_nlp() -> Language:
+    """A blank English pipeline: segment boundaries (sentences, lines, clauses), entities."""
+    nlp = spacy.blank("en")
+    # "id" is a contraction ("I'd") to stock spaCy; in IT text it is an identifier ("event id").
+    nlp.tokenizer.rules = {
+        text: attrs for text, attrs in nlp.tokenizer.rules.items() if text.lower() != "id"
+    }
+    nlp.add_pipe("fixedit_boundaries_v1")
+    nlp.add_pipe("fixedit_entities_v1")
+    return nlp

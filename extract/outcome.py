@@ -1,0 +1,82 @@
+"""Outcome: how a ticket ended (resolved, workaround, escalated, unresolved, unknown).
+
+The status field says whether it is closed and sometimes why ("Closed - No Response",
+"Cancelled", "Escalated to Vendor"); the notes say how. The latest note that says anything about
+the ending wins; inside one note "could not resolve" beats "workaround" beats "escalated" beats
+"working now".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from records import Outcome
+
+__all__ = ["decide_outcome", "is_closed_status", "note_outcome"]
+
+
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+_CLOSED_STATUS = _rx(r"\b(?:closed?|resolved|complete[d]?|done|fixed|finished|cancel+ed"
+                     r"|no response|duplicate)\b")
+_UNRESOLVED_STATUS = _rx(r"cancel|no[ -]?resp|duplicate|dupe|abandon|unresolved|not resolved"
+                         r"|won'?t fix|declined|rejected|spam|no longer needed")
+_ESCALATED_STATUS = _rx(r"escalat|vendor|tier ?[23]|level ?[23]|\b[lt][23]\b|third[- ]party")
+_WORKAROUND = _rx(
+    r"\bwork ?-?arounds?\b|\btemporary (?:fix|solution)\b|\btemp fix\b|\bin the meantime\b"
+    r"|\bband-?aid\b|\bstop-?gap\b|\binterim (?:fix|solution)\b|\buntil (?:a |the )?(?:fix|patch"
+    r"|vendor|replacement|new (?:one|part|device|laptop|printer) arrives)"
+)
+_ESCALATED = _rx(
+    r"\bescalat(?:ed|ing|e)\b|\b(?:opened|raised|logged|created|submitted|filed) (?:a )?(?:case"
+    r"|ticket|sr|support (?:request|case)) (?:with|to)\b|\bvendor (?:case|ticket|support)\b"
+    r"|\b(?:passed|handed)(?: (?:off|over|it|this))? (?:on )?to\b|\b(?:tier|level) ?[23]\b"
+    r"|\bsent (?:it )?to (?:vendor|microsoft|the isp|isp|manufacturer)\b|\bRMA\b"
+)
+_UNRESOLVED = _rx(
+    r"\bcould ?(?:n[o']?t|not) (?:resolve|fix|be (?:resolved|fixed)|find a (?:fix|solution))\b"
+    r"|\bunable to (?:resolve|fix|reproduce)\b|\bno (?:fix|solution|resolution) (?:found"
+    r"|available)\b|\bnot resolved\b|\bunresolved\b|\bno (?:response|reply) from\b"
+    r"|\bclosing\W{0,5}(?:due to |as |because of |- |— )?(?:no (?:response|reply)|unresponsive"
+    r"|abandoned|duplicate|stale)\b|\b(?:user|client|customer|contact) (?:did not|didn'?t|never"
+    r"|has not|hasn'?t) (?:respond|repl|get back|answer)\w*|\bduplicate (?:of|ticket)\b"
+    r"|\bcancel+ed (?:by|per|at)\b|\bno longer (?:needed|required)\b"
+    r"|\b(?:haven'?t|have not|hasn'?t|has not|never|not) heard (?:back|from)\b|\bno word from\b"
+    r"|\bunresponsive\b|\bwithout (?:a )?(?:response|reply)\b"
+)
+
+
+def is_closed_status(status: str | None) -> bool:
+    """True when a PSA status reads as closed ("Closed", ">Resolved", "Completed - No Response")."""
+    return bool(status) and _CLOSED_STATUS.search(status or "") is not None
+
+
+def note_outcome(text: str, *, says_done: bool) -> Outcome | None:
+    """What one note says about the ending, if anything; `says_done` when it verifies or closes."""
+    if _UNRESOLVED.search(text):
+        return Outcome.UNRESOLVED
+    if _WORKAROUND.search(text):
+        return Outcome.WORKAROUND
+    if _ESCALATED.search(text) and not says_done:
+        return Outcome.ESCALATED
+    return Outcome.RESOLVED if says_done else None
+
+
+def decide_outcome(status: str | None, *, closed: bool, note_outcomes: Sequence[Outcome | None],
+                   has_steps: bool) -> Outcome:
+    """The ticket's outcome from its status and what its notes (oldest first) say."""
+    if status and _UNRESOLVED_STATUS.search(status):
+        return Outcome.UNRESOLVED
+    said = [outcome for outcome in note_outcomes if outcome is not None]
+    if Outcome.WORKAROUND in said[-2:] and said[-1] in (Outcome.WORKAROUND, Outcome.RESOLVED):
+        return Outcome.WORKAROUND
+    if said:
+        return said[-1]
+    if status and _ESCALATED_STATUS.search(status):
+        return Outcome.ESCALATED
+    if closed and has_steps:
+        return Outcome.RESOLVED
+    return Outcome.UNKNOWN

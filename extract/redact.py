@@ -1,0 +1,268 @@
+"""Redaction: secrets out of ticket text before anything is stored, exported or extracted.
+
+Each rule finds one written form of a secret and replaces the secret itself (not its label) with
+``[REDACTED:<category>]``, so "pw: Hunter2!" becomes "pw: [REDACTED:password]" and the note still
+reads as a note. Rules run on the stored text as-is (plain, HTML or a raw JSON payload), err on the
+side of redacting, and are idempotent: a marker is never redacted again. What is redacted is
+counted by category, never logged.
+
+Categories: password, api_key, token, private_key, card_number, recovery_key, license_key.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+from records import CustomField, Note, Ticket
+
+__all__ = ["MARKER_PATTERN", "RedactionCounts", "marker", "redact_text", "redact_ticket"]
+
+MARKER_PATTERN = re.compile(r"\[REDACTED:[a-z_]+\]")
+_NOT_MARKER = r"(?!\[REDACTED:)"
+_I = re.IGNORECASE
+# Between a label and its value: spaces, &nbsp; or a few inline tags ("Password:</b> x").
+_GAP = r"(?:[ \t]|&nbsp;|<[^<>\n]{0,80}>)*"
+_UNQUOTED = r"(?:[^\s\"<]|<(?![/!A-Za-z]))+"
+# Microsoft/Google app passwords are four groups of four letters: take all of them.
+_FOUR_BY_FOUR = r"[a-z]{4}(?:[ -][a-z]{4}){3}(?![\w])"
+_VALUE = (rf"(?:\"(?P<dq>{_NOT_MARKER}[^\"\n]{{1,120}})\"|'(?P<sq>{_NOT_MARKER}[^'\n]{{1,120}})'"
+          rf"|(?P<value>{_NOT_MARKER}(?:{_FOUR_BY_FOUR}|{_UNQUOTED})))")
+_LABEL_END = r"[\"']?"
+_PW_WORD = (r"(?:password|passwort|passwd|passcode|passphrase|pass[ -]phrase|pword|pswd|pwd|pw"
+            r"|p/w)")
+_PW_QUALIFIER = (r"(?:(?:new|temp|temporary|old|current|default|initial|local|admin|administrator"
+                 r"|wifi|wi-fi|wireless|root|user|vpn|email|router|domain|service|account|app"
+                 r"|portal|login|sa|the|his|her|their|user's|users)[ \t]+)*")
+_FOR_WHOM = r"(?:[ \t]+(?:for|of|on)(?:[ \t]+[\w.@'-]{1,40}){1,3}?)?"
+# Words that follow "password:" in ordinary notes and are not secrets.
+_NOT_SECRETS = frozenset({
+    "reset", "expired", "expiring", "changed", "change", "updated", "unknown", "none", "n/a", "na",
+    "same", "sent", "emailed", "texted", "provided", "set", "required", "blank", "empty", "see",
+    "below", "above", "attached", "in", "on", "redacted", "hidden", "removed", "not", "no", "yes",
+    "ok", "correct", "incorrect", "wrong", "invalid", "locked", "works", "working", "manager",
+    "vault", "policy", "given", "shared", "known", "requirements", "complexity", "prompt",
+})
+_TRAILING = ",;:)]}"
+
+
+@dataclass(frozen=True, eq=False)
+class RedactionCounts(Mapping[str, int]):
+    """How many secrets of each category were redacted, e.g. {"password": 2, "api_key": 1}."""
+
+    counts: Mapping[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "counts", {k: v for k, v in sorted(self.counts.items()) if v})
+
+    def __getitem__(self, key: str) -> int:
+        return self.counts[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.counts)
+
+    def __len__(self) -> int:
+        return len(self.counts)
+
+    def __repr__(self) -> str:
+        return f"RedactionCounts({dict(self.counts)!r})"
+
+    @property
+    def total(self) -> int:
+        """All secrets redacted, over every category."""
+        return sum(self.counts.values())
+
+
+def marker(category: str) -> str:
+    """The text that stands in for a redacted secret of `category`."""
+    return f"[REDACTED:{category}]"
+
+
+def _looks_secret(value: str) -> bool:
+    """A bare word after "password is" is a secret only if it does not read like English."""
+    word = value.strip("\"'").rstrip(".!?" + _TRAILING)
+    if len(word) < 4 or word.lower() in _NOT_SECRETS:
+        return False
+    return any(c.isdigit() or c.isupper() or not c.isalnum() for c in word)
+
+
+def _labelled(value: str) -> bool:
+    """A value after "password:" is a secret unless it is one of the ordinary status words."""
+    word = value.strip("\"'").rstrip(".!?" + _TRAILING).lower()
+    return bool(word) and word not in _NOT_SECRETS
+
+
+def _any_secret(value: str) -> bool:
+    """A "creds:" line is redacted when any of its words looks like a secret."""
+    return any(_looks_secret(word) for word in re.split(r"[\s/]+", value))
+
+
+def _long_token(value: str) -> bool:
+    word = value.strip("\"'").rstrip(".!?" + _TRAILING)
+    return len(word) >= 20 or (len(word) >= 8 and any(c.isdigit() for c in word)
+                               and any(c.isalpha() for c in word))
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        number = int(char)
+        if index % 2:
+            number *= 2
+            if number > 9:
+                number -= 9
+        total += number
+    return total % 10 == 0
+
+
+_CARD_PREFIX = re.compile(r"(?:4|5[1-5]|2[2-7]|3[47]|3[068]|6(?:011|5|4[4-9])|35)")
+
+
+def _card(value: str) -> bool:
+    digits = re.sub(r"[ -]", "", value)
+    return 13 <= len(digits) <= 19 and _CARD_PREFIX.match(digits) is not None and _luhn(digits)
+
+
+@dataclass(frozen=True)
+class _Rule:
+    category: str
+    pattern: re.Pattern[str]
+    accept: Callable[[str], bool] | None = None
+
+
+def _rule(category: str, pattern: str, accept: Callable[[str], bool] | None = None,
+          flags: int = _I) -> _Rule:
+    return _Rule(category, re.compile(pattern, flags), accept)
+
+
+# Order matters: whole blocks and unambiguous token shapes first, labelled forms after.
+_RULES: tuple[_Rule, ...] = (
+    _rule("private_key",
+          r"(?P<value>-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----.*?"
+          r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\Z))", flags=re.DOTALL),
+    _rule("api_key", r"\b(?P<value>(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|AIPA)[A-Z0-9]{16})\b", flags=0),
+    _rule("api_key", r"\b(?P<value>AIza[0-9A-Za-z_-]{35})", flags=0),
+    _rule("api_key", r"\b(?P<value>(?:sk|rk)_(?:live|test)_[0-9a-zA-Z]{16,})", flags=0),
+    _rule("api_key", r"\b(?P<value>sk-(?:proj-)?[A-Za-z0-9_-]{20,})", flags=0),
+    _rule("api_key", r"\b(?P<value>SG\.[\w-]{16,}\.[\w-]{16,})", flags=0),
+    _rule("token", r"\b(?P<value>gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{22,255})",
+          flags=0),
+    _rule("token", r"\b(?P<value>xox[abposr]-[A-Za-z0-9-]{10,})", flags=0),
+    _rule("token", r"(?P<value>hooks\.slack\.com/services/[A-Za-z0-9/]{20,})", flags=0),
+    _rule("token", r"\b(?P<value>eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})",
+          flags=0),
+    _rule("token", rf"\b(?:bearer|basic)[ \t]+(?P<value>{_NOT_MARKER}[A-Za-z0-9._~+/=-]{{16,}})"),
+    _rule("token", rf"[?&](?:sig|access_token|token|api_key|apikey|key)=(?P<value>{_NOT_MARKER}"
+                   r"[A-Za-z0-9%._~+/=-]{12,})"),
+    _rule("recovery_key", r"\b(?P<value>\d{6}(?:-\d{6}){7})\b", flags=0),
+    _rule("license_key", r"\b(?P<value>(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9]{5}"
+                         r"(?:-[A-Z0-9]{5}){4})\b", flags=0),
+    _rule("card_number", r"(?<![\d-])(?P<value>\d(?:[ -]?\d){12,18})(?![\d-])", _card, flags=0),
+    # URL userinfo: scheme://user:secret@host
+    _rule("password", rf"\b[a-z][a-z0-9+.-]*://[^:@/\s]+:(?P<value>{_NOT_MARKER}[^@/\s]+)@"),
+    # Connection strings: Password=...; (the value stops at ';')
+    _rule("password", rf"(?<![\w-])(?:password|pwd)[ \t]*=[ \t]*(?P<value>{_NOT_MARKER}"
+                      r"[^;\"'<\n]+?)[ \t]*(?=;|\"|'|$)", flags=_I | re.MULTILINE),
+    _rule("api_key", rf"\b(?:accountkey|sharedaccesskey)[ \t]*=[ \t]*(?P<value>{_NOT_MARKER}"
+                     r"[^;\"'<\s]+)"),
+    # Labelled keys and tokens: "api key: abc123...", "client_secret=..."
+    _rule("api_key", r"\b(?:api[ _-]?key|api[ _-]?secret|client[ _-]?secret|secret[ _-]?key"
+                     r"|access[ _-]?key(?:[ _-]?id)?"
+                     r"|secret|license[ _-]?key|product[ _-]?key)s?"
+                     rf"{_LABEL_END}{_GAP}(?:[:=]|=>|\bis\b|\bwas\b){_GAP}{_VALUE}", _long_token),
+    _rule("token", r"\b(?:(?:access|auth|refresh|api|bearer|session|sas|personal[ _-]access)"
+                   rf"[ _-]?)?token{_LABEL_END}{_GAP}(?:[:=]|=>|\bis\b|\bwas\b){_GAP}{_VALUE}",
+          _long_token),
+    _rule("password", r"\b(?:shared[ _-]?secret|pre-?shared[ _-]?key|psk|wpa2?[ _-]?key"
+                      r"|wi-?fi[ _-]?key|network[ _-]?key)s?"
+                      rf"{_LABEL_END}{_GAP}(?:[:=]|=>|\bis\b|\bwas\b){_GAP}{_VALUE}", _labelled),
+    # "pw: x", "pwd=x", "pass: x", "new password - x"
+    _rule("password", r"\b(?:creds|credentials|login details)[ \t]*[:=][ \t]*"
+                      rf"(?P<value>{_NOT_MARKER}[^\n<\"]{{1,80}})", _any_secret),
+    _rule("password", rf"\b{_PW_QUALIFIER}(?:{_PW_WORD}|pass){_FOR_WHOM}"
+                      rf"{_LABEL_END}{_GAP}(?:[:=]|=>|-(?=[ \t])){_GAP}{_VALUE}", _labelled),
+    # "password is x", "pw was x", "password set to x", "password now x"
+    _rule("password", rf"\b{_PW_WORD}{_FOR_WHOM}[ \t]+"
+                      r"(?:is|was|now|(?:is )?(?:set|changed|reset) to)"
+                      rf"(?:[ \t]+now)?[ \t]+{_VALUE}", _looks_secret),
+    # "set local admin to X", "reset pw to X", "changed her password to X"
+    _rule("password", r"\b(?:set|reset|changed?|updated?|made)[ \t]+"
+                      r"(?:(?:the|his|her|their|user'?s?|local|domain|wifi|admin)[ \t]+){0,3}"
+                      rf"(?:{_PW_WORD}|admin|administrator)[ \t]+(?:to|as)[ \t]+{_VALUE}",
+          _looks_secret),
+    # "temp password Welcome123!", "new pw of X"
+    _rule("password", rf"\b(?:temp|temporary|new|initial|default|one-time|otp)[ \t]+{_PW_WORD}"
+                      rf"[ \t]+(?:of[ \t]+|is[ \t]+)?{_VALUE}", _looks_secret),
+)
+
+
+def _clip(value: str) -> str:
+    """Trailing list punctuation after an unquoted value belongs to the sentence."""
+    clipped = value.rstrip(_TRAILING)
+    return clipped or value
+
+
+def _apply(rule: _Rule, text: str, counts: Counter[str]) -> str:
+    groups = [name for name in ("value", "dq", "sq") if name in rule.pattern.groupindex]
+
+    def substitute(match: re.Match[str]) -> str:
+        name = next(name for name in groups if match.group(name) is not None)
+        value = match.group(name)
+        if rule.accept is not None and not rule.accept(value):
+            return match.group()
+        secret = _clip(value) if name == "value" else value
+        start = match.start(name) - match.start()
+        whole = match.group()
+        counts[rule.category] += 1
+        return whole[:start] + marker(rule.category) + whole[start + len(secret):]
+
+    return rule.pattern.sub(substitute, text)
+
+
+def redact_text(text: str) -> tuple[str, Counter[str]]:
+    """Replace every secret found in `text` by a marker; return the new text and counts."""
+    counts: Counter[str] = Counter()
+    for rule in _RULES:
+        text = _apply(rule, text, counts)
+    return text, counts
+
+
+_SECRET_FIELD = re.compile(r"(?P<password>pass|pwd|pin\b)|secret|token|api.?key|recovery", _I)
+
+
+def _redact_field(field_: CustomField, counts: Counter[str]) -> CustomField:
+    """A custom field named like a secret is redacted whole; any other is scanned as text."""
+    if field_.value is None:
+        return field_
+    named = _SECRET_FIELD.search(f"{field_.key} {field_.label or ''}")
+    if named and field_.value.strip() and not MARKER_PATTERN.fullmatch(field_.value.strip()):
+        category = "password" if named.group("password") else "api_key"
+        counts[category] += 1
+        return field_.model_copy(update={"value": marker(category)})
+    value, found = redact_text(field_.value)
+    counts.update(found)
+    return field_.model_copy(update={"value": value}) if found else field_
+
+
+def redact_ticket(ticket: Ticket) -> tuple[Ticket, RedactionCounts]:
+    """A copy of `ticket` with secrets removed from its title, description, notes and custom
+    fields, and how many of each category were removed."""
+    counts: Counter[str] = Counter()
+    title, found = redact_text(ticket.title)
+    counts.update(found)
+    description, found = redact_text(ticket.description)
+    counts.update(found)
+    notes: list[Note] = []
+    for note in ticket.notes:
+        text, found = redact_text(note.text)
+        counts.update(found)
+        notes.append(note.model_copy(update={"text": text}) if found else note)
+    fields = [_redact_field(f, counts) for f in ticket.custom_fields]
+    if not counts:
+        return ticket, RedactionCounts()
+    updated = ticket.model_copy(update={
+        "title": title, "description": description, "notes": notes, "custom_fields": fields,
+    })
+    return updated, RedactionCounts(dict(counts))

@@ -1,0 +1,139 @@
+"""Segmentation: sentences, lines and the clauses of terse technician lists.
+
+Technicians write "remoted in, cleared cred mgr, rebuilt ost, tested send/recv ok. fixed" and
+bullet lists without periods, so a sentence is not the unit of a step. The registered spaCy
+component ``fixedit_boundaries_v1`` marks every segment start:
+
+* a ".", "!" or "?" ends a sentence (the stock sentencizer's rule);
+* a new line starts a new segment;
+* a comma, semicolon, dash, "and" or "then" followed by a done-verb ("cleared", "rebuilt"), a
+  verification ("tested", "confirmed") or a failure ("still", "no luck") starts a new segment.
+
+`segment_spans` turns a processed doc into trimmed character spans.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy
+from spacy.attrs import IDX, ORTH, SENT_START
+from spacy.language import Language
+from spacy.tokens import Doc
+from spacy.vocab import Vocab
+
+from extract.lexicon import verbs
+
+__all__ = ["Boundaries", "doc_text", "segment_spans", "trim"]
+
+_STARTERS_EXTRA = (
+    "tried", "still", "no luck", "no change", "no joy", "no difference", "didn't", "didnt",
+    "did not", "same error", "same issue", "tested", "test", "confirmed", "verified", "working",
+    "works", "now working", "now works", "user confirmed", "user confirms", "user can", "issue",
+    "which fixed", "that fixed", "this fixed", "which resolved", "that resolved", "fixed",
+    "resolved", "all good", "caused by", "turned out", "root cause", "found",
+)
+_TRIM_LEFT = re.compile(
+    r"^(?:[\s\-*•·>–—,;:.)\]]+|\d{1,2}[.)](?:\s+|$)|(?:and|then|also|&|but|so|plus)\b[\s,]*)+",
+    re.IGNORECASE,
+)
+_TRIM_RIGHT = re.compile(r"(?:[\s,;:.\-–—(\[&+]|\b(?:and|then|also|but|so)\b)+$", re.IGNORECASE)
+_HAS_WORD = re.compile(r"[A-Za-z0-9]")
+_LINE_START = re.compile(r"\n[ \t\r\n]*(?=\S)")
+
+
+def _clause_pattern() -> re.Pattern[str]:
+    lexicon = verbs()
+    done = sorted((f for f in lexicon.action_forms if not lexicon.is_base_form(f)),
+                  key=lambda f: (-len(f), f))
+    starters = sorted(set(done) | set(_STARTERS_EXTRA), key=lambda f: (-len(f), f))
+    body = "|".join(re.escape(s).replace(r"\ ", r"\s+") for s in starters)
+    return re.compile(
+        rf"(?:[,;]|\s[-–—]+|\s&|\s\+|\band\b|\bthen\b)\s+(?:(?:and|then|also|&|so|but)\s+)*"
+        rf"(?=(?:{body})(?![\w']))",
+        re.IGNORECASE,
+    )
+
+
+_TEXT_KEY = "fixedit_text"
+_ENDERS = (".", "!", "?", "...", "..", "!!", "??", "?!", "!?", "…", "。", "!!!", "???")
+_CLOSERS = ('"', "'", ")", "]", "}", "”", "’", "»")
+
+
+def doc_text(doc: Doc) -> str:
+    """The doc's text, built once and kept (``Doc.text`` re-joins every token on each call)."""
+    text = doc.user_data.get(_TEXT_KEY)
+    if text is None:
+        text = doc.user_data[_TEXT_KEY] = doc.text
+    return text
+
+
+class Boundaries:
+    """Sets every segment start of a doc in one pass: sentences, lines and list clauses.
+
+    Sentences follow the stock ``sentencizer`` rule (a new sentence after a ".", "!" or "?"
+    token and any closing quotes or brackets) but are computed on the doc's arrays, and all
+    marks are written at once through SENT_START: setting `Token.is_sent_start` token by token
+    is quadratic, and the sentencizer builds a Python object per token.
+    """
+
+    def __init__(self, vocab: Vocab) -> None:
+        self.clauses = _clause_pattern()
+        self.enders = frozenset(vocab.strings.add(p) for p in _ENDERS)
+        self.trailing = self.enders | frozenset(vocab.strings.add(p) for p in _CLOSERS)
+
+    def __call__(self, doc: Doc) -> Doc:
+        """Set SENT_START on the first token of every sentence, line and list clause."""
+        text = doc_text(doc)
+        size = len(doc)
+        if size == 0:
+            return doc
+        starts = doc.to_array(IDX)
+        orths = doc.to_array(ORTH).tolist()
+        values = numpy.full(size, -1, dtype=numpy.int64)
+        values[0] = 1
+        for index, orth in enumerate(orths):
+            if orth not in self.enders:
+                continue
+            after = index + 1
+            while after < size and (orths[after] in self.trailing or doc[after].is_space):
+                after += 1
+            if after < size:
+                values[after] = 1
+        marks = [m.end() for m in _LINE_START.finditer(text)]
+        marks.extend(m.end() for m in self.clauses.finditer(text))
+        if marks:
+            wanted = numpy.asarray(marks, dtype=starts.dtype)
+            positions = numpy.searchsorted(starts, wanted)
+            inside = positions < size
+            positions, wanted = positions[inside], wanted[inside]
+            values[positions[starts[positions] == wanted]] = 1
+        doc.from_array([SENT_START], values.astype(numpy.uint64))
+        return doc
+
+
+@Language.factory("fixedit_boundaries_v1")
+def make_boundaries(nlp: Language, name: str) -> Boundaries:
+    """spaCy factory for Boundaries."""
+    return Boundaries(nlp.vocab)
+
+
+def trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """Shrink [start, end) past bullets, connectives and dangling punctuation."""
+    piece = text[start:end]
+    left = _TRIM_LEFT.match(piece)
+    offset = left.end() if left else 0
+    right = _TRIM_RIGHT.search(piece, offset)
+    stop = right.start() if right else len(piece)
+    return start + offset, start + max(stop, offset)
+
+
+def segment_spans(doc: Doc, text: str) -> list[tuple[int, int]]:
+    """Character spans of the segments of a processed doc of `text`, trimmed, empty ones
+    dropped. (`text` is the doc's text, passed in because ``doc.text`` is rebuilt per call.)"""
+    spans: list[tuple[int, int]] = []
+    for sent in doc.sents:
+        start, end = trim(text, sent.start_char, sent.end_char)
+        if end > start and _HAS_WORD.search(text, start, end):
+            spans.append((start, end))
+    return spans

@@ -1,0 +1,71 @@
+"""The texts of a ticket in reading order, each cleaned and tagged with who wrote it.
+
+The extractor reads the *whole* ticket: title, description, then every note and time entry in
+chronological order. A description that a PSA also stores as the first note is read once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from extract.clean import CleanText, clean_text
+from extract.roles import Context, normalise
+from records import AuthorRole, Evidence, NoteKind, Ticket
+
+__all__ = ["Source", "ticket_sources"]
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One text of a ticket: where it sits, who wrote it, the original and the cleaned text."""
+
+    field: Literal["title", "description", "note"]
+    note_id: str | None
+    context: Context
+    original: str
+    clean: CleanText
+    created_at: datetime | None = None
+    author: str | None = None
+    kind: NoteKind | None = None
+
+    def evidence(self, start: int, end: int) -> Evidence:
+        """Evidence for the cleaned span [start, end), with offsets into the original text."""
+        orig_start, orig_end = self.clean.original_span(start, end)
+        return Evidence(field=self.field, note_id=self.note_id, start=orig_start, end=orig_end,
+                        text=self.clean.text[start:end])
+
+
+def _context(kind: NoteKind, role: AuthorRole) -> Context:
+    if role is AuthorRole.SYSTEM:
+        return Context.SYSTEM
+    if kind is NoteKind.DESCRIPTION:
+        return Context.DESCRIPTION
+    if role is AuthorRole.CONTACT or kind is NoteKind.CUSTOMER_REPLY:
+        return Context.CUSTOMER
+    return Context.TECHNICIAN
+
+
+def ticket_sources(ticket: Ticket) -> list[Source]:
+    """Title, description and notes (oldest first) of `ticket`, cleaned. Never empty."""
+    sources = [Source("title", None, Context.TITLE, ticket.title,
+                      clean_text(ticket.title, email=False), ticket.created_at)]
+    seen: set[str] = set()
+    if ticket.description.strip():
+        clean = clean_text(ticket.description)
+        seen.add(normalise(clean.text))
+        sources.append(Source("description", None, Context.DESCRIPTION, ticket.description, clean,
+                              ticket.created_at))
+    ordered = sorted(enumerate(ticket.notes), key=lambda pair: (pair[1].created_at, pair[0]))
+    for _, note in ordered:
+        if not note.text.strip():
+            continue
+        clean = clean_text(note.text)
+        key = normalise(clean.text)
+        if note.kind is NoteKind.DESCRIPTION and key in seen:
+            continue
+        seen.add(key)
+        sources.append(Source("note", note.external_id, _context(note.kind, note.author_role),
+                              note.text, clean, note.created_at, note.author, note.kind))
+    return sources

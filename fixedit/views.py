@@ -1,0 +1,161 @@
+"""How the CLI shows things: rich tables and progress, built from records and store reports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.panel import Panel
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from fixedit.pipeline import SyncReport
+from records import Resolution
+
+_OUTCOME_STYLE = {"resolved": "green", "workaround": "yellow", "escalated": "cyan",
+                  "unresolved": "red", "unknown": "dim"}
+
+
+class SyncProgress:
+    """One progress line per source: a pulsing bar, running counts and elapsed time."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+
+    def start(self, name: str) -> TaskID:
+        """Add a line for a source that starts syncing."""
+        return self._progress.add_task(name, total=None, counts="starting")
+
+    def update(self, task: TaskID, report: SyncReport) -> None:
+        """Show the counts a batch brought."""
+        c = report.counts
+        self._progress.update(task, counts=(
+            f"{c['seen']} seen · {c['created']} new · {c['updated']} changed · "
+            f"{c['quarantined']} quarantined · {c['extracted']} extracted"))
+
+    def finish(self, task: TaskID) -> None:
+        """Mark a source done."""
+        self._progress.update(task, total=1, completed=1)
+
+
+@contextmanager
+def sync_progress(console: Console) -> Iterator[SyncProgress]:
+    """A live progress display on `console` for the duration of a sync."""
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[counts]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+    with progress:
+        yield SyncProgress(progress)
+
+
+def sync_table(reports: Sequence[SyncReport]) -> Table:
+    """One row per source: what the run did."""
+    table = Table(title="sync", title_justify="left")
+    for name in ("source", "status", "seen", "created", "updated", "unchanged", "quarantined",
+                 "extracted", "secrets redacted"):
+        table.add_column(name, justify="left" if name in ("source", "status") else "right")
+    for r in reports:
+        c = r.counts
+        table.add_row(r.source, r.status, *(str(c[k]) for k in (
+            "seen", "created", "updated", "unchanged", "quarantined", "extracted")),
+            str(r.redacted))
+    return table
+
+
+def _outcome(resolution: Resolution) -> Text:
+    value = resolution.outcome.value
+    return Text(value, style=_OUTCOME_STYLE.get(value, ""))
+
+
+def resolutions_table(resolutions: Sequence[Resolution], *, title: str) -> Table:
+    """A compact overview of resolutions: ticket, category, outcome, first step, flags."""
+    table = Table(title=title, title_justify="left", show_lines=False, expand=True)
+    table.add_column("ticket", no_wrap=True)
+    table.add_column("title", ratio=3)
+    table.add_column("category", no_wrap=True)
+    table.add_column("outcome", no_wrap=True)
+    table.add_column("steps", justify="right")
+    table.add_column("first step", ratio=3)
+    table.add_column("flags", ratio=2)
+    for r in resolutions:
+        table.add_row(
+            r.ticket.external_id, r.title, r.category, _outcome(r), str(len(r.steps)),
+            r.steps[0].text if r.steps else "-",
+            ", ".join(flag.value for flag in r.quality_flags) or "-",
+        )
+    return table
+
+
+def resolution_panel(resolution: Resolution, *, score: float | None = None) -> Panel:
+    """One resolution as a person reads it: problem, cause, steps, what did not work, proof."""
+    r = resolution
+    lines: list[RenderableType] = []
+
+    def field(label: str, value: str | None) -> None:
+        if value:
+            lines.append(Text.assemble((f"{label}: ", "bold"), value))
+
+    field("problem", r.problem.text if r.problem else None)
+    field("cause", r.cause.text if r.cause else None)
+    for index, step in enumerate(r.steps, start=1):
+        notes = ", ".join(sorted({e.note_id or e.field for e in step.evidence}))
+        lines.append(Text.assemble((f"  {index}. ", "bold"), step.text, (f"  [{notes}]", "dim")))
+    for attempt in r.failed_attempts:
+        field("did not work", attempt.text)
+    field("verified", r.verification.text if r.verification else None)
+    extras = [("products", r.products), ("error codes", r.error_codes), ("KB", r.kb_refs)]
+    for label, items in extras:
+        field(label, ", ".join(item.text for item in items) if items else None)
+    header = f"{r.ticket.source}/{r.ticket.external_id} · {r.title}"
+    subtitle = f"{r.outcome.value} · {r.category} · confidence {r.confidence:.2f}"
+    if score is not None:
+        subtitle = f"score {score:.2f} · " + subtitle
+    return Panel(Group(*lines) if lines else Text("(no detail extracted)", style="dim"),
+                 title=header, title_align="left", subtitle=subtitle, subtitle_align="right")
+
+
+def lookup_view(query: str, hits: Sequence[Any]) -> RenderableType:
+    """Ranked matches for a lookup, best first."""
+    return Group(
+        Text.assemble(("prior resolutions for: ", "bold"), query),
+        *(resolution_panel(hit.resolution, score=hit.score) for hit in hits),
+    )
+
+
+def status_views(report: Any) -> list[RenderableType]:
+    """Tables for `fixedit status`: stored counts, sources with cursors, last runs."""
+    data = report.to_dict()
+    counts = Table(title="stored", title_justify="left")
+    counts.add_column("what")
+    counts.add_column("count", justify="right")
+    for key, value in data["counts"].items():
+        counts.add_row(key, str(value))
+    cursors = Table(title="sources and cursors", title_justify="left")
+    for name in ("source", "kind", "cursor", "updated"):
+        cursors.add_column(name)
+    for cursor in data["cursors"]:
+        value = cursor["value"] or ""
+        shown = value if len(value) <= 24 else value[:12] + "…" + value[-8:]
+        if cursor.get("slice"):
+            shown += f" @ {cursor['slice']}"
+        cursors.add_row(cursor["source"], cursor["kind"], shown, str(cursor["updated_at"]))
+    runs = Table(title="last runs", title_justify="left")
+    for name in ("source", "kind", "status", "started", "seen", "created", "updated",
+                 "quarantined", "extracted", "error"):
+        runs.add_column(name)
+    for run in data["last_runs"]:
+        c = run["counts"]
+        runs.add_row(run["source"], run["kind"], run["status"], str(run["started_at"]),
+                     *(str(c.get(k, 0)) for k in ("seen", "created", "updated", "quarantined",
+                                                   "extracted")),
+                     run.get("error") or "")
+    return [counts, cursors, runs]

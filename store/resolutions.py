@@ -1,0 +1,134 @@
+"""Extracted resolutions and their evidence spans: save, read back, stream."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from sqlmodel import Session, col, delete, select
+
+from records import Evidence, EvidencedText, Resolution, StoreError
+from store.search import resolution_tokens, search_text
+from store.tables import EvidenceRow, ResolutionRow, TicketRow, nul_free, utcnow
+
+log = logging.getLogger(__name__)
+
+_PAGE = 500  # rows per round trip when streaming resolutions
+
+
+def save_resolution(
+    session: Session, *, row_id: int, content_hash: str, resolution: Resolution
+) -> None:
+    """Store the resolution extracted from ticket row `row_id` as it was at `content_hash`.
+
+    Replaces an earlier resolution of the same ticket and its evidence, and records which
+    content and extractor version it came from (so `pending_extraction` skips it until either
+    changes). A ticket deleted meanwhile keeps no resolution.
+    """
+    ticket = session.get(TicketRow, row_id)
+    if ticket is None:
+        raise StoreError(f"ticket row {row_id} does not exist")
+    if (ticket.source, ticket.external_id) != (resolution.ticket.source,
+                                               resolution.ticket.external_id):
+        raise ValueError(
+            f"resolution for {resolution.ticket.source}/{resolution.ticket.external_id} "
+            f"given for ticket row {row_id} ({ticket.source}/{ticket.external_id})"
+        )
+    if ticket.deleted_at is not None:
+        log.debug("ticket row %d was deleted during extraction; resolution dropped", row_id)
+        return
+    row = session.exec(select(ResolutionRow).where(col(ResolutionRow.ticket_id) == row_id)).first()
+    now = utcnow()
+    tokens = resolution_tokens(resolution)
+    values: dict[str, Any] = {
+        "source": ticket.source,
+        "external_id": ticket.external_id,
+        "title": nul_free(resolution.title),
+        "problem": nul_free(resolution.problem.text) if resolution.problem else None,
+        "category": resolution.category,
+        "outcome": resolution.outcome.value,
+        "confidence": resolution.confidence,
+        "usable": resolution.usable,
+        "company": nul_free(resolution.company),
+        "board": nul_free(resolution.board),
+        "closed_at": resolution.closed_at,
+        "extractor_version": resolution.extractor_version,
+        "updated_at": now,
+        "search_text": search_text(tokens),
+        "search_length": len(tokens),
+        "payload": resolution.model_dump_json(),
+    }
+    if row is None:
+        row = ResolutionRow(ticket_id=row_id, created_at=now, **values)
+    else:
+        for name, value in values.items():
+            setattr(row, name, value)
+        session.exec(delete(EvidenceRow).where(col(EvidenceRow.resolution_id) == row.id))
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    session.add_all(_evidence_rows(row.id, resolution))
+    ticket.extracted_hash = content_hash
+    ticket.extracted_version = resolution.extractor_version
+    session.add(ticket)
+    session.flush()
+
+
+def get_resolution(session: Session, *, source: str, external_id: str) -> Resolution | None:
+    """The resolution of one ticket, by the ticket's source and external id, or None."""
+    payload = session.exec(
+        select(ResolutionRow.payload).where(col(ResolutionRow.source) == source,
+                                            col(ResolutionRow.external_id) == external_id)
+    ).first()
+    return None if payload is None else Resolution.model_validate_json(payload)
+
+
+def iter_resolutions(
+    session: Session, *, source: str | None = None, usable_only: bool = False
+) -> Iterator[Resolution]:
+    """Every stored resolution in row order, fetched a page at a time."""
+    last_id = 0
+    while True:
+        stmt = (
+            select(ResolutionRow.id, ResolutionRow.payload)
+            .where(col(ResolutionRow.id) > last_id)
+            .order_by(col(ResolutionRow.id))
+            .limit(_PAGE)
+        )
+        if source is not None:
+            stmt = stmt.where(col(ResolutionRow.source) == source)
+        if usable_only:
+            stmt = stmt.where(col(ResolutionRow.usable).is_(True))
+        page = session.exec(stmt).all()
+        for _, payload in page:
+            yield Resolution.model_validate_json(payload)
+        if len(page) < _PAGE:
+            return
+        last_id = page[-1][0]
+
+
+def _evidence_rows(resolution_id: int, resolution: Resolution) -> Iterator[EvidenceRow]:
+    """One row per evidence span of every evidenced field and list item."""
+    for field_name in type(resolution).model_fields:
+        value = getattr(resolution, field_name)
+        items = value if isinstance(value, list) else [value]
+        for item_index, item in enumerate(items):
+            if isinstance(item, EvidencedText):
+                for evidence in item.evidence:
+                    yield _evidence_row(resolution_id, field_name, item_index, evidence)
+
+
+def _evidence_row(
+    resolution_id: int, field_name: str, item_index: int, evidence: Evidence
+) -> EvidenceRow:
+    return EvidenceRow(
+        resolution_id=resolution_id,
+        field_name=field_name,
+        item_index=item_index,
+        evidence_field=evidence.field,
+        note_id=evidence.note_id,
+        start=evidence.start,
+        end=evidence.end,
+        text=nul_free(evidence.text) or "",
+    )
