@@ -45,6 +45,7 @@ class _Collector:
         self._items: list[tuple[frozenset[str], str, list[Evidence]]] = []
 
     def add(self, key_text: str, text: str, evidence: Iterable[Evidence]) -> None:
+        """Add an item, or merge its evidence into an earlier item with (nearly) the same words."""
         words = frozenset(_WORDS.findall(normalise(key_text)))
         for index, (seen, _, found) in enumerate(self._items):
             overlap = len(words & seen) / max(len(words | seen), 1)
@@ -54,6 +55,7 @@ class _Collector:
         self._items.append((words, text, list(evidence)))
 
     def items(self) -> list[EvidencedText]:
+        """The collected items, first-seen order, evidence capped."""
         return [EvidencedText(text=text, evidence=evidence[:_MAX_EVIDENCE])
                 for _, text, evidence in self._items]
 
@@ -164,7 +166,8 @@ def _category(analysis: Analysis) -> str:
                Context.TECHNICIAN: 1.0, Context.SYSTEM: 0.0}
     texts = [(s.clean.text, weights[s.context]) for s in analysis.sources]
     lookup = product_categories()
-    votes = [lookup[m.mention.product] for m in analysis.mentions if m.mention.product in lookup]
+    votes = [(lookup[m.mention.product], weights[m.source.context]) for m in analysis.mentions
+             if m.mention.product in lookup]
     return categorise(texts, votes)
 
 

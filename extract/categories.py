@@ -2,8 +2,9 @@
 
 Categories: email, accounts_access, onboarding, network, remote_access, printing, hardware,
 software, security, backup, server, phone_voip, mobile_device, performance, collaboration,
-operating_system, other. Each has a label, a description and keywords; see the data file. A later
-issue replaces the scoring with a trained classifier over the same ids.
+operating_system, other. Each has a label, a description, keywords and "strong" keywords that
+count double; see the data file. A later issue replaces the scoring with a trained classifier
+over the same ids.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ __all__ = ["OTHER", "Category", "categorise", "taxonomy"]
 
 OTHER = "other"
 _MIN_SCORE = 2.0
-_PRODUCT_VOTE = 2.0
 
 
 @dataclass(frozen=True)
@@ -32,54 +32,66 @@ class Category:
     label: str
     description: str
     keywords: tuple[str, ...]
+    strong: tuple[str, ...] = ()
 
 
 @cache
 def taxonomy() -> tuple[Category, ...]:
     """The categories in file order (earlier wins a tie)."""
     return tuple(Category(entry["id"], entry["label"], entry["description"],
-                          tuple(entry["keywords"]))
+                          tuple(entry["keywords"]), tuple(entry.get("strong", ())))
                  for entry in load_json("categories.json")["categories"])
 
 
 _WORD = re.compile(r"[a-z0-9]+(?:['/-][a-z0-9]+)*%?")
 
 
+def _phrase(keyword: str) -> str:
+    return " ".join(_WORD.findall(keyword.lower()))
+
+
 @cache
-def _keywords() -> tuple[dict[str, tuple[str, ...]], frozenset[str], int]:
-    """Keyword -> the categories it votes for; the words keywords start with; the longest."""
-    owners: dict[str, list[str]] = {}
+def _keywords() -> tuple[dict[str, tuple[tuple[str, int], ...]], frozenset[str], int]:
+    """Keyword -> (category, weight) votes; the words keywords start with; the longest, in words.
+
+    A strong keyword counts twice.
+    """
+    owners: dict[str, list[tuple[str, int]]] = {}
     for category in taxonomy():
+        strong = {_phrase(word) for word in category.strong}
         for keyword in category.keywords:
-            owners.setdefault(" ".join(_WORD.findall(keyword.lower())), []).append(category.id)
+            phrase = _phrase(keyword)
+            owners.setdefault(phrase, []).append((category.id, 2 if phrase in strong else 1))
     firsts = frozenset(keyword.split(" ", 1)[0] for keyword in owners)
     longest = max((keyword.count(" ") + 1 for keyword in owners), default=1)
-    return {word: tuple(ids) for word, ids in owners.items()}, firsts, longest
+    return {word: tuple(votes) for word, votes in owners.items()}, firsts, longest
 
 
 def _hits(text: str) -> Counter[str]:
-    """How many keyword occurrences of each category `text` holds (word n-gram lookups)."""
+    """The weighted keyword votes for each category in `text` (word n-gram lookups)."""
     owners, firsts, longest = _keywords()
     words = _WORD.findall(MARKER_PATTERN.sub(" ", text).lower())
     hits: Counter[str] = Counter()
     for index, word in enumerate(words):
         if word not in firsts:
             continue
-        for size in range(1, longest + 1):
-            for category_id in owners.get(" ".join(words[index:index + size]), ()):
-                hits[category_id] += 1
+        for size in range(1, min(longest, len(words) - index) + 1):
+            for category_id, weight in owners.get(" ".join(words[index:index + size]), ()):
+                hits[category_id] += weight
     return hits
 
 
-def categorise(texts: Iterable[tuple[str, float]], product_categories: Iterable[str] = ()) -> str:
-    """The best category id for weighted texts and the categories of the products named."""
+def categorise(texts: Iterable[tuple[str, float]],
+               product_votes: Iterable[tuple[str, float]] = ()) -> str:
+    """The best category id for weighted texts and weighted (category, weight) product votes,
+    one vote per product mention."""
     scores: Counter[str] = Counter()
     for text, weight in texts:
         if weight:
             for category_id, count in _hits(text).items():
-                scores[category_id] += weight * min(count, 3)
-    for category_id in set(product_categories):
-        scores[category_id] += _PRODUCT_VOTE
+                scores[category_id] += weight * min(count, 6)
+    for category_id, weight in product_votes:
+        scores[category_id] += weight
     if not scores:
         return OTHER
     order = {category.id: index for index, category in enumerate(taxonomy())}

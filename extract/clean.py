@@ -143,6 +143,7 @@ class _Builder:
         self._size = 0
 
     def copy(self, piece: str, orig_start: int, orig_end: int) -> None:
+        """Append text that is identical to original[orig_start:orig_end]."""
         if not piece:
             return
         last = self._runs[-1] if self._runs else None
@@ -154,6 +155,7 @@ class _Builder:
         self._size += len(piece)
 
     def replace(self, piece: str, orig_start: int, orig_end: int) -> None:
+        """Append text that stands, as a whole, for original[orig_start:orig_end]."""
         if not piece:
             return
         self._runs.append(_Run(self._size, orig_start, orig_end, False))
@@ -161,9 +163,11 @@ class _Builder:
         self._size += len(piece)
 
     def last_char(self) -> str:
+        """The last character appended so far (a newline at the start)."""
         return self._parts[-1][-1] if self._parts else "\n"
 
     def build(self, original_length: int) -> CleanText:
+        """The finished CleanText."""
         return CleanText("".join(self._parts), self._runs, original_length)
 
 

@@ -10,10 +10,33 @@ from __future__ import annotations
 import re
 
 __all__ = [
-    "ADJECTIVAL", "BASE_BLOCKERS", "CAUSE_FOUND", "CAUSE_STATE", "CAUSE_STRONG", "CHECK_VERB",
-    "COMMAND", "CUSTOMER_ATTEMPT", "FAILURE", "FIRST_PERSON", "INSTRUCTED", "LABEL", "LABEL_ROLES",
-    "LEAD", "NEGATED_START", "NOT_DONE", "NOUN_PHRASE_NEXT", "ONGOING_NEXT", "SHORT_OK", "SUCCESS",
-    "SYMPTOM_STRONG", "SYMPTOM_WEAK", "TRIED", "VERIFY",
+    "ADJECTIVAL",
+    "BASE_BLOCKERS",
+    "CAUSE_BECAUSE",
+    "CAUSE_FOUND",
+    "CAUSE_STATE",
+    "CAUSE_STRONG",
+    "CHECK_VERB",
+    "COMMAND",
+    "CONFIRMED",
+    "CUSTOMER_ATTEMPT",
+    "FAILURE",
+    "FIRST_PERSON",
+    "INSTRUCTED",
+    "LABEL",
+    "LABEL_ROLES",
+    "LEAD",
+    "NEGATED_START",
+    "NOT_DONE",
+    "NOUN_PHRASE_NEXT",
+    "ONGOING_NEXT",
+    "PASSIVE_SUBJECT",
+    "SHORT_OK",
+    "SUCCESS",
+    "SYMPTOM_STRONG",
+    "SYMPTOM_WEAK",
+    "TRIED",
+    "VERIFY",
 ]
 
 
@@ -38,7 +61,7 @@ LEAD = _rx(
     r"|were able to|managed to|already|even|previously|earlier|originally|initially|both"
     r"|personally|fyi|\d{1,2}[:.]\d{2}\s*(?:am|pm)?|[-*•>]+|\d+[.)])[\s,:-]+)+"
 )
-FIRST_PERSON = _rx(r"^(?:i|we|i've|ive|we've|weve|i have|we have|my|our|i'm|im)\b|\balready\b")
+FIRST_PERSON = _rx(r"\b(?:i|we|i've|ive|we've|weve|my|our|me|us|i'm|im|already)\b")
 # A customer's own attempt: "I already restarted twice", "we power cycled it but ..."
 CUSTOMER_ATTEMPT = _rx(
     r"\b(?:already|tried|twice|again|several times|multiple times|a few times|couple of times"
@@ -85,6 +108,7 @@ NOT_DONE = _rx(
     r"|tomorrow|tonight|next week|if (?:this|that|it) (?:doesn't|does not|fails))\b"
     r"|\?\s*$"
 )
+CONFIRMED = _rx(r"\b(?:confirmed|confirms|verified|tested)\b")
 CHECK_VERB = _rx(r"^(?:test|verif|confirm|check|re-?test|double.?check|ping)")
 NEGATED_START = _rx(r"(?:did not|didn't|didnt|do not|don't|dont|never|no need to|not|without"
                     r"|nothing|no one|nobody|haven't|have not)\b")
@@ -111,8 +135,8 @@ FAILURE = _rx(
 TRIED = _rx(r"^(?:tried|try(?:ing)?|attempted|attempt(?:ing)?|tries)\b|\b(?:have|had|already)"
             r"\s+tried\b|\btried\b")
 SUCCESS = _rx(
-    r"\b(?:worked|works|working|fixed|resolved|solved|sorted|success(?:ful(?:ly)?)?|cleared up"
-    r"|did the trick|took care of)\b"
+    r"\b(?:worked|works|fixed|resolved|solved|sorted|success(?:ful(?:ly)?)?|cleared up"
+    r"|did the trick|took care of)\b|(?<!\bthe )(?<!\ba )\bworking\b"
 )
 VERIFY = _rx(
     r"\bconfirm(?:ed|s|ing)?\b|\bverified (?:(?:that|with|it|user|they|she|he|all|mail|working"
@@ -138,18 +162,32 @@ VERIFY = _rx(
     r"|problems?|crash(?:es)?|pop-?ups?)\b|\b(?:issue|error|problem)s? (?:is |are |has )?"
     r"(?:gone|cleared|went away|resolved|fixed)\b|\bsuccessful(?:ly)?\b|\bperfect\b"
     r"|\bno (?:drops|lockouts?|prompts|disconnects|crashes|errors)\b"
+    r"|\bnow (?:it|that|everything|all|she|he|they) (?:works|is working|prints|connects|syncs"
+    r"|loads|opens|can)\b|\b(?:it|that|this) (?:works|worked)(?: now| again| great| fine"
+    r"| perfectly)?\W*$"
 )
 # "access ok", "printing fine now": a short segment that is nothing but a check.
-SHORT_OK = _rx(r"^[\w/.-]+(?:\s+[\w/.-]+){0,2}\s+(?:ok|okay|good|fine|working|works)(?:\s+now)?$")
+SHORT_OK = _rx(r"^(?!.*\b(?:not|no|never|isn't|isnt|aren't|won't|can't)\b)"
+               r"[\w/.-]+(?:\s+[\w/.-]+){0,2}\s+(?:ok|okay|good|fine|working|works)(?:\s+now)?$")
 CAUSE_STRONG = _rx(
     r"\bcaused by\b|\b(?:the )?(?:root )?cause (?:was|is|of|being|appears)\b|\broot cause"
     r"|\bwas causing\b|\bwere causing\b|\bcausing (?:the|this|it|issues?|problems?)\b"
-    r"|\bdue to\b|\bturn(?:ed|s) out\b|\bwas because\b|\bbecause\b|\bb/c\b|\bbc\b|\bculprit\b"
+    r"|\bdue to\b|\bturn(?:ed|s) out\b|\bwas because\b|\bculprit\b"
     r"|\b(?:the )?(?:issue|problem|error) (?:was|is|seems to be|appears to be|turned out)\b"
     r"|\bit was (?:the|a|an)\b|\bwas the (?:issue|problem|cause|reason)\b|\bthe reason\b"
     r"|\bas a result of\b|\bresult(?:ed|ing)? from\b|\bstem(?:med|s)? from\b"
     r"|\btraced (?:it |this |the issue )?(?:back )?to\b|\bnarrowed (?:it )?down to\b"
     r"|\bmust have\b|\bknown (?:issue|bug)\b"
+)
+# "because" explains in a technician's note; in a customer's it usually explains the impact.
+CAUSE_BECAUSE = _rx(r"\bbecause\b|\bb/c\b|\bbc\b|\bcuz\b|\bsince (?:the|it|its|it's)\b")
+# "pw reset", "ost rebuilt", "the spooler restarted": a thing, then what was done to it.
+_NOT_A_THING = (r"(?!(?:user|usr|users|she|he|they|i|we|it|its|it's|that|this|which|yes|no|ok"
+                r"|okay|so|and|then|just|also|now|all|everything|nothing|able|to|customer|client"
+                r"|caller|everyone|nobody|someone|staff|tech|was|is|has|had|have)\b)")
+PASSIVE_SUBJECT = _rx(
+    rf"(?:(?:the|her|his|their|users?'?s?|usr'?s?)\s+)?{_NOT_A_THING}[a-z0-9][\w/.'-]*"
+    rf"(?:\s+{_NOT_A_THING}[a-z0-9][\w/.'-]*)?\s+"
 )
 CAUSE_FOUND = _rx(
     r"\b(?:looks|looked|seems|seemed|appears|appeared) (?:like|to be|that)\b"
@@ -182,6 +220,7 @@ SYMPTOM_STRONG = _rx(
     r"|bsod|missing|disappeared|locked out|lockout|prompt(?:s|ing|ed)? for|pop(?:s|ping)? up"
     r"|popup|spinning|boot ?loop|jam(?:med|s)?|garbled|bounc(?:es|ed|ing|eback)|rejected|denied"
     r"|time(?:d)? ?out|not responding|nothing happens|over and over|constantly|repeatedly"
+    r"|on its own|by itself|unsuccessful"
     r"|lost|no (?:internet|connection|sound|audio|signal|power|dial tone|display|access"
     r"|network|wifi|email))\b"
 )

@@ -104,7 +104,8 @@ def _signature_start(text: str, stop: int, removed: list[tuple[int, int]]) -> in
     dropped = sorted(removed)
     lines = [
         (start, end) for start, end in _lines(text, stop)
-        if text[start:end].strip() and not any(a <= start and end <= b for a, b in dropped)
+        if text[start:end].strip()
+        and not any(a <= start and end - text.endswith("\n", start, end) <= b for a, b in dropped)
     ]
     tail = lines[-(_SIGNATURE_MAX_LINES + 1):]
     for offset, (start, end) in enumerate(tail):

@@ -23,8 +23,9 @@ from spacy.util import filter_spans
 from extract.lexicon import load_json
 from extract.segment import doc_text
 
-__all__ = ["SPAN_KEY", "EntityTagger", "Mention", "mentions", "product_categories"]
+__all__ = ["FACTORY", "SPAN_KEY", "EntityTagger", "Mention", "mentions", "product_categories"]
 
+FACTORY = "fixedit_entities_v1"
 SPAN_KEY = "fixedit"
 PRODUCT, VERSION, ERROR_CODE, KB_REF = "PRODUCT", "VERSION", "ERROR_CODE", "KB_REF"
 
@@ -188,7 +189,7 @@ class EntityTagger:
         return doc
 
 
-@Language.factory("fixedit_entities_v1")
+@Language.factory(FACTORY)
 def make_entity_tagger(nlp: Language, name: str) -> EntityTagger:
     """spaCy factory for EntityTagger."""
     return EntityTagger(nlp)

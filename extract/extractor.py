@@ -41,6 +41,7 @@ class Extractor:
         pending: dict[int, tuple[Ticket, list[Source]]] = {}
 
         def texts() -> Iterator[tuple[str, int]]:
+            """Every cleaned text of every ticket, tagged with its ticket's position."""
             for index, (ticket, sources) in enumerate(prepared):
                 pending[index] = (ticket, sources)
                 for source in sources:
@@ -57,8 +58,9 @@ class Extractor:
             return build_resolution(ticket, analyse(sources, docs), version=self.version)
         except ValueError as exc:
             # A contract violation (e.g. an evidence span that does not validate) is a bug in
-            # the rules, not in the ticket; name the ticket, never its text.
-            log.warning("extraction failed for ticket %s/%s", ticket.source, ticket.external_id)
-            raise ExtractionError(
-                f"could not extract ticket {ticket.source}/{ticket.external_id}: {exc}"
-            ) from exc
+            # the rules, not in the ticket. Name the ticket and the error type, never the text:
+            # a validation message quotes the values it rejected.
+            log.warning("extraction failed for ticket %s/%s: %s", ticket.source,
+                        ticket.external_id, type(exc).__name__)
+            raise ExtractionError(f"could not extract ticket {ticket.source}/"
+                                  f"{ticket.external_id}: {type(exc).__name__}") from exc

@@ -18,7 +18,8 @@ __all__ = ["VerbLexicon", "load_json", "verbs"]
 
 _VOWELS = frozenset("aeiou")
 # Verbs whose past form is their base form: "set" in a note is read as done.
-_SAME_IN_PAST = frozenset({"set", "reset", "put", "re-set", "shut down", "shutdown", "shut off"})
+_SAME_IN_PAST = frozenset({"set", "reset", "put", "re-set", "shut down", "shutdown", "shut off",
+                           "rdp", "ssh"})
 
 
 def load_json(name: str) -> Any:
@@ -46,8 +47,9 @@ def _is_bare(form: str, base: str) -> bool:
     if form in _SAME_IN_PAST:
         return False
     words, base_words = form.split(), base.split()
-    return form == base or any(word.endswith("ing") for word in words) or any(
-        word in (stem + "s", stem + "es") for word, stem in zip(words, base_words, strict=False))
+    return form == base or words[0] == base_words[0] \
+        or any(w.endswith(("ing", "ies")) for w in words) \
+        or any(w in (stem + "s", stem + "es") for w, stem in zip(words, base_words, strict=False))
 
 
 def _expand(entries: list[str], *, inflect: bool) -> tuple[frozenset[str], frozenset[str]]:

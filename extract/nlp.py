@@ -9,13 +9,10 @@ import spacy
 from spacy.language import Language
 
 # Importing the component modules registers their factories with spaCy.
-from extract import entities as _entities
-from extract import segment as _segment
+from extract.entities import FACTORY as ENTITIES
+from extract.segment import FACTORY as BOUNDARIES
 
-__all__ = ["PIPELINE_VERSION", "build_nlp"]
-
-PIPELINE_VERSION = "fixedit.nlp.v1"
-_COMPONENTS = (_entities.make_entity_tagger, _segment.make_boundaries)
+__all__ = ["build_nlp"]
 
 
 def build_nlp() -> Language:
@@ -25,6 +22,6 @@ def build_nlp() -> Language:
     nlp.tokenizer.rules = {
         text: attrs for text, attrs in nlp.tokenizer.rules.items() if text.lower() != "id"
     }
-    nlp.add_pipe("fixedit_boundaries_v1")
-    nlp.add_pipe("fixedit_entities_v1")
+    nlp.add_pipe(BOUNDARIES)
+    nlp.add_pipe(ENTITIES)
     return nlp

@@ -24,7 +24,7 @@ MARKER_PATTERN = re.compile(r"\[REDACTED:[a-z_]+\]")
 _NOT_MARKER = r"(?!\[REDACTED:)"
 _I = re.IGNORECASE
 # Between a label and its value: spaces, &nbsp; or a few inline tags ("Password:</b> x").
-_GAP = r"(?:[ \t]|&nbsp;|<[^<>\n]{0,80}>)*"
+_GAP = r"(?:[ \t]|&nbsp;|<[^<>\n]{0,80}>)*+"
 _UNQUOTED = r"(?:[^\s\"<]|<(?![/!A-Za-z]))+"
 # Microsoft/Google app passwords are four groups of four letters: take all of them.
 _FOUR_BY_FOUR = r"[a-z]{4}(?:[ -][a-z]{4}){3}(?![\w])"
@@ -153,7 +153,7 @@ _RULES: tuple[_Rule, ...] = (
     _rule("token", r"(?P<value>hooks\.slack\.com/services/[A-Za-z0-9/]{20,})", flags=0),
     _rule("token", r"\b(?P<value>eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})",
           flags=0),
-    _rule("token", rf"\b(?:bearer|basic)[ \t]+(?P<value>{_NOT_MARKER}[A-Za-z0-9._~+/=-]{{16,}})"),
+    _rule("token", rf"\b(?:bearer|basic)[ \t]++(?P<value>{_NOT_MARKER}[A-Za-z0-9._~+/=-]{{16,}})"),
     _rule("token", rf"[?&](?:sig|access_token|token|api_key|apikey|key)=(?P<value>{_NOT_MARKER}"
                    r"[A-Za-z0-9%._~+/=-]{12,})"),
     _rule("recovery_key", r"\b(?P<value>\d{6}(?:-\d{6}){7})\b", flags=0),
@@ -163,9 +163,9 @@ _RULES: tuple[_Rule, ...] = (
     # URL userinfo: scheme://user:secret@host
     _rule("password", rf"\b[a-z][a-z0-9+.-]*://[^:@/\s]+:(?P<value>{_NOT_MARKER}[^@/\s]+)@"),
     # Connection strings: Password=...; (the value stops at ';')
-    _rule("password", rf"(?<![\w-])(?:password|pwd)[ \t]*=[ \t]*(?P<value>{_NOT_MARKER}"
+    _rule("password", rf"(?<![\w-])(?:password|pwd)[ \t]*=[ \t]*+(?P<value>{_NOT_MARKER}"
                       r"[^;\"'<\n]+?)[ \t]*(?=;|\"|'|$)", flags=_I | re.MULTILINE),
-    _rule("api_key", rf"\b(?:accountkey|sharedaccesskey)[ \t]*=[ \t]*(?P<value>{_NOT_MARKER}"
+    _rule("api_key", rf"\b(?:accountkey|sharedaccesskey)[ \t]*=[ \t]*+(?P<value>{_NOT_MARKER}"
                      r"[^;\"'<\s]+)"),
     # Labelled keys and tokens: "api key: abc123...", "client_secret=..."
     _rule("api_key", r"\b(?:api[ _-]?key|api[ _-]?secret|client[ _-]?secret|secret[ _-]?key"
@@ -179,22 +179,25 @@ _RULES: tuple[_Rule, ...] = (
                       r"|wi-?fi[ _-]?key|network[ _-]?key)s?"
                       rf"{_LABEL_END}{_GAP}(?:[:=]|=>|\bis\b|\bwas\b){_GAP}{_VALUE}", _labelled),
     # "pw: x", "pwd=x", "pass: x", "new password - x"
-    _rule("password", r"\b(?:creds|credentials|login details)[ \t]*[:=][ \t]*"
+    _rule("password", r"\b(?:creds|credentials|login details)[ \t]*[:=][ \t]*+"
                       rf"(?P<value>{_NOT_MARKER}[^\n<\"]{{1,80}})", _any_secret),
     _rule("password", rf"\b{_PW_QUALIFIER}(?:{_PW_WORD}|pass){_FOR_WHOM}"
                       rf"{_LABEL_END}{_GAP}(?:[:=]|=>|-(?=[ \t])){_GAP}{_VALUE}", _labelled),
     # "password is x", "pw was x", "password set to x", "password now x"
     _rule("password", rf"\b{_PW_WORD}{_FOR_WHOM}[ \t]+"
                       r"(?:is|was|now|(?:is )?(?:set|changed|reset) to)"
-                      rf"(?:[ \t]+now)?[ \t]+{_VALUE}", _looks_secret),
+                      rf"(?:[ \t]+now)?+[ \t]++{_VALUE}", _looks_secret),
+    # "Do you need my password? It's Bluebird#88", "changed the pw, the new one is X"
+    _rule("password", rf"\b{_PW_WORD}\b[^\n]{{0,40}}?\b(?:it'?s|it is|the new one is"
+                      rf"|new one is|is now|use)[ \t]++{_VALUE}", _looks_secret),
     # "set local admin to X", "reset pw to X", "changed her password to X"
     _rule("password", r"\b(?:set|reset|changed?|updated?|made)[ \t]+"
                       r"(?:(?:the|his|her|their|user'?s?|local|domain|wifi|admin)[ \t]+){0,3}"
-                      rf"(?:{_PW_WORD}|admin|administrator)[ \t]+(?:to|as)[ \t]+{_VALUE}",
+                      rf"(?:{_PW_WORD}|admin|administrator)[ \t]+(?:to|as)[ \t]++{_VALUE}",
           _looks_secret),
     # "temp password Welcome123!", "new pw of X"
     _rule("password", rf"\b(?:temp|temporary|new|initial|default|one-time|otp)[ \t]+{_PW_WORD}"
-                      rf"[ \t]+(?:of[ \t]+|is[ \t]+)?{_VALUE}", _looks_secret),
+                      rf"[ \t]++(?:of[ \t]++|is[ \t]++)?+{_VALUE}", _looks_secret),
 )
 
 
@@ -208,9 +211,10 @@ def _apply(rule: _Rule, text: str, counts: Counter[str]) -> str:
     groups = [name for name in ("value", "dq", "sq") if name in rule.pattern.groupindex]
 
     def substitute(match: re.Match[str]) -> str:
+        """The match with its secret part replaced by the category's marker."""
         name = next(name for name in groups if match.group(name) is not None)
         value = match.group(name)
-        if rule.accept is not None and not rule.accept(value):
+        if "[REDACTED:" in value or (rule.accept is not None and not rule.accept(value)):
             return match.group()
         secret = _clip(value) if name == "value" else value
         start = match.start(name) - match.start()

@@ -79,8 +79,6 @@ _CLOSURE_WORDS = _CLOSURE_HEADS | frozenset({
 _WORD = re.compile(r"[a-z/']+")
 
 
-
-
 def normalise(text: str) -> str:
     """Lowercase, straight apostrophes, single spaces: the form every cue is written against."""
     return _SPACES.sub(" ", text.translate(_APOSTROPHES).lower()).strip()
@@ -118,6 +116,21 @@ def _title_case(text: str) -> bool:
     return len(words) >= 2 and all(w[0].isupper() for w in words) and not text.isupper()
 
 
+def _passive(body: str) -> _Start | None:
+    """ "pw reset", "ost rebuilt": a thing named first, then the done-form of what was done."""
+    lexicon = verbs()
+    subject = cues.PASSIVE_SUBJECT.match(body)
+    if subject is None:
+        return None
+    done = lexicon.action_pattern.match(body, subject.end())
+    if done is None:
+        return None
+    phrase = normalise(done.group())
+    if lexicon.is_base_form(phrase) or phrase in lexicon.symptom_verbs or phrase in _ONGOING:
+        return None
+    return _Start(True, phrase)
+
+
 def _action_start(body: str) -> _Start:
     """Whether `body` (lead-ins removed) starts with something a technician did or told."""
     lexicon = verbs()
@@ -131,6 +144,9 @@ def _action_start(body: str) -> _Start:
         return _NO_ACTION  # "turned out ...", "looks like ...", "shared mailbox not showing"
     match = lexicon.action_pattern.match(body)
     if match is None:
+        passive = _passive(body)
+        if passive is not None:
+            return passive
         word = body.split(" ", 1)[0].strip(",.;:")
         generic = (len(word) >= 5 and word.endswith(("ed", "'d"))
                    and word.replace("'", "").isalpha() and word not in lexicon.not_actions
@@ -171,21 +187,25 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
     body = cues.LEAD.sub("", norm)
     customer_side = context in (Context.TITLE, Context.DESCRIPTION, Context.CUSTOMER)
     roles: set[Role] = {hint} if hint is not None else set()
-    if cues.NOT_DONE.search(body) and not cues.VERIFY.search(body):
+    not_done = cues.NOT_DONE.search(body)
+    if not_done and (not_done.group().endswith("?") or not cues.CONFIRMED.search(body)):
+        # A plan, a request or a question ("should be working now, can you confirm?").
         if customer_side and (cues.SYMPTOM_STRONG.search(body) or cues.SYMPTOM_WEAK.search(body)):
             roles.add(Role.SYMPTOM)
         return Classification(frozenset(roles or {Role.OTHER}))
     start = _NO_ACTION if cues.NEGATED_START.match(body) else _action_start(body)
     tried = cues.TRIED.search(body) is not None
     failure = cues.FAILURE.search(body) is not None
-    success = cues.SUCCESS.search(body) is not None and not failure
+    # After the leading verb: "fixed the mapping" is a step, not a report that it worked.
+    success = cues.SUCCESS.search(body, len(start.verb)) is not None and not failure
     symptom = cues.SYMPTOM_STRONG.search(body) is not None
     check = cues.VERIFY.search(body)
     # "authenticated successfully" inside a quoted error message is not a check.
     verified = not failure and (
         (check is not None and not (symptom and check.group().startswith("success")))
         or cues.SHORT_OK.match(body) is not None)
-    strong_cause = cues.CAUSE_STRONG.search(body) is not None
+    strong_cause = cues.CAUSE_STRONG.search(body) is not None or (
+        not customer_side and cues.CAUSE_BECAUSE.search(body) is not None)
     cause = strong_cause or (not customer_side and (
         cues.CAUSE_FOUND.search(body) is not None
         or (cues.CAUSE_STATE.search(body) is not None and not symptom)))

@@ -24,7 +24,7 @@ from spacy.vocab import Vocab
 
 from extract.lexicon import verbs
 
-__all__ = ["Boundaries", "doc_text", "segment_spans", "trim"]
+__all__ = ["FACTORY", "Boundaries", "doc_text", "segment_spans", "trim"]
 
 _STARTERS_EXTRA = (
     "tried", "still", "no luck", "no change", "no joy", "no difference", "didn't", "didnt",
@@ -55,6 +55,7 @@ def _clause_pattern() -> re.Pattern[str]:
     )
 
 
+FACTORY = "fixedit_boundaries_v1"
 _TEXT_KEY = "fixedit_text"
 _ENDERS = (".", "!", "?", "...", "..", "!!", "??", "?!", "!?", "…", "。", "!!!", "???")
 _CLOSERS = ('"', "'", ")", "]", "}", "”", "’", "»")
@@ -112,7 +113,7 @@ class Boundaries:
         return doc
 
 
-@Language.factory("fixedit_boundaries_v1")
+@Language.factory(FACTORY)
 def make_boundaries(nlp: Language, name: str) -> Boundaries:
     """spaCy factory for Boundaries."""
     return Boundaries(nlp.vocab)

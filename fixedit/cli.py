@@ -205,11 +205,19 @@ def lookup(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print JSON for scripts and agents.")
     ] = False,
+    include_thin: Annotated[
+        bool, typer.Option("--all", help="Also show records without a problem or steps.")
+    ] = False,
 ) -> None:
-    """Find prior resolutions for a problem: what was done last time, and where it came from."""
+    """Find prior resolutions for a problem: what was done last time, and where it came from.
+
+    Only reusable records (a problem and at least one step) are shown unless --all is given.
+    """
     settings = ctx.obj.settings()
     with store.session_scope(ctx.obj.engine(settings)) as session:
-        hits = store.search_resolutions(session, query=text, limit=limit)
+        hits = store.search_resolutions(
+            session, query=text, limit=limit, usable_only=not include_thin
+        )
     if as_json:
         out.print_json(
             json.dumps(

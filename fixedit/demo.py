@@ -20,7 +20,7 @@ from records import ConfigError
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 DATABASE = "demo.sqlite"
 SAMPLE_QUERIES = (
-    "outlook keeps asking for password after pw change",
+    "outlook keeps prompting for password",
     "printer offline cant print",
 )
 
@@ -107,7 +107,7 @@ def run_demo(*, workdir: Path, out: Console, err: Console) -> None:
 
         out.rule("3. lookup: has anyone fixed this before?")
         for query in SAMPLE_QUERIES:
-            hits = store.search_resolutions(session, query=query, limit=2)
+            hits = store.search_resolutions(session, query=query, limit=2, usable_only=True)
             out.print(views.lookup_view(query, hits))
 
     out.rule("explore")

@@ -60,14 +60,15 @@ def sync_progress(console: Console) -> Iterator[SyncProgress]:
 def sync_table(reports: Sequence[SyncReport]) -> Table:
     """One row per source: what the run did."""
     table = Table(title="sync", title_justify="left")
-    for name in ("source", "status", "seen", "created", "updated", "unchanged", "quarantined",
-                 "extracted", "secrets redacted"):
-        table.add_column(name, justify="left" if name in ("source", "status") else "right")
+    columns = {"seen": "seen", "new": "created", "changed": "updated", "same": "unchanged",
+               "quarantined": "quarantined", "extracted": "extracted"}
+    table.add_column("source")
+    table.add_column("status")
+    for label in (*columns, "redacted"):
+        table.add_column(label, justify="right")
     for r in reports:
-        c = r.counts
-        table.add_row(r.source, r.status, *(str(c[k]) for k in (
-            "seen", "created", "updated", "unchanged", "quarantined", "extracted")),
-            str(r.redacted))
+        table.add_row(r.source, r.status, *(str(r.counts[key]) for key in columns.values()),
+                      str(r.redacted))
     return table
 
 
@@ -77,21 +78,17 @@ def _outcome(resolution: Resolution) -> Text:
 
 
 def resolutions_table(resolutions: Sequence[Resolution], *, title: str) -> Table:
-    """A compact overview of resolutions: ticket, category, outcome, first step, flags."""
-    table = Table(title=title, title_justify="left", show_lines=False, expand=True)
+    """A compact overview of resolutions: ticket, title, category, outcome, steps, flags."""
+    table = Table(title=title, title_justify="left", expand=True)
     table.add_column("ticket", no_wrap=True)
-    table.add_column("title", ratio=3)
+    table.add_column("title", ratio=1, overflow="ellipsis", no_wrap=True)
     table.add_column("category", no_wrap=True)
     table.add_column("outcome", no_wrap=True)
     table.add_column("steps", justify="right")
-    table.add_column("first step", ratio=3)
-    table.add_column("flags", ratio=2)
+    table.add_column("conf.", justify="right")
     for r in resolutions:
-        table.add_row(
-            r.ticket.external_id, r.title, r.category, _outcome(r), str(len(r.steps)),
-            r.steps[0].text if r.steps else "-",
-            ", ".join(flag.value for flag in r.quality_flags) or "-",
-        )
+        table.add_row(r.ticket.external_id, r.title, r.category, _outcome(r), str(len(r.steps)),
+                      f"{r.confidence:.2f}")
     return table
 
 

@@ -13,8 +13,6 @@ from records import AuthorRole, Note, NoteKind, Ticket
 
 OPENED = datetime(2024, 5, 6, 8, 30, tzinfo=UTC)
 
-NoteMaker = Callable[..., Note]
-TicketMaker = Callable[..., Ticket]
 
 
 @pytest.fixture(scope="session")
@@ -24,7 +22,7 @@ def extractor() -> Extractor:
 
 
 @pytest.fixture
-def note() -> NoteMaker:
+def note() -> Callable[..., Note]:
     """Build a note: `note(3, "text")` is a technician note three hours after the ticket opened."""
 
     def make(hours: float, text: str, **fields: Any) -> Note:
@@ -43,7 +41,7 @@ def note() -> NoteMaker:
 
 
 @pytest.fixture
-def ticket() -> TicketMaker:
+def ticket() -> Callable[..., Ticket]:
     """Build a closed ticket; keyword arguments override any field."""
 
     def make(**fields: Any) -> Ticket:
