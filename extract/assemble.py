@@ -235,8 +235,8 @@ def build_resolution(ticket: Ticket, analysis: Analysis, *, version: str) -> Res
         entities=bool(products or error_codes or kb_refs), failed=bool(failed), flags=flags)
     return Resolution(
         ticket=ticket.ref,
-        title=(title.text if title else (problem.text if problem else ""))[:300]
-        or f"Ticket {ticket.external_id}",
+        # A ticket with no title gets a made-up one, honestly without evidence.
+        title=title or problem or EvidencedText(text=f"Ticket {ticket.external_id}"),
         problem=problem,
         symptoms=symptoms,
         cause=cause,

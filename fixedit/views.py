@@ -87,7 +87,8 @@ def resolutions_table(resolutions: Sequence[Resolution], *, title: str) -> Table
     table.add_column("steps", justify="right")
     table.add_column("conf.", justify="right")
     for r in resolutions:
-        table.add_row(r.ticket.external_id, r.title, r.category, _outcome(r), str(len(r.steps)),
+        table.add_row(r.ticket.external_id, r.title.text, r.category, _outcome(r),
+                      str(len(r.steps)),
                       f"{r.confidence:.2f}")
     return table
 
@@ -112,7 +113,7 @@ def resolution_panel(resolution: Resolution, *, score: float | None = None) -> P
     extras = [("products", r.products), ("error codes", r.error_codes), ("KB", r.kb_refs)]
     for label, items in extras:
         field(label, ", ".join(item.text for item in items) if items else None)
-    header = f"{r.ticket.source}/{r.ticket.external_id} · {r.title}"
+    header = f"{r.ticket.source}/{r.ticket.external_id} · {r.title.text}"
     subtitle = f"{r.outcome.value} · {r.category} · confidence {r.confidence:.2f}"
     if score is not None:
         subtitle = f"score {score:.2f} · " + subtitle

@@ -67,7 +67,7 @@ class Resolution(Record):
     """The reusable knowledge in one ticket: what was wrong, what was done, whether it worked."""
 
     ticket: SourceRef
-    title: str
+    title: EvidencedText
     problem: EvidencedText | None = None
     symptoms: list[EvidencedText] = Field(default_factory=list)
     cause: EvidencedText | None = None

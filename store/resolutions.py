@@ -44,7 +44,7 @@ def save_resolution(
     values: dict[str, Any] = {
         "source": ticket.source,
         "external_id": ticket.external_id,
-        "title": nul_free(resolution.title),
+        "title": nul_free(resolution.title.text),
         "problem": nul_free(resolution.problem.text) if resolution.problem else None,
         "category": resolution.category,
         "outcome": resolution.outcome.value,

@@ -73,7 +73,7 @@ def tokenize(text: str) -> list[str]:
 def resolution_tokens(resolution: Resolution) -> list[str]:
     """The tokens a resolution is found by: title, problem, symptoms, cause, steps, products,
     error codes and KB references."""
-    texts = [resolution.title]
+    texts = [resolution.title.text]
     texts.extend(_texts(resolution.problem, resolution.cause))
     for items in (resolution.symptoms, resolution.steps, resolution.products,
                   resolution.error_codes, resolution.kb_refs):

@@ -148,4 +148,9 @@ def make_resolution(**overrides: Any) -> Resolution:
         "extractor_version": "test-1",
     }
     fields.update(overrides)
+    if isinstance(fields["title"], str):
+        fields["title"] = EvidencedText(text=fields["title"],
+                                        evidence=[Evidence(field="title", start=0,
+                                                           end=len(fields["title"]),
+                                                           text=fields["title"])])
     return Resolution(**fields)

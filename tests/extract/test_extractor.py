@@ -169,7 +169,8 @@ def test_ticket_with_no_notes_says_what_it_could_not_find(
     assert resolution.outcome is Outcome.UNKNOWN
     assert resolution.quality_flags == [QualityFlag.NO_PROBLEM_STATEMENT, QualityFlag.NO_STEPS,
                                         QualityFlag.TICKET_OPEN]
-    assert resolution.title == "Ticket T-1001"
+    assert resolution.title.text == "Ticket T-1001"
+    assert resolution.title.evidence == []
     assert resolution.confidence == 0.0
 
 

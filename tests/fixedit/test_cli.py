@@ -86,7 +86,7 @@ def test_sync_status_lookup_export(tmp_path: Path) -> None:
     hits = json.loads(lookup.output)
     assert hits, "the fixtures hold several Outlook password-prompt fixes"
     top = Resolution.model_validate(hits[0]["resolution"])
-    assert "outlook" in (top.title + " ".join(p.text for p in top.products)).lower()
+    assert "outlook" in (top.title.text + " ".join(p.text for p in top.products)).lower()
 
     exported = runner.invoke(app, ["--config", str(config), "export", "records",
                                    "--format", "jsonl"])

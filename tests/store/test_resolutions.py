@@ -57,6 +57,7 @@ def test_save_resolution_round_trips_the_record_and_its_evidence(engine: sa.Engi
         ("steps", 0, "note", note, 0, 35, "Restarted the Print Spooler service"),
         ("steps", 1, "note", note, 41, 58, "cleared the queue"),
         ("symptoms", 0, "note", f"{ticket.external_id}-1", 0, 19, "jobs stuck in queue"),
+        ("title", 0, "title", None, 0, 40, "Print jobs stuck in queue on HP LaserJet"),
         ("verification", 0, "note", note, 60, 77, "test page printed"),
     ]
 
@@ -78,7 +79,7 @@ def test_resaving_replaces_resolution_and_evidence(engine: sa.Engine) -> None:
         assert get_resolution(session, source=ticket.source,
                               external_id=ticket.external_id) == newer
         fields = session.exec(select(EvidenceRow.field_name).order_by(col(EvidenceRow.id))).all()
-        assert sorted(fields) == ["problem", "steps"]
+        assert sorted(fields) == ["problem", "steps", "title"]
         assert count_rows(session)["resolutions"] == 1
 
 
