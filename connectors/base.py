@@ -27,3 +27,20 @@ class Connector(Protocol):
     def pull(self, kind: str, *, since: Cursor | None) -> Iterator[Batch]:
         """Yield batches of items of `kind` changed since `since` (all of them when None)."""
         ...
+
+
+@runtime_checkable
+class ApiConnector(Connector, Protocol):
+    """A connector for a vendor API: it can also list every live id and write notes back."""
+
+    def reconcile(self, kind: str) -> Iterator[str]:
+        """Every external id of `kind` that exists at the source now (for finding deletions)."""
+        ...
+
+    def post_internal_note(self, ticket_id: str, text: str) -> str:
+        """Add an internal note to a ticket; return the new note's id.
+
+        Raises ConfigError unless the source's `writeback.enabled` is true; in dry-run mode it
+        only logs what it would post and returns "dry-run".
+        """
+        ...

@@ -111,6 +111,12 @@ def _map_httpx_error(exc: Exception, target: str) -> ConnectorError:
     return ConnectorError(f"{target}: {kind}")
 
 
+def _worth_retrying(exc: BaseException, call: _Call) -> bool:
+    if not isinstance(exc, RetriableError):
+        return False
+    return call.idempotent or exc.status_code == 429
+
+
 @dataclass
 class _Call:
     """The state of one `SourceHttp.request` call across its attempts."""
@@ -119,6 +125,7 @@ class _Call:
     url: str | httpx.URL
     build_kwargs: dict[str, Any]
     send_kwargs: dict[str, Any]
+    idempotent: bool = True
     refreshed: bool = False
     busy_seconds: float = 0.0  # time spent waiting for responses; sleeps are counted by tenacity
     stop_reason: str = field(default="")
@@ -163,13 +170,20 @@ class SourceHttp:
         """Requests sent so far (every attempt counts), as charged against the budget."""
         return self._requests_made
 
-    def request(self, method: str, url: str | httpx.URL, **kwargs: Any) -> httpx.Response:
-        """Send a request (httpx `Client.request` arguments) and return its 2xx response."""
+    def request(
+        self, method: str, url: str | httpx.URL, *, idempotent: bool = True, **kwargs: Any
+    ) -> httpx.Response:
+        """Send a request (httpx `Client.request` arguments) and return its 2xx response.
+
+        Pass `idempotent=False` for a request that must not happen twice (a write-back note):
+        it is then retried only after a 429, which says the server did not act on it, never
+        after a 5xx or a timeout, where it may have.
+        """
         kwargs.setdefault("timeout", self._settings.timeout_seconds)
         send_kwargs = {name: kwargs.pop(name) for name in _SEND_KWARGS if name in kwargs}
-        call = _Call(method.upper(), url, kwargs, send_kwargs)
+        call = _Call(method.upper(), url, kwargs, send_kwargs, idempotent=idempotent)
         retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type(RetriableError),
+            retry=tenacity.retry_if_exception(lambda exc: _worth_retrying(exc, call)),
             wait=self._wait,
             stop=lambda state: self._should_stop(call, state),
             sleep=self._sleep,
@@ -253,7 +267,8 @@ class SourceHttp:
             raise AuthError(f"{target}: HTTP 403: the credentials lack permission for this")
         if status in RETRIABLE_STATUSES:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            raise RetriableError(f"{target}: HTTP {status}", retry_after=retry_after)
+            raise RetriableError(f"{target}: HTTP {status}", retry_after=retry_after,
+                                 status_code=status)
         raise HttpStatusError(f"{target}: HTTP {status} {response.reason_phrase}".rstrip(),
                               status_code=status)
 

@@ -18,7 +18,7 @@ import store
 from fixedit import offline, views
 from fixedit.runs import sync_sources
 from fixedit.settings import Settings, config_path, load_settings
-from fixedit.sources import build_connector
+from fixedit.sources import open_connector
 from records import ConfigError, FixeditError
 
 log = logging.getLogger(__name__)
@@ -164,7 +164,8 @@ def check(
     if not chosen:
         raise ConfigError("sources", "no sources configured")
     for source_settings in chosen:
-        build_connector(source_settings).check()
+        with open_connector(source_settings) as connector:
+            connector.check()
         out.print(f"[green]ok[/] {source_settings.name} ({source_settings.kind})")
 
 
@@ -277,6 +278,37 @@ def export_records(
             stream.write(resolution.model_dump_json() + "\n")
             count += 1
     err.print(f"{count} records exported", highlight=False)
+
+
+@app.command()
+def sandbox(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.", min=0, max=65535)] = 8765,
+    scale: Annotated[int, typer.Option(
+        help="Serve this many copies of the fixture tickets (fresh ids), e.g. 60 for ~10,000.",
+        min=1, max=1000)] = 1,
+    vendor: Annotated[list[str] | None, typer.Option(
+        help="Emulate only this vendor (repeatable): connectwise, autotask, halopsa.")] = None,
+) -> None:
+    """Serve emulated ConnectWise, Autotask and HaloPSA APIs on 127.0.0.1 until Ctrl-C.
+
+    The emulations answer like the vendors' documented APIs (auth, filters, paging, Link and
+    nextPageUrl, OAuth tokens) from the payloads in fixtures/<vendor>/. Faults can be injected
+    over HTTP: POST /_sandbox/faults with {"kind": "status", "status": 429, "retry_after": "5"}.
+    It prints the [[sources]] tables and environment variables that sync from it.
+    """
+    from connectors.sandbox.base import VENDORS
+    from connectors.sandbox.runner import config_snippet, serve_forever
+
+    unknown = sorted(set(vendor or ()) - set(VENDORS))
+    if unknown:
+        raise ConfigError("--vendor", f"unknown vendor(s) {', '.join(unknown)}; "
+                          f"choose from {', '.join(VENDORS)}")
+
+    def ready(running) -> None:  # connectors.sandbox.runner.Sandbox
+        out.print(f"sandbox serving on {running.url} (Ctrl-C to stop)", highlight=False)
+        out.print(config_snippet(running), markup=False, highlight=False)
+
+    serve_forever(vendors=tuple(vendor or VENDORS), port=port, scale=scale, on_ready=ready)
 
 
 @app.command()

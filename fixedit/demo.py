@@ -1,92 +1,63 @@
-"""`fixedit demo`: the real path end to end on the bundled sample data, then exit.
+"""`fixedit demo`: the real path end to end on the bundled sandbox, then exit.
 
-It writes an ordinary config into its work folder, so everything it shows can be explored
-afterwards with the normal commands (`fixedit -c .fixedit-demo/config.toml lookup "..."`).
+It starts the sandbox (ConnectWise, Autotask and HaloPSA emulated over real HTTP on 127.0.0.1 from
+`fixtures/<vendor>/`), writes an ordinary config into its work folder, and syncs with the real
+connectors. What it stored can be explored afterwards with the normal commands
+(`fixedit -c .fixedit-demo/config.toml lookup "..."`).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from rich.console import Console
 from rich.text import Text
 
 import store
+from connectors.sandbox.base import FIXTURES
+from connectors.sandbox.runner import Sandbox, render_sources_toml
 from fixedit import views
 from fixedit.runs import sync_sources
 from fixedit.settings import load_settings
 from records import ConfigError
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 DATABASE = "demo.sqlite"
 SAMPLE_QUERIES = (
     "outlook keeps prompting for password",
     "printer offline cant print",
 )
 
-_CONFIG = """\
-# Written by `fixedit demo`. Explore with: fixedit -c {config} status
-database_url = "sqlite:///{database}"
 
-[[sources]]
-name = "helpdesk-export"
-kind = "file"
-path = "{fixtures}/tickets.jsonl"
-
-[[sources]]
-name = "psa-csv"
-kind = "file"
-path = "{fixtures}/tickets.csv"
-[sources.csv]
-external_id = "Ticket #"
-title = "Summary"
-company = "Company"
-contact = "Contact"
-board = "Board"
-status = "Status"
-priority = "Priority"
-created_at = "Date Entered"
-updated_at = "Last Updated"
-closed_at = "Closed Date"
-date_format = "%m/%d/%Y %I:%M %p"
-timezone = "America/New_York"
-notes = [
-  {{ column = "Initial Description", kind = "description" }},
-  {{ column = "Internal Notes", kind = "internal" }},
-  {{ column = "Resolution", kind = "resolution" }},
-]
-
-# A file with malformed lines: they are quarantined with their reason, the rest imported.
-[[sources]]
-name = "messy-export"
-kind = "file"
-path = "{fixtures}/tickets_bad.jsonl"
-"""
-
-
-def write_config(workdir: Path, *, fixtures: Path = FIXTURES) -> Path:
-    """Write the demo's config into `workdir` (fresh database) and return its path."""
-    if not (fixtures / "tickets.jsonl").is_file():
-        raise ConfigError("fixtures", f"bundled sample data not found in {fixtures}")
+def write_config(workdir: Path, sandbox: Sandbox) -> Path:
+    """Write the demo's config (sources served by `sandbox`, a fresh database) into `workdir`."""
     workdir.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         (workdir / f"{DATABASE}{suffix}").unlink(missing_ok=True)
     config = workdir / "config.toml"
-    config.write_text(_CONFIG.format(config=config, database=DATABASE, fixtures=fixtures),
-                      encoding="utf-8")
+    config.write_text(
+        f"# Written by `fixedit demo`. The sandbox it synced from ({sandbox.url}) has stopped;\n"
+        f"# explore what was stored with: fixedit -c {config} status\n"
+        f'database_url = "sqlite:///{DATABASE}"\n\n'
+        + render_sources_toml(sandbox.source_tables()),
+        encoding="utf-8",
+    )
     return config
 
 
 def run_demo(*, workdir: Path, out: Console, err: Console) -> None:
     """Sync the sample sources, then show what was learned and two lookups."""
-    config = write_config(workdir)
-    settings = load_settings(config)
-    engine = store.make_engine(settings.database_url)
-    store.migrate(engine)
-
-    out.rule("1. sync: pull, redact, store, extract")
-    outcome = sync_sources(engine, settings=settings, sources=settings.sources, console=err)
-    out.print(views.sync_table(outcome.reports))
+    with Sandbox(fixtures=FIXTURES) as sandbox:
+        config = write_config(workdir, sandbox)
+        # The sandbox's fake credentials, for this process only: secrets come from the env.
+        os.environ.update(sandbox.secret_env())
+        settings = load_settings(config)
+        engine = store.make_engine(settings.database_url)
+        store.migrate(engine)
+        out.rule(f"1. sync from the sandbox at {sandbox.url}: pull, redact, store, extract")
+        outcome = sync_sources(engine, settings=settings, sources=settings.sources,
+                               console=err)
+        out.print(views.sync_table(outcome.reports))
 
     with store.session_scope(engine) as session:
         resolutions = list(store.iter_resolutions(session))
@@ -100,7 +71,7 @@ def run_demo(*, workdir: Path, out: Console, err: Console) -> None:
             (f"{len(resolutions)}", "bold"), " resolutions extracted, ",
             (f"{len(usable)}", "bold green"), " reusable (problem + steps), ",
             (f"{len(thin)}", "bold yellow"), " closed with only \"fixed it\", ",
-            (f"{counts['quarantined']}", "bold red"), " bad records quarantined.",
+            (f"{counts['quarantined']}", "bold red"), " malformed vendor records quarantined.",
         ))
         shown = sorted(usable, key=lambda r: -r.confidence)[:12]
         out.print(views.resolutions_table(shown, title="most complete resolutions"))

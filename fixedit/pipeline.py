@@ -13,17 +13,20 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
 import store
-from connectors.base import Connector
+from connectors.base import ApiConnector, Connector
 from extract import EXTRACTOR_VERSION, Extractor, redact_text, redact_ticket
-from records import Batch, Deal, FixeditError, Reject, Ticket
+from records import Batch, Cursor, Deal, FixeditError, Reject, Ticket
 
 log = logging.getLogger(__name__)
 
-COUNT_KEYS = ("seen", "created", "updated", "unchanged", "quarantined", "extracted")
+COUNT_KEYS = ("seen", "created", "updated", "unchanged", "quarantined", "extracted", "deleted")
+RECONCILE_KIND = "reconcile:ticket"
+"""The sync-state key under which the time of the last id reconciliation is kept."""
 
 
 @dataclass
@@ -99,6 +102,33 @@ def _store_batch(engine: Engine, *, batch: Batch, report: SyncReport) -> None:
             report.cursor_after = batch.cursor.value
 
 
+def reconcile_deletions(
+    engine: Engine, *, source: str, connector: ApiConnector, kind: str = "ticket"
+) -> int:
+    """List every id the source still has; mark stored items it no longer has as deleted.
+
+    Their resolutions are retracted with them. An empty listing for a source we hold items of
+    is taken for a glitch, not a mass deletion: nothing is marked and a warning is logged.
+    """
+    live = set(connector.reconcile(kind))
+    with store.session_scope(engine) as session:
+        stored = store.live_external_ids(session, source=source, kind=kind)
+        gone = stored - live
+        if not live and stored:
+            log.warning("source %s: the id listing came back empty; %d stored %ss kept",
+                        source, len(stored), kind)
+            return 0
+        return store.mark_deleted(session, source=source, kind=kind, external_ids=sorted(gone))
+
+
+def _reconcile_due(engine: Engine, *, source: str, every: timedelta, now: datetime) -> bool:
+    with store.session_scope(engine) as session:
+        last = store.get_cursor(session, source=source, kind=RECONCILE_KIND)
+    if last is None:
+        return True
+    return datetime.fromisoformat(last.value) + every <= now
+
+
 def sync_source(
     engine: Engine,
     *,
@@ -107,10 +137,13 @@ def sync_source(
     kind: str = "ticket",
     extractor: Extractor,
     extract_batch_size: int = 200,
+    reconcile_every: timedelta | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> SyncReport:
     """Run one sync of `kind` from `connector` into the store, recorded as a sync run.
 
+    With `reconcile_every` (API sources, kind "ticket"), the run ends by listing the source's ids
+    to find deletions when the last such listing is older than that.
     Returns the report; a connector or store failure marks the run failed and is re-raised after
     the run is recorded, with everything committed before it kept.
     """
@@ -134,6 +167,15 @@ def sync_source(
             log.debug("source %s: batch of %d stored", source, len(batch.items))
             if on_progress is not None:
                 on_progress(report)
+        now = datetime.now(UTC)
+        if (reconcile_every is not None and kind == "ticket"
+                and isinstance(connector, ApiConnector)
+                and _reconcile_due(engine, source=source, every=reconcile_every, now=now)):
+            report.counts["deleted"] += reconcile_deletions(engine, source=source,
+                                                            connector=connector)
+            with store.session_scope(engine) as session:
+                store.set_cursor(session, source=source, kind=RECONCILE_KIND,
+                                 cursor=Cursor(value=now.isoformat()))
     except BaseException as exc:
         # Whatever stopped the run (a source error, a bug, Ctrl-C), leave an honest record of it;
         # everything committed before it stays.
@@ -145,7 +187,7 @@ def sync_source(
     _finish(engine, report)
     log.info(
         "source %s (%s): %d seen, %d created, %d updated, %d unchanged, %d quarantined, "
-        "%d extracted",
+        "%d extracted, %d deleted",
         source, kind, *(report.counts[key] for key in COUNT_KEYS),
     )
     return report

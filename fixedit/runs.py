@@ -12,7 +12,7 @@ from extract import Extractor
 from fixedit import views
 from fixedit.pipeline import SyncReport, sync_source
 from fixedit.settings import Settings, SourceSettings
-from fixedit.sources import build_connector
+from fixedit.sources import kinds_in_order, open_connector
 from records import FixeditError
 
 
@@ -37,19 +37,26 @@ def sync_sources(
     outcome = SyncOutcome()
     with views.sync_progress(console) as progress:
         for source in sources:
-            task = progress.start(source.name)
             try:
-                outcome.reports.append(sync_source(
-                    engine,
-                    source=source.name,
-                    connector=build_connector(source),
-                    extractor=extractor,
-                    extract_batch_size=settings.extract.batch_size,
-                    on_progress=lambda report, task=task: progress.update(task, report),
-                ))
+                with open_connector(source) as connector:
+                    for kind in kinds_in_order(connector):
+                        task = progress.start(f"{source.name} {kind}")
+                        try:
+                            outcome.reports.append(sync_source(
+                                engine,
+                                source=source.name,
+                                connector=connector,
+                                kind=kind,
+                                extractor=extractor,
+                                extract_batch_size=settings.extract.batch_size,
+                                reconcile_every=getattr(source, "reconcile_every", None),
+                                on_progress=lambda report, task=task: progress.update(task,
+                                                                                      report),
+                            ))
+                        finally:
+                            progress.finish(task)
             except FixeditError as exc:
                 outcome.failures[source.name] = str(exc)
                 console.print(f"[bold red]error:[/] source {source.name}: {exc}",
                               highlight=False)
-            progress.finish(task)
     return outcome

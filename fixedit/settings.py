@@ -10,19 +10,33 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from connectors import FileImportSettings
+from connectors.autotask import AutotaskSettings
+from connectors.connectwise import ConnectWiseSettings
+from connectors.halopsa import HaloPsaSettings
+from connectors.settings import secret_env_name
 from records import ConfigError
 
 DEFAULT_CONFIG = Path("config.toml")
 CONFIG_ENV = "FIXEDIT_CONFIG"
 
-SourceSettings = FileImportSettings
-"""Every kind of source a `[[sources]]` table may describe (grows with the connectors)."""
+SourceSettings = Annotated[
+    FileImportSettings | ConnectWiseSettings | AutotaskSettings | HaloPsaSettings,
+    Field(discriminator="kind"),
+]
+"""Every kind of source a `[[sources]]` table may describe, told apart by its `kind`."""
+
+SOURCE_KINDS: dict[str, type[BaseModel]] = {
+    "file": FileImportSettings,
+    "connectwise": ConnectWiseSettings,
+    "autotask": AutotaskSettings,
+    "halopsa": HaloPsaSettings,
+}
 
 
 class ExtractSettings(BaseModel):
@@ -82,14 +96,36 @@ class Settings(BaseSettings):
         raise ConfigError("sources", f"no source named {name!r} (known: {known})")
 
 
-def _key(loc: tuple[int | str, ...]) -> str:
+def _key(error: Any) -> str:
+    """`sources[0].csv.external_id` for an error at that place (union tags left out)."""
     parts: list[str] = []
-    for item in loc:
+    previous: int | str | None = None
+    for item in error["loc"]:
         if isinstance(item, int):
             parts.append(f"[{item}]")
-        else:
+        elif not (isinstance(previous, int) and item in SOURCE_KINDS):
             parts.append(("." if parts else "") + str(item))
+        previous = item
+    if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        parts.append(".kind")
     return "".join(parts) or "(top level)"
+
+
+def _fill_secrets(data: dict[str, Any]) -> None:
+    """Put each source's secrets in from the environment; refuse them in the file."""
+    for index, source in enumerate(data.get("sources") or []):
+        if not isinstance(source, dict):
+            continue
+        model = SOURCE_KINDS.get(str(source.get("kind")))
+        for field in getattr(model, "secret_fields", ()):
+            env = secret_env_name(str(source.get("name", "")), field)
+            if field in source:
+                raise ConfigError(f"sources[{index}].{field}",
+                                  f"secrets may only come from the environment: remove it from "
+                                  f"the file and set {env}")
+            value = os.environ.get(env)
+            if value:
+                source[field] = value
 
 
 def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
@@ -134,9 +170,10 @@ def load_settings(path: Path | None = None) -> Settings:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError("config", f"{chosen} is not valid TOML: {exc}") from exc
         data = _resolve_paths(data, chosen.resolve().parent)
+    _fill_secrets(data)
     try:
         return Settings(**data)
     except ValidationError as exc:
         first = exc.errors()[0]
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ConfigError(_key(first["loc"]), f"{first['msg']} [in {label}]{more}") from exc
+        raise ConfigError(_key(first), f"{first['msg']} [in {label}]{more}") from exc

@@ -58,16 +58,21 @@ def sync_progress(console: Console) -> Iterator[SyncProgress]:
 
 
 def sync_table(reports: Sequence[SyncReport]) -> Table:
-    """One row per source: what the run did."""
+    """One row per source and kind: what the run did.
+
+    bad = records quarantined with their reason; secrets = passwords, keys and tokens redacted.
+    """
     table = Table(title="sync", title_justify="left")
     columns = {"seen": "seen", "new": "created", "changed": "updated", "same": "unchanged",
-               "quarantined": "quarantined", "extracted": "extracted"}
-    table.add_column("source")
-    table.add_column("status")
-    for label in (*columns, "redacted"):
+               "bad": "quarantined", "extracted": "extracted", "deleted": "deleted"}
+    table.add_column("source", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    for label in (*columns, "secrets"):
         table.add_column(label, justify="right")
     for r in reports:
-        table.add_row(r.source, r.status, *(str(r.counts[key]) for key in columns.values()),
+        table.add_row(r.source, r.kind, "ok" if r.status == "succeeded" else r.status.upper(),
+                      *(str(r.counts[key]) for key in columns.values()),
                       str(r.redacted))
     return table
 

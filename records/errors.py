@@ -42,8 +42,11 @@ class AuthError(ConnectorError):
 class RetriableError(ConnectorError):
     """A transient failure (429, 5xx, timeout); `retry_after` is the server's wish in seconds."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, status_code: int | None = None
+    ) -> None:
         self.retry_after = retry_after
+        self.status_code = status_code
         super().__init__(message)
 
 

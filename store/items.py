@@ -118,13 +118,7 @@ def mark_deleted(session: Session, *, source: str, kind: str, external_ids: Iter
 
     Returns how many stored items were newly marked deleted.
     """
-    table: type[TicketRow] | type[DealRow]
-    if kind == "ticket":
-        table = TicketRow
-    elif kind == "deal":
-        table = DealRow
-    else:
-        raise ValueError(f"cannot delete items of kind {kind!r}")
+    table = _table(kind)
     ids = list(dict.fromkeys(external_ids))
     marked = 0
     now = utcnow()
@@ -148,6 +142,23 @@ def mark_deleted(session: Session, *, source: str, kind: str, external_ids: Iter
     if marked:
         log.info("marked %d %s(s) of %s deleted", marked, kind, source)
     return marked
+
+
+def live_external_ids(session: Session, *, source: str, kind: str) -> set[str]:
+    """External ids of the stored, not deleted items of `kind` from `source`."""
+    table = _table(kind)
+    return set(session.exec(
+        select(table.external_id).where(col(table.source) == source,
+                                        col(table.deleted_at).is_(None))
+    ))
+
+
+def _table(kind: str) -> type[TicketRow] | type[DealRow]:
+    if kind == "ticket":
+        return TicketRow
+    if kind == "deal":
+        return DealRow
+    raise ValueError(f"no stored items of kind {kind!r}")
 
 
 def pending_extraction(

@@ -14,7 +14,9 @@ from store.tables import QuarantineRow, SyncRunRow, nul_free, utcnow
 
 log = logging.getLogger(__name__)
 
-RUN_COUNTS = ("seen", "created", "updated", "unchanged", "quarantined", "extracted")
+RUN_COUNTS = (
+    "seen", "created", "updated", "unchanged", "quarantined", "extracted", "deleted",
+)
 """The counters a sync run keeps."""
 
 FINAL_STATUSES = frozenset({"succeeded", "failed"})

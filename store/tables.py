@@ -132,6 +132,7 @@ class SyncRunRow(SQLModel, table=True):
     unchanged: int = 0
     quarantined: int = 0
     extracted: int = 0
+    deleted: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     cursor_before: str | None = _text(nullable=True)
     cursor_after: str | None = _text(nullable=True)
     error: str | None = _text(nullable=True)

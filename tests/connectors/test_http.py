@@ -340,3 +340,24 @@ def test_parse_retry_after(value, expected):
 def test_http_settings_reject_nonsense(bad):
     with pytest.raises(ValidationError):
         HttpSettings.model_validate(bad)
+
+
+def test_non_idempotent_post_is_not_repeated_after_a_server_error(client, sleep, router):
+    route = router.post("https://psa.example/notes").respond(502)
+    http = make_http(client, sleep)
+    with pytest.raises(RetriableError):
+        http.request("POST", "https://psa.example/notes", json={"text": "x"}, idempotent=False)
+    assert route.call_count == 1  # the note may have been written: never post it twice
+    assert sleep.waits == []
+
+
+def test_non_idempotent_post_is_retried_after_a_429(client, sleep, router):
+    route = router.post("https://psa.example/notes").mock(
+        side_effect=[httpx.Response(429, headers={"Retry-After": "3"}),
+                     httpx.Response(201, json={"id": 1})])
+    http = make_http(client, sleep)
+    response = http.request("POST", "https://psa.example/notes", json={"text": "x"},
+                            idempotent=False)
+    assert response.status_code == 201
+    assert route.call_count == 2
+    assert sleep.waits == [3.0]

@@ -34,7 +34,7 @@ def test_run_records_counts_cursors_and_outcome(engine: sa.Engine) -> None:
     assert run is not None
     assert run.status == "succeeded"
     assert run.counts == {"seen": 5, "created": 3, "updated": 1, "unchanged": 1,
-                          "quarantined": 0, "extracted": 4}
+                          "quarantined": 0, "extracted": 4, "deleted": 0}
     assert (run.cursor_before, run.cursor_after, run.error) == ("2024-01-01", "2024-01-02", None)
     assert run.finished_at is not None and run.finished_at >= run.started_at
     assert run.started_at.tzinfo is not None
