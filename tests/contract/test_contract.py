@@ -110,9 +110,11 @@ def test_cursor_is_honoured_with_lookback(harness: Harness, router: respx.Router
     assert asked == datetime(2024, 5, 29, 23, 50, tzinfo=UTC)
 
 
-def test_final_cursor_never_passes_run_start_minus_lag(
+def test_mid_sync_updates_fall_after_the_final_cursor(
     harness: Harness, router: respx.Router
 ) -> None:
+    # A record updated after the run started is stamped after this cursor, so the next run
+    # (which starts `lookback` before it) is bound to read it.
     harness.serve_tickets(router, _tickets(2), page_size=50)
     batches = _pull(harness, router, since=Cursor(value="2024-05-31T00:00:00Z"))
     final = batches[-1].cursor
