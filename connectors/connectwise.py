@@ -14,7 +14,9 @@ Kinds and their cursors (see connectors/incremental.py for the window semantics)
     time_entry  windows over time entries' `_info.lastUpdated` (a note typed on a time entry does
                 not have to bump its ticket): GET /time/entries?conditions=chargeToType=
                 "ServiceTicket" and lastUpdated... ; the parent tickets of each page are read in
-                full. Cursor: as for tickets, with the last time entry id.
+                full. Cursor: as for tickets, with the last time entry id. Its first sync, right
+                after the ticket stream's in the same run, starts where the ticket stream started
+                (minus lookback): the ticket backfill already read every older time entry.
 
 Deletions: ConnectWise keeps no tombstones, so `reconcile` lists every live ticket id
 (/service/tickets?fields=id, forward-only pages) and the pipeline marks the rest deleted.
@@ -110,6 +112,7 @@ class ConnectWise:
         self._settings = settings
         self._now = now
         self._api = ConnectWiseApi(settings, client=client, sleep=sleep)
+        self._tickets_read_from: datetime | None = None
 
     @property
     def requests_made(self) -> int:
@@ -125,7 +128,15 @@ class ConnectWise:
         if kind not in self.kinds:
             raise ValueError(f"ConnectWise pulls {sorted(self.kinds)}, not {kind!r}")
         settings, now = self._settings, self._now()
-        windows = plan_windows(since, now=now, first_start=settings.first_start(now),
+        first_start = settings.first_start(now)
+        if kind == "ticket":
+            self._tickets_read_from = now
+        elif since is None and self._tickets_read_from is not None:
+            # The ticket stream of this run just read every ticket with all its time entries
+            # up to its own start: the time-entry stream needs only what came after that, not
+            # a second backfill of the whole history (which doubled a first sync's requests).
+            first_start = self._tickets_read_from - settings.lookback - settings.safety_lag
+        windows = plan_windows(since, now=now, first_start=first_start,
                                lookback=settings.lookback, safety_lag=settings.safety_lag,
                                slice_size=settings.backfill_slice)
         seen_parents: set[int] = set()

@@ -308,7 +308,10 @@ def sandbox(
         out.print(f"sandbox serving on {running.url} (Ctrl-C to stop)", highlight=False)
         out.print(config_snippet(running), markup=False, highlight=False)
 
-    serve_forever(vendors=tuple(vendor or VENDORS), port=port, scale=scale, on_ready=ready)
+    try:
+        serve_forever(vendors=tuple(vendor or VENDORS), port=port, scale=scale, on_ready=ready)
+    except OSError as exc:  # the port is taken or not ours to bind
+        raise ConfigError("--port", f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from exc
 
 
 @app.command()

@@ -9,6 +9,8 @@ server asks the plan which rules fire; each fired rule is then applied:
     mutate   change a ticket in the emulation (a technician editing it mid-sync), then let the
              request through
 
+A rule's `path` is looked for in the request path as the server sees it (vendor prefix
+included, query string left out): "/allNotes", "/autotask/ATServicesRest/V1.0/Tickets/query".
 Rules are evaluated in the order they were added; every matching rule counts the request, so
 two rules on the same path keep independent schedules.
 """
