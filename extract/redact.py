@@ -6,19 +6,25 @@ reads as a note. Rules run on the stored text as-is (plain, HTML or a raw JSON p
 side of redacting, and are idempotent: a marker is never redacted again. What is redacted is
 counted by category, never logged.
 
-Categories: password, api_key, token, private_key, card_number, recovery_key, license_key.
+Categories: password, api_key, token, private_key, card_number, recovery_key, license_key;
+and, when a `RedactionSettings` turns them on (see ``extract.pii``), email, phone, ip_address and
+contact_name. ``python -m bench.redaction`` measures the rules on a labelled set of planted
+secrets and of ordinary notes full of look-alikes (tests/extract/data/redaction/).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from records import CustomField, Note, Ticket
+from extract.pii import RedactionSettings, redact_pii
+from records import AuthorRole, CustomField, Note, Ticket
 
-__all__ = ["MARKER_PATTERN", "RedactionCounts", "marker", "redact_text", "redact_ticket"]
+__all__ = ["MARKER_PATTERN", "RedactionCounts", "RedactionSettings", "marker", "redact_text",
+           "redact_ticket"]
 
 MARKER_PATTERN = re.compile(r"\[REDACTED:[a-z_]+\]")
 _NOT_MARKER = r"(?!\[REDACTED:)"
@@ -44,8 +50,17 @@ _NOT_SECRETS = frozenset({
     "below", "above", "attached", "in", "on", "redacted", "hidden", "removed", "not", "no", "yes",
     "ok", "correct", "incorrect", "wrong", "invalid", "locked", "works", "working", "manager",
     "vault", "policy", "given", "shared", "known", "requirements", "complexity", "prompt",
+    "user", "will", "to", "the", "a", "is", "was", "for", "via", "from", "with", "by", "must",
+    "needs", "pending", "tbd", "stored", "saved", "rotated", "unchanged", "as", "and", "or",
 })
+# A masked value ("PW: ********") is no secret.
+_MASK = frozenset("*•·xX.-_#")
 _TRAILING = ",;:)]}"
+_CODE = re.compile(r"0x[0-9a-f]+|kb\d+|\d+", re.IGNORECASE)
+# Where a label ends and its value begins: "pw: x", "pw = x", "pw => x", "pw -> x", "pw - x".
+_SEP = r"(?:[:=]|=>|->|-(?=[ \t]))"
+# A label starts after a non-alphanumeric, so "AWS_SECRET_ACCESS_KEY" has a "SECRET" label in it.
+_START = r"(?<![A-Za-z0-9])"
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,18 +106,48 @@ def _looks_secret(value: str) -> bool:
 def _labelled(value: str) -> bool:
     """A value after "password:" is a secret unless it is one of the ordinary status words."""
     word = value.strip("\"'").rstrip(".!?" + _TRAILING).lower()
-    return bool(word) and word not in _NOT_SECRETS
-
-
-def _any_secret(value: str) -> bool:
-    """A "creds:" line is redacted when any of its words looks like a secret."""
-    return any(_looks_secret(word) for word in re.split(r"[\s/]+", value))
+    return bool(word) and word not in _NOT_SECRETS and not set(word) <= _MASK
 
 
 def _long_token(value: str) -> bool:
     word = value.strip("\"'").rstrip(".!?" + _TRAILING)
     return len(word) >= 20 or (len(word) >= 8 and any(c.isdigit() for c in word)
                                and any(c.isalpha() for c in word))
+
+
+def _high_entropy(value: str) -> bool:
+    """A bare string after "key"/"secret"/"token" is a secret only if it looks random."""
+    word = value.strip("\"'").rstrip(".!?" + _TRAILING)
+    if len(word) < 16 or not any(c.isdigit() for c in word) or not any(c.isalpha() for c in word):
+        return False
+    frequencies = Counter(word)
+    entropy = -sum(n / len(word) * math.log2(n / len(word)) for n in frequencies.values())
+    return entropy >= 3.0
+
+
+def _strong(value: str) -> bool:
+    """A bare word after "pw" with no label punctuation: a secret only if it mixes letters with
+    digits or symbols and is no hex code ("password 0xC000006D")."""
+    word = value.strip("\"'").rstrip(".!?" + _TRAILING)
+    if len(word) < 6 or word.lower() in _NOT_SECRETS or _CODE.fullmatch(word):
+        return False
+    letters = word.replace("'", "").replace("\u2019", "")
+    if not any(c.isalpha() for c in word) or (letters != word and letters.isalpha()):
+        return False  # no letters at all, or an English contraction ("doesn't", "user's")
+    if word.isalpha():  # random mixed case ("AwavAsQlqoczPU"), not a name ("SharePoint")
+        return len(word) >= 8 and sum(c.isupper() for c in word[1:]) >= 2 and not word.isupper()
+    return True
+
+
+def _wifi_key(value: str) -> bool:
+    """WPA keys are 8 to 63 characters, so "SSID: Guest / 5GHz" names a band, not a key."""
+    return len(value.strip("\"'").rstrip(".!?" + _TRAILING)) >= 8 and _looks_secret(value)
+
+
+def _key_value(value: str) -> bool:
+    """A value after "key:" is a secret if it looks like one and is no registry path."""
+    return (_looks_secret(value) and "\\" not in value
+            and not value.upper().startswith(("HK", "/", "%")))
 
 
 def _luhn(digits: str) -> bool:
@@ -147,6 +192,7 @@ _RULES: tuple[_Rule, ...] = (
     _rule("api_key", r"\b(?P<value>(?:sk|rk)_(?:live|test)_[0-9a-zA-Z]{16,})", flags=0),
     _rule("api_key", r"\b(?P<value>sk-(?:proj-)?[A-Za-z0-9_-]{20,})", flags=0),
     _rule("api_key", r"\b(?P<value>SG\.[\w-]{16,}\.[\w-]{16,})", flags=0),
+    _rule("api_key", r"\b(?P<value>SK[0-9a-f]{32})\b", flags=0),
     _rule("token", r"\b(?P<value>gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{22,255})",
           flags=0),
     _rule("token", r"\b(?P<value>xox[abposr]-[A-Za-z0-9-]{10,})", flags=0),
@@ -157,32 +203,50 @@ _RULES: tuple[_Rule, ...] = (
     _rule("token", rf"[?&](?:sig|access_token|token|api_key|apikey|key)=(?P<value>{_NOT_MARKER}"
                    r"[A-Za-z0-9%._~+/=-]{12,})"),
     _rule("recovery_key", r"\b(?P<value>\d{6}(?:-\d{6}){7})\b", flags=0),
-    _rule("license_key", r"\b(?P<value>(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9]{5}"
+    _rule("license_key", r"\b(?P<value>(?=[A-Z0-9-]{0,28}\d)(?=[A-Z0-9-]{0,28}[A-Z])[A-Z0-9]{5}"
                          r"(?:-[A-Z0-9]{5}){4})\b", flags=0),
     _rule("card_number", r"(?<![\d-])(?P<value>\d(?:[ -]?\d){12,18})(?![\d-])", _card, flags=0),
     # URL userinfo: scheme://user:secret@host
-    _rule("password", rf"\b[a-z][a-z0-9+.-]*://[^:@/\s]+:(?P<value>{_NOT_MARKER}[^@/\s]+)@"),
+    _rule("password", rf"(?<![a-z0-9+.-])[a-z][a-z0-9+.-]{{0,30}}://[^:@/\s]+:"
+                      rf"(?P<value>{_NOT_MARKER}[^@/\s]+)@"),
     # Connection strings: Password=...; (the value stops at ';')
     _rule("password", rf"(?<![\w-])(?:password|pwd)[ \t]*=[ \t]*+(?P<value>{_NOT_MARKER}"
                       r"[^;\"'<\n]+?)[ \t]*(?=;|\"|'|$)", flags=_I | re.MULTILINE),
     _rule("api_key", rf"\b(?:accountkey|sharedaccesskey)[ \t]*=[ \t]*+(?P<value>{_NOT_MARKER}"
                      r"[^;\"'<\s]+)"),
     # Labelled keys and tokens: "api key: abc123...", "client_secret=..."
-    _rule("api_key", r"\b(?:api[ _-]?key|api[ _-]?secret|client[ _-]?secret|secret[ _-]?key"
-                     r"|access[ _-]?key(?:[ _-]?id)?"
-                     r"|secret|license[ _-]?key|product[ _-]?key)s?"
-                     rf"{_LABEL_END}{_GAP}(?:[:=]|=>|\bis\b|\bwas\b){_GAP}{_VALUE}", _long_token),
-    _rule("token", r"\b(?:(?:access|auth|refresh|api|bearer|session|sas|personal[ _-]access)"
-                   rf"[ _-]?)?token{_LABEL_END}{_GAP}(?:[:=]|=>|\bis\b|\bwas\b){_GAP}{_VALUE}",
-          _long_token),
+    _rule("api_key", rf"{_START}(?:api[ _-]?key|api[ _-]?secret|client[ _-]?secret"
+                     r"|secret[ _-]?(?:access[ _-]?)?key|access[ _-]?key(?:[ _-]?id)?"
+                     r"|secret|license[ _-]?key|product[ _-]?key|account[ _-]?key)s?"
+                     rf"{_LABEL_END}{_GAP}(?:{_SEP}|\bis\b|\bwas\b){_GAP}{_VALUE}", _long_token),
+    _rule("token", rf"{_START}(?:(?:access|auth|refresh|api|bearer|session|sas"
+                   r"|personal[ _-]access)[ _-]?)?token"
+                   rf"{_LABEL_END}{_GAP}(?:{_SEP}|\bis\b|\bwas\b){_GAP}{_VALUE}", _long_token),
+    # "key: x", "key1: x", "the key is x"; not "Registry key: HKLM\..."
+    _rule("api_key", rf"{_START}key\d?{_LABEL_END}{_GAP}(?:{_SEP}|\bis\b){_GAP}{_VALUE}",
+          _key_value),
+    # A random-looking string right after "key", "secret" or "token": "auth token 9f3a...".
+    _rule("api_key", rf"{_START}(?:key|secret|token)[ \t]++(?P<value>{_NOT_MARKER}"
+                     r"[A-Za-z0-9+/_.~=-]{16,})", _high_entropy),
     _rule("password", r"\b(?:shared[ _-]?secret|pre-?shared[ _-]?key|psk|wpa2?[ _-]?key"
                       r"|wi-?fi[ _-]?key|network[ _-]?key)s?"
-                      rf"{_LABEL_END}{_GAP}(?:[:=]|=>|\bis\b|\bwas\b){_GAP}{_VALUE}", _labelled),
+                      rf"{_LABEL_END}{_GAP}(?:{_SEP}|\bis\b|\bwas\b){_GAP}{_VALUE}", _labelled),
+    # "Wi-Fi: GuestNet / x", "SSID HarborGuest / x"
+    _rule("password", r"\b(?:wi-?fi|wireless|ssid)\b[ \t]*:?[ \t]*[\w.-]+[ \t]+/[ \t]+"
+                      rf"{_VALUE}", _wifi_key),
+    # "iDRAC root/x", "admin/x": a well-known account name, a slash, a secret (not a path)
+    _rule("password", r"\b(?:root|admin|administrator|sa|ubnt|pi)/"
+                      rf"(?P<value>{_NOT_MARKER}[^\s/\"<]+)(?![^\s<]*/)", _strong),
+    # "| PRN-2F | local admin | x |": a table row with an account column then a secret
+    _rule("password", r"\|[ \t]*(?:(?:local|domain)[ \t]+)?(?:admin|administrator|root|password|pw)"
+                      rf"[ \t]*\|[ \t]*(?P<value>{_NOT_MARKER}[^|\s]+)[ \t]*\|", _looks_secret),
     # "pw: x", "pwd=x", "pass: x", "new password - x"
-    _rule("password", r"\b(?:creds|credentials|login details)[ \t]*[:=][ \t]*+"
-                      rf"(?P<value>{_NOT_MARKER}[^\n<\"]{{1,80}})", _any_secret),
+    # "creds: jdoe / x": the user name, a slash, the secret. "Windows Credentials: removed the
+    # two stale entries" has no user/secret pair and is left alone.
+    _rule("password", r"\b(?:creds|credentials|login details|login)[ \t]*[:=]?[ \t]*+"
+                      rf"[\w.@\\-]+[ \t]*/[ \t]*{_VALUE}", _looks_secret),
     _rule("password", rf"\b{_PW_QUALIFIER}(?:{_PW_WORD}|pass){_FOR_WHOM}"
-                      rf"{_LABEL_END}{_GAP}(?:[:=]|=>|-(?=[ \t])){_GAP}{_VALUE}", _labelled),
+                      rf"{_LABEL_END}{_GAP}{_SEP}{_GAP}{_VALUE}", _labelled),
     # "password is x", "pw was x", "password set to x", "password now x"
     _rule("password", rf"\b{_PW_WORD}{_FOR_WHOM}[ \t]+"
                       r"(?:is|was|now|(?:is )?(?:set|changed|reset) to)"
@@ -198,6 +262,10 @@ _RULES: tuple[_Rule, ...] = (
     # "temp password Welcome123!", "new pw of X"
     _rule("password", rf"\b(?:temp|temporary|new|initial|default|one-time|otp)[ \t]+{_PW_WORD}"
                       rf"[ \t]++(?:of[ \t]++|is[ \t]++)?+{_VALUE}", _looks_secret),
+    # No label punctuation at all: 'admin password "x"', "user jdoe pw Garden53", "passphrase x"
+    _rule("password", rf"\b{_PW_WORD}[ \t]++(?:\"(?P<dq>{_NOT_MARKER}[^\"\n]{{1,120}})\""
+                      rf"|'(?P<sq>{_NOT_MARKER}[^'\n]{{1,120}})')", _labelled),
+    _rule("password", rf"\b{_PW_WORD}[ \t]++(?P<value>{_NOT_MARKER}{_UNQUOTED})", _strong),
 )
 
 
@@ -225,18 +293,24 @@ def _apply(rule: _Rule, text: str, counts: Counter[str]) -> str:
     return rule.pattern.sub(substitute, text)
 
 
-def redact_text(text: str) -> tuple[str, Counter[str]]:
-    """Replace every secret found in `text` by a marker; return the new text and counts."""
+def redact_text(text: str, *, pii: RedactionSettings | None = None,
+                names: Iterable[str] = ()) -> tuple[str, Counter[str]]:
+    """Replace every secret found in `text` (and the PII that `pii` turns on; `names` are the
+    contact's names) by a marker; return the new text and counts by category."""
     counts: Counter[str] = Counter()
     for rule in _RULES:
         text = _apply(rule, text, counts)
+    if pii is not None and pii.any:
+        text, found = redact_pii(text, pii, names=names)
+        counts.update(found)
     return text, counts
 
 
 _SECRET_FIELD = re.compile(r"(?P<password>pass|pwd|pin\b)|secret|token|api.?key|recovery", _I)
 
 
-def _redact_field(field_: CustomField, counts: Counter[str]) -> CustomField:
+def _redact_field(field_: CustomField, counts: Counter[str], pii: RedactionSettings | None,
+                  names: Sequence[str]) -> CustomField:
     """A custom field named like a secret is redacted whole; any other is scanned as text."""
     if field_.value is None:
         return field_
@@ -245,28 +319,48 @@ def _redact_field(field_: CustomField, counts: Counter[str]) -> CustomField:
         category = "password" if named.group("password") else "api_key"
         counts[category] += 1
         return field_.model_copy(update={"value": marker(category)})
-    value, found = redact_text(field_.value)
+    value, found = redact_text(field_.value, pii=pii, names=names)
     counts.update(found)
     return field_.model_copy(update={"value": value}) if found else field_
 
 
-def redact_ticket(ticket: Ticket) -> tuple[Ticket, RedactionCounts]:
-    """A copy of `ticket` with secrets removed from its title, description, notes and custom
-    fields, and how many of each category were removed."""
+def _contact_names(ticket: Ticket) -> list[str]:
+    """The names of the client's people on this ticket: its contact and contact-written notes."""
+    names = [ticket.contact] if ticket.contact else []
+    names += [n.author for n in ticket.notes if n.author and n.author_role is AuthorRole.CONTACT]
+    return names
+
+
+def redact_ticket(ticket: Ticket, *, pii: RedactionSettings | None = None
+                  ) -> tuple[Ticket, RedactionCounts]:
+    """A copy of `ticket` with secrets (and the PII `pii` turns on) removed from its title,
+    description, notes and custom fields, and how many of each category were removed.
+
+    With ``pii.contact_names`` the contact's name is also removed from the ``contact`` field and
+    from the author of the notes the contact wrote.
+    """
+    names = _contact_names(ticket) if pii is not None and pii.contact_names else []
     counts: Counter[str] = Counter()
-    title, found = redact_text(ticket.title)
+    title, found = redact_text(ticket.title, pii=pii, names=names)
     counts.update(found)
-    description, found = redact_text(ticket.description)
+    description, found = redact_text(ticket.description, pii=pii, names=names)
     counts.update(found)
     notes: list[Note] = []
     for note in ticket.notes:
-        text, found = redact_text(note.text)
+        text, found = redact_text(note.text, pii=pii, names=names)
         counts.update(found)
-        notes.append(note.model_copy(update={"text": text}) if found else note)
-    fields = [_redact_field(f, counts) for f in ticket.custom_fields]
+        update: dict[str, str] = {"text": text} if found else {}
+        if note.author and note.author in names:
+            update["author"] = marker("contact_name")
+            counts["contact_name"] += 1
+        notes.append(note.model_copy(update=update) if update else note)
+    fields = [_redact_field(f, counts, pii, names) for f in ticket.custom_fields]
+    changes: dict[str, object] = {}
+    if names and ticket.contact:
+        changes["contact"] = marker("contact_name")
+        counts["contact_name"] += 1
     if not counts:
         return ticket, RedactionCounts()
-    updated = ticket.model_copy(update={
-        "title": title, "description": description, "notes": notes, "custom_fields": fields,
-    })
-    return updated, RedactionCounts(dict(counts))
+    changes.update({"title": title, "description": description, "notes": notes,
+                    "custom_fields": fields})
+    return ticket.model_copy(update=changes), RedactionCounts(dict(counts))

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 import store
 from connectors.base import ApiConnector, Connector
 from extract import EXTRACTOR_VERSION, Extractor, redact_text, redact_ticket
+from extract.pii import RedactionSettings
 from records import Batch, Cursor, Deal, FixeditError, Reject, Ticket
 
 log = logging.getLogger(__name__)
@@ -74,12 +75,14 @@ def extract_pending(
             done += len(pending)
 
 
-def _store_batch(engine: Engine, *, batch: Batch, report: SyncReport) -> None:
+def _store_batch(
+    engine: Engine, *, batch: Batch, report: SyncReport, pii: RedactionSettings | None
+) -> None:
     with store.session_scope(engine) as session:
         for item in batch.items:
             report.counts["seen"] += 1
             if isinstance(item, Ticket):
-                clean, redactions = redact_ticket(item)
+                clean, redactions = redact_ticket(item, pii=pii)
                 report.redacted += redactions.total
                 outcome = store.upsert_ticket(session, ticket=clean)
             elif isinstance(item, Deal):
@@ -88,7 +91,7 @@ def _store_batch(engine: Engine, *, batch: Batch, report: SyncReport) -> None:
         for reject in batch.rejects:
             report.counts["seen"] += 1
             report.counts["quarantined"] += 1
-            payload, _ = redact_text(reject.payload)
+            payload, _ = redact_text(reject.payload, pii=pii)
             store.record_reject(
                 session,
                 source=report.source,
@@ -138,6 +141,7 @@ def sync_source(
     extractor: Extractor,
     extract_batch_size: int = 200,
     reconcile_every: timedelta | None = None,
+    redaction: RedactionSettings | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> SyncReport:
     """Run one sync of `kind` from `connector` into the store, recorded as a sync run.
@@ -160,7 +164,7 @@ def sync_source(
             engine, extractor=extractor, source=source, batch_size=extract_batch_size
         )
         for batch in connector.pull(kind, since=cursor):
-            _store_batch(engine, batch=batch, report=report)
+            _store_batch(engine, batch=batch, report=report, pii=redaction)
             report.counts["extracted"] += extract_pending(
                 engine, extractor=extractor, source=source, batch_size=extract_batch_size
             )

@@ -50,6 +50,7 @@ def sync_sources(
                                 extractor=extractor,
                                 extract_batch_size=settings.extract.batch_size,
                                 reconcile_every=getattr(source, "reconcile_every", None),
+                                redaction=settings.redaction,
                                 on_progress=lambda report, task=task: progress.update(task,
                                                                                       report),
                             ))

@@ -20,6 +20,7 @@ from connectors.autotask import AutotaskSettings
 from connectors.connectwise import ConnectWiseSettings
 from connectors.halopsa import HaloPsaSettings
 from connectors.settings import secret_env_name
+from extract.pii import RedactionSettings
 from records import ConfigError
 
 DEFAULT_CONFIG = Path("config.toml")
@@ -59,6 +60,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///fixedit.sqlite"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     extract: ExtractSettings = Field(default_factory=ExtractSettings)
+    redaction: RedactionSettings = Field(default_factory=RedactionSettings)
     sources: list[SourceSettings] = Field(default_factory=list)
 
     @field_validator("log_level", mode="before")

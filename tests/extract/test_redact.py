@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from pydantic import ValidationError
 
 from extract import RedactionCounts, redact_text, redact_ticket
-from records import CustomField, Note, Ticket
+from extract.redact import RedactionSettings
+from records import AuthorRole, CustomField, Note, Ticket
 
 TicketMaker = Callable[..., Ticket]
 NoteMaker = Callable[..., Note]
@@ -45,6 +47,21 @@ SECRETS = [
     ("amex 378282246310005", "378282246310005", "card_number"),
     ("bitlocker key 123456-234567-345678-456789-567890-678901-789012-890123",
      "123456-234567", "recovery_key"),
+    ("new pw for admin -> rcWC3f5fM&q#", "rcWC3f5fM&q#", "password"),
+    ('admin password "Lobster&534" \u2014 rotate after go-live', "Lobster&534", "password"),
+    ("VPN creds sent: user jdoe password Coffee?319", "Coffee?319", "password"),
+    ("SQL02 iDRAC root/W3lc0m352@</div>", "W3lc0m352@", "password"),
+    ("| PRN-2F | local admin | ZmohM4zo9jC4 |", "ZmohM4zo9jC4", "password"),
+    ("Wi-Fi: HarborGuest / falcon-winter-dental89", "falcon-winter-dental89", "password"),
+    ("Staff wifi: SUNRISE, passphrase EiJoB5cGwSJuPZ", "EiJoB5cGwSJuPZ", "password"),
+    ("aws_secret_access_key = fSEkpZeW8cwEswHUpSlDqcnlmKpSjJt15WZA51qO",
+     "fSEkpZeW8cwEswHUpSlDqcnlmKpSjJt15WZA51qO", "api_key"),
+    ("TWILIO_AUTH_TOKEN=9a12be777db30f956b27200a30738fc2", "9a12be777db30f956b27200a30738fc2",
+     "token"),
+    ("Huntress account key lKSJBLkwByYH43vk9RiDePXKx7Su7T7E53Mz",
+     "lKSJBLkwByYH43vk9RiDePXKx7Su7T7E53Mz", "api_key"),
+    ("storage account harborbackup key1: PAf0bn5De/Dbwphd1c4ZYFCGM6a9EaZ==", "PAf0bn5De",
+     "api_key"),
 ]
 
 ORDINARY = [
@@ -62,6 +79,16 @@ ORDINARY = [
     "pw reset done, it's working now",
     "new password for the service account set in the vault",
     "order 1234567890123 shipped",  # 13 digits, not a card prefix
+    "Credential Manager > Windows Credentials: removed the two stale entries",
+    "Credentials: see ITGlue",
+    "User says password doesn't work on the new laptop.",
+    "Password: user will set at first logon",
+    "PW: ********",
+    "SSID: HarborGuest / 5GHz only",
+    r"Registry key: HKLM\SOFTWARE\Policies\Microsoft\Windows\WindowsUpdate\AU set",
+    "session id 6f1c0e2a9b8d4c7e5f3a1b2c3d4e5f60 in the vendor logs",
+    "Event 4625: Failure Reason: bad password. Status: 0xC000006D",
+    "browsed to https://192.168.1.1/admin/status to check uptime",
 ]
 
 
@@ -146,3 +173,87 @@ def test_redaction_counts_is_a_read_only_mapping() -> None:
     assert sorted(counts) == ["api_key", "password"]
     with pytest.raises(AttributeError):
         counts.counts = {}  # type: ignore[misc]
+
+
+def test_issue4_a_credential_manager_step_is_not_a_password() -> None:
+    text = "Credential Manager > Windows Credentials: removed the two stale entries"
+
+    assert redact_text(text) == (text, {})
+
+
+def test_a_high_entropy_string_needs_a_key_word_in_front() -> None:
+    digest = "5f4dcc3b5aa765d61d8327deb882cf995f4dcc3b"
+
+    assert redact_text(f"file hash {digest} flagged by Defender")[1] == {}
+    assert digest not in redact_text(f"webhook secret {digest}")[0]
+
+
+PII_NOTE = ("Karen Ng (karen.ng@harbordental.com, (410) 555-0123) says the printer at "
+            "192.168.4.20 / fe80::1c2d:3e4f:5a6b:7c8d is offline again; build 10.0.19045.4170.")
+
+
+def test_pii_is_kept_by_default_because_technicians_act_on_it() -> None:
+    assert redact_text(PII_NOTE) == (PII_NOTE, {})
+    assert redact_text(PII_NOTE, pii=RedactionSettings()) == (PII_NOTE, {})
+
+
+@pytest.mark.parametrize(("flag", "gone", "category", "count"), [
+    ("emails", ["karen.ng@harbordental.com"], "email", 1),
+    ("phones", ["555-0123"], "phone", 1),
+    ("ip_addresses", ["192.168.4.20", "fe80::1c2d"], "ip_address", 2),
+])
+def test_each_pii_flag_redacts_its_kind_only(flag: str, gone: list[str], category: str,
+                                            count: int) -> None:
+    redacted, counts = redact_text(PII_NOTE, pii=RedactionSettings(**{flag: True}))
+
+    assert all(value not in redacted for value in gone)
+    assert dict(counts) == {category: count}
+    assert "10.0.19045.4170" in redacted  # a build number is not an IP address
+    assert "Karen Ng" in redacted
+
+
+def test_pii_and_secrets_together_stay_idempotent() -> None:
+    everything = RedactionSettings(emails=True, phones=True, ip_addresses=True)
+    once, first = redact_text(PII_NOTE + " pw: Hunter2!", pii=everything)
+    twice, second = redact_text(once, pii=everything)
+
+    assert twice == once
+    assert first["password"] == 1
+    assert not second
+
+
+def test_order_numbers_and_versions_are_not_phones() -> None:
+    text = "order 4000123456789012 shipped, KB5034441, 10.0.22631.3296, ticket 1234567"
+
+    assert redact_text(text, pii=RedactionSettings(phones=True, ip_addresses=True))[0] == text
+
+
+def test_contact_names_are_removed_from_the_ticket_when_asked(
+        ticket: TicketMaker, note: NoteMaker) -> None:
+    original = ticket(
+        contact="Anita Shah",
+        description="Anita Shah reports Outlook prompting. Call Anita on her mobile.",
+        notes=[note(1, "Spoke with Anita, reset her profile. Anitra from billing cc'd."),
+               note(2, "Thanks, it works!", author="Anita Shah", author_role=AuthorRole.CONTACT)],
+    )
+
+    kept, kept_counts = redact_ticket(original)
+    redacted, counts = redact_ticket(original, pii=RedactionSettings(contact_names=True))
+
+    assert kept == original and kept_counts.total == 0
+    assert "Anita" not in redacted.description and "Shah" not in redacted.description
+    assert redacted.notes[0].text == ("Spoke with [REDACTED:contact_name], reset her profile. "
+                                      "Anitra from billing cc'd.")
+    assert redacted.contact == "[REDACTED:contact_name]"
+    assert redacted.notes[1].author == "[REDACTED:contact_name]"
+    assert redacted.notes[0].author == "Sam Tech"  # technicians are not PII here
+    assert counts["contact_name"] == 5
+
+
+def test_redaction_settings_are_frozen_and_strict() -> None:
+    settings = RedactionSettings(emails=True)
+
+    with pytest.raises(ValidationError):
+        settings.emails = False  # type: ignore[misc]
+    with pytest.raises(ValidationError):
+        RedactionSettings(names=True)  # type: ignore[call-arg]
