@@ -280,6 +280,39 @@ def export_records(
     err.print(f"{count} records exported", highlight=False)
 
 
+@app.command("eval")
+def evaluate(
+    split: Annotated[list[str] | None, typer.Option(
+        help="Which labelled split(s) to score: dev, test (repeatable). Never tune on test.")
+    ] = None,
+) -> None:
+    """Score the extractor on the labelled tickets, per role and per field, beside a baseline.
+
+    The baseline is "the first note is the problem, the last technician note is the fix".
+    The labelled data lives in extract/data/labelled/ (train/dev/test splits).
+    """
+    from extract import Extractor
+    from extract.evaluate import baseline, commonest_category, score
+    from extract.labelled import load_labelled
+
+    chosen = split or ["dev", "test"]
+    unknown = sorted(set(chosen) - {"train", "dev", "test"})
+    if unknown:
+        raise ConfigError("--split", f"unknown split(s) {', '.join(unknown)}")
+    loaded = load_labelled()
+    for problem in loaded.problems:
+        err.print(f"skipped: {problem}", markup=False, highlight=False)
+    if not loaded.tickets:
+        raise ConfigError("labelled", "no labelled tickets found in extract/data/labelled/")
+    extractor = Extractor()
+    category = commonest_category(loaded.split("train"))
+    for name in chosen:
+        tickets = loaded.split(name)  # type: ignore[arg-type]
+        system = score(tickets, extractor.extract)
+        base = score(tickets, lambda t: baseline(t, category=category))
+        out.print(views.eval_table(name, system, base))
+
+
 @app.command()
 def sandbox(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.", min=0, max=65535)] = 8765,

@@ -162,3 +162,25 @@ def status_views(report: Any) -> list[RenderableType]:
                                                    "extracted")),
                      run.get("error") or "")
     return [counts, cursors, runs]
+
+
+def eval_table(split: str, system: Any, base: Any) -> Table:
+    """Precision/recall/F1 per role and field for the extractor and the baseline, side by side."""
+    table = Table(title=f"{split}: {system.tickets} labelled tickets", title_justify="left")
+    table.add_column("")
+    for who in ("fixedit", "baseline"):
+        for metric in ("P", "R", "F1"):
+            table.add_column(f"{who} {metric}", justify="right")
+
+    def row(label: str, ours: Any, theirs: Any) -> None:
+        table.add_row(label, *(f"{value:.2f}" for tally in (ours, theirs)
+                               for value in (tally.precision, tally.recall, tally.f1)))
+
+    for role, tally in system.roles.items():
+        row(f"role: {role}", tally, base.roles[role])
+    for name, tally in system.fields.items():
+        row(f"field: {name}", tally, base.fields[name])
+    for name, value in system.accuracy.items():
+        table.add_row(f"{name} (accuracy)", "", "", f"{value:.2f}", "", "",
+                      f"{base.accuracy[name]:.2f}")
+    return table
