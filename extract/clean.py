@@ -173,7 +173,7 @@ class _Builder:
 
 def looks_like_html(text: str) -> bool:
     """True when the text carries HTML markup (not just a stray '<')."""
-    return _TAG_HINT.search(text) is not None
+    return "<" in text and _TAG_HINT.search(text) is not None
 
 
 _OPEN_CLOSE = {name: re.compile(rf"<(/?){name}\b[^>]*>", re.IGNORECASE) for name in _DROP_CONTENT}
@@ -249,7 +249,7 @@ def clean_text(text: str, *, email: bool = True) -> CleanText:
     disclaimers removed. Plain text without any of those comes back unchanged."""
     if looks_like_html(text):
         cleaned = html_to_text(text)
-    elif _ENTITY_HINT.search(text):
+    elif "&" in text and _ENTITY_HINT.search(text):
         cleaned = _decode_entities(text)
     else:
         cleaned = CleanText.identity(text)
@@ -257,5 +257,8 @@ def clean_text(text: str, *, email: bool = True) -> CleanText:
         ranges = noise_ranges(cleaned.text)
         if ranges:
             cleaned = cleaned.without(ranges)
-    edges = [m.span() for m in _EDGES.finditer(cleaned.text)]
+    text = cleaned.text
+    if not (text[:1].isspace() or text[-1:].isspace()):
+        return cleaned  # nothing for _EDGES to strip
+    edges = [m.span() for m in _EDGES.finditer(text)]
     return cleaned.without(edges) if edges else cleaned

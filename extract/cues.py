@@ -7,7 +7,7 @@ no "^": with a start position, "^" would only match at the start of the whole st
 
 from __future__ import annotations
 
-import re
+from extract.patterns import CasePattern
 
 __all__ = [
     "ADJECTIVAL",
@@ -40,8 +40,8 @@ __all__ = [
 ]
 
 
-def _rx(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
+def _rx(pattern: str) -> CasePattern:
+    return CasePattern(pattern)
 
 
 LABEL = _rx(

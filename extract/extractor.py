@@ -11,6 +11,7 @@ from spacy.tokens import Doc
 from extract.analysis import analyse
 from extract.assemble import build_resolution
 from extract.nlp import build_nlp
+from extract.segment import with_text
 from extract.sources import Source, ticket_sources
 from records import ExtractionError, Resolution, Ticket
 
@@ -40,14 +41,15 @@ class Extractor:
         prepared = ((ticket, ticket_sources(ticket)) for ticket in tickets)
         pending: dict[int, tuple[Ticket, list[Source]]] = {}
 
-        def texts() -> Iterator[tuple[str, int]]:
-            """Every cleaned text of every ticket, tagged with its ticket's position."""
+        def tokenised() -> Iterator[tuple[Doc, int]]:
+            """A tokenised doc of every cleaned text of every ticket, tagged with its ticket's
+            position. The doc keeps its text: ``Doc.text`` rebuilds it token by token."""
             for index, (ticket, sources) in enumerate(prepared):
                 pending[index] = (ticket, sources)
                 for source in sources:
-                    yield source.clean.text, index
+                    yield with_text(self.nlp.make_doc(source.clean.text), source.clean.text), index
 
-        stream = self.nlp.pipe(texts(), as_tuples=True, batch_size=self.batch_size)
+        stream = self.nlp.pipe(tokenised(), as_tuples=True, batch_size=self.batch_size)
         for index, group in groupby(stream, key=lambda pair: pair[1]):
             docs = [doc for doc, _ in group]
             ticket, sources = pending.pop(index)

@@ -14,6 +14,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from extract.patterns import CasePattern
+
 __all__ = ["VerbLexicon", "load_json", "verbs"]
 
 _VOWELS = frozenset("aeiou")
@@ -84,8 +86,8 @@ class VerbLexicon:
     communication_forms: frozenset[str]
     symptom_verbs: frozenset[str]
     not_actions: frozenset[str]
-    action_pattern: re.Pattern[str]
-    communication_pattern: re.Pattern[str]
+    action_pattern: CasePattern
+    communication_pattern: CasePattern
 
     def is_base_form(self, phrase: str) -> bool:
         """True for a bare form ("update", "restarts", "rebooting"), not a done one ("rebooted")."""
@@ -105,6 +107,6 @@ def verbs() -> VerbLexicon:
         communication_forms=communication_forms,
         symptom_verbs=frozenset(data["symptom_verbs"]),
         not_actions=frozenset(data["not_actions"]),
-        action_pattern=re.compile(_alternation(action_forms), re.IGNORECASE),
-        communication_pattern=re.compile(_alternation(communication_forms), re.IGNORECASE),
+        action_pattern=CasePattern(_alternation(action_forms)),
+        communication_pattern=CasePattern(_alternation(communication_forms)),
     )

@@ -8,16 +8,16 @@ the ending wins; inside one note "could not resolve" beats "workaround" beats "e
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
+from extract.patterns import CasePattern
 from records import Outcome
 
 __all__ = ["decide_outcome", "is_closed_status", "note_outcome"]
 
 
-def _rx(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
+def _rx(pattern: str) -> CasePattern:
+    return CasePattern(pattern)
 
 
 _CLOSED_STATUS = _rx(r"\b(?:closed?|resolved|complete[d]?|done|fixed|finished|cancel+ed"

@@ -86,7 +86,10 @@ def normalise(text: str) -> str:
 
 def is_closure(text: str) -> bool:
     """True for a note that only says it is done: "fixed it", "resolved", "all good", "ok now"."""
-    words = _WORD.findall(normalise(text))
+    return _is_closure_words(_WORD.findall(normalise(text)))
+
+
+def _is_closure_words(words: list[str]) -> bool:
     return bool(words) and len(words) <= 8 and all(w in _CLOSURE_WORDS for w in words) \
         and any(w in _CLOSURE_HEADS for w in words)
 
@@ -182,7 +185,8 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
         norm = norm[label.end():]
     if not norm:
         return Classification(frozenset({Role.OTHER}))
-    if is_closure(norm) and context is not Context.TITLE:
+    # `norm` is normalised already (normalise is idempotent).
+    if _is_closure_words(_WORD.findall(norm)) and context is not Context.TITLE:
         return _closure(norm)
     body = cues.LEAD.sub("", norm)
     customer_side = context in (Context.TITLE, Context.DESCRIPTION, Context.CUSTOMER)

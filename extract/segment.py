@@ -15,16 +15,18 @@ component ``fixedit_boundaries_v1`` marks every segment start:
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 import numpy
-from spacy.attrs import IDX, ORTH, SENT_START
+from spacy.attrs import IDX, LENGTH, ORTH, SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from extract.lexicon import verbs
+from extract.patterns import CasePattern
 
-__all__ = ["FACTORY", "Boundaries", "doc_text", "segment_spans", "trim"]
+__all__ = ["FACTORY", "Boundaries", "doc_text", "segment_spans", "trim", "with_text"]
 
 _STARTERS_EXTRA = (
     "tried", "still", "no luck", "no change", "no joy", "no difference", "didn't", "didnt",
@@ -42,16 +44,15 @@ _HAS_WORD = re.compile(r"[A-Za-z0-9]")
 _LINE_START = re.compile(r"\n[ \t\r\n]*(?=\S)")
 
 
-def _clause_pattern() -> re.Pattern[str]:
+def _clause_pattern() -> CasePattern:
     lexicon = verbs()
     done = sorted((f for f in lexicon.action_forms if not lexicon.is_base_form(f)),
                   key=lambda f: (-len(f), f))
     starters = sorted(set(done) | set(_STARTERS_EXTRA), key=lambda f: (-len(f), f))
     body = "|".join(re.escape(s).replace(r"\ ", r"\s+") for s in starters)
-    return re.compile(
+    return CasePattern(
         rf"(?:[,;]|\s[-–—]+|\s&|\s\+|\band\b|\bthen\b)\s+(?:(?:and|then|also|&|so|but)\s+)*"
         rf"(?=(?:{body})(?![\w']))",
-        re.IGNORECASE,
     )
 
 
@@ -67,6 +68,12 @@ def doc_text(doc: Doc) -> str:
     if text is None:
         text = doc.user_data[_TEXT_KEY] = doc.text
     return text
+
+
+def with_text(doc: Doc, text: str) -> Doc:
+    """Keep `text`, the text `doc` was tokenised from, so `doc_text` need not rebuild it."""
+    doc.user_data[_TEXT_KEY] = text
+    return doc
 
 
 class Boundaries:
@@ -102,7 +109,9 @@ class Boundaries:
             if after < size:
                 values[after] = 1
         marks = [m.end() for m in _LINE_START.finditer(text)]
-        marks.extend(m.end() for m in self.clauses.finditer(text))
+        # Lowercased ASCII keeps every offset and lets the clause pattern run case-sensitively.
+        lowered = text.lower() if text.isascii() else text
+        marks.extend(m.end() for m in self.clauses.finditer(lowered))
         if marks:
             wanted = numpy.asarray(marks, dtype=starts.dtype)
             positions = numpy.searchsorted(starts, wanted)
@@ -129,12 +138,28 @@ def trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start + offset, start + max(stop, offset)
 
 
+def _sentence_bounds(doc: Doc) -> list[tuple[int, int]]:
+    """(start_char, end_char) of each of `doc.sents`, read from the doc's arrays: iterating
+    `doc.sents` builds a Span and several Token objects per sentence."""
+    if "sents" in doc.user_hooks or not doc.has_annotation("SENT_START"):
+        return [(sent.start_char, sent.end_char) for sent in doc.sents]
+    size = len(doc)
+    if size == 0:
+        return []
+    firsts = numpy.flatnonzero(doc.to_array(SENT_START) == 1)
+    idx = doc.to_array(IDX)
+    starts, ends = idx.tolist(), (idx + doc.to_array(LENGTH)).tolist()
+    # Like Doc.sents: the first token always opens a sentence, and only an explicit 1 opens one.
+    bounds = [0, *firsts[firsts > 0].tolist(), size]
+    return [(starts[a], ends[b - 1]) for a, b in pairwise(bounds)]
+
+
 def segment_spans(doc: Doc, text: str) -> list[tuple[int, int]]:
     """Character spans of the segments of a processed doc of `text`, trimmed, empty ones
     dropped. (`text` is the doc's text, passed in because ``doc.text`` is rebuilt per call.)"""
     spans: list[tuple[int, int]] = []
-    for sent in doc.sents:
-        start, end = trim(text, sent.start_char, sent.end_char)
+    for sent_start, sent_end in _sentence_bounds(doc):
+        start, end = trim(text, sent_start, sent_end)
         if end > start and _HAS_WORD.search(text, start, end):
             spans.append((start, end))
     return spans

@@ -1,0 +1,203 @@
+"""Benchmark: extraction throughput on one core, set beside spaCy's bare tokeniser as the ceiling.
+
+    python -m bench.extract                     # 10,000 tickets
+    python -m bench.extract --tickets 20000 --profile /tmp/extract.prof
+
+The corpus is the sandbox's hand-written tickets (`connectors.sandbox.corpus.load_corpus`) cycled
+with fresh external ids until it holds `--tickets`. Three stages run over it, each after a
+warm-up pass, in one process pinned to one CPU (no multiprocessing):
+
+1. ceiling: ``spacy.blank("en")`` tokenisation (`nlp.pipe`) of the texts the extractor reads
+   (title, description, every note, after redaction);
+2. redaction alone (`redact_ticket`);
+3. the full pipeline as the sync runs it: `redact_ticket`, then `Extractor.extract_many`.
+
+Peak memory is the process's peak resident set size (``getrusage`` maxrss), what users see,
+read after each stage (it only grows). See bench/README.md for the columns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import itertools
+import os
+import resource
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import spacy
+from rich.console import Console
+from rich.table import Table
+
+from connectors.sandbox.corpus import load_corpus
+from extract import EXTRACTOR_VERSION, Extractor, redact_ticket
+from records import Ticket
+
+TARGET_TICKETS_PER_SECOND = 1500.0
+TARGET_PEAK_MB = 400.0
+_WARM_UP = 500
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One timed stage of the bench."""
+
+    name: str
+    tickets: int
+    seconds: float
+    peak_mb: float
+
+    @property
+    def per_second(self) -> float:
+        """Tickets per second."""
+        return self.tickets / self.seconds if self.seconds else float("inf")
+
+    @property
+    def ms_per_ticket(self) -> float:
+        """Milliseconds per ticket."""
+        return 1000 * self.seconds / self.tickets if self.tickets else 0.0
+
+
+def build_corpus(size: int) -> list[Ticket]:
+    """At least `size` tickets: the hand-written corpus cycled, each copy with fresh ids."""
+    base = load_corpus()
+    copies = -(-size // len(base))
+    corpus: list[Ticket] = []
+    for copy in range(copies):
+        for ticket in base:
+            notes = [note.model_copy(update={"external_id": f"{note.external_id}-{copy}"})
+                     for note in ticket.notes]
+            corpus.append(ticket.model_copy(
+                update={"external_id": f"{ticket.external_id}-{copy}", "notes": notes}))
+    return corpus[:max(size, len(base))]
+
+
+def ticket_texts(ticket: Ticket) -> Iterator[str]:
+    """The texts of a ticket the extractor reads: title, description, every note."""
+    yield ticket.title
+    if ticket.description.strip():
+        yield ticket.description
+    for note in ticket.notes:
+        if note.text.strip():
+            yield note.text
+
+
+def peak_rss_mb() -> float:
+    """The process's peak resident set size so far, in MB (Linux reports maxrss in KiB)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def pin_to_one_cpu() -> str:
+    """Pin the process to one CPU where the OS allows it; say which."""
+    if not hasattr(os, "sched_setaffinity"):
+        return "not pinned (no sched_setaffinity on this OS)"
+    cpu = min(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {cpu})
+    return f"pinned to CPU {cpu}"
+
+
+def timed(name: str, tickets: int, run: Callable[[], object]) -> Stage:
+    """Run `run` once with the garbage collector settled first, and time it."""
+    gc.collect()
+    started = time.perf_counter()
+    run()
+    seconds = time.perf_counter() - started
+    return Stage(name, tickets, seconds, peak_rss_mb())
+
+
+def run_stages(corpus: Sequence[Ticket], *, batch_size: int,
+               profile: cProfile.Profile | None = None) -> list[Stage]:
+    """Warm up, then time the ceiling, redaction alone and the full pipeline over `corpus`."""
+    nlp = spacy.blank("en")
+    extractor = Extractor(batch_size=batch_size)
+    redacted = [redact_ticket(ticket)[0] for ticket in corpus]
+    texts = [text for ticket in redacted for text in ticket_texts(ticket)]
+
+    def tokenise(limit: int | None = None) -> None:
+        for _ in nlp.pipe(texts[:limit], batch_size=batch_size):
+            pass
+
+    def redact(tickets: Sequence[Ticket]) -> None:
+        for ticket in tickets:
+            redact_ticket(ticket)
+
+    def pipeline(tickets: Sequence[Ticket]) -> None:
+        cleaned = (redact_ticket(ticket)[0] for ticket in tickets)
+        for _ in extractor.extract_many(cleaned):
+            pass
+
+    warm = corpus[:_WARM_UP]
+    tokenise(sum(1 for ticket in redacted[:_WARM_UP] for _ in ticket_texts(ticket)))
+    redact(warm)
+    pipeline(warm)
+
+    stages = [
+        timed("ceiling: blank tokeniser", len(corpus), tokenise),
+        timed("redaction alone", len(corpus), lambda: redact(corpus)),
+    ]
+    if profile is not None:
+        profile.enable()
+    stages.append(timed("full: redact + extract", len(corpus), lambda: pipeline(corpus)))
+    if profile is not None:
+        profile.disable()
+    return stages
+
+
+def render(stages: Sequence[Stage], *, texts: int, chars: int, pinned: str,
+           console: Console) -> bool:
+    """Print the table and the verdict; True when the full pipeline meets both targets."""
+    ceiling = stages[0]
+    table = Table(title=f"extraction on one core — extractor {EXTRACTOR_VERSION}, {pinned}")
+    for column in ("stage", "tickets", "seconds", "tickets/s", "ms/ticket", "× ceiling",
+                   "peak RSS MB"):
+        table.add_column(column, justify="left" if column == "stage" else "right")
+    for stage in stages:
+        table.add_row(stage.name, f"{stage.tickets:,}", f"{stage.seconds:.2f}",
+                      f"{stage.per_second:,.0f}", f"{stage.ms_per_ticket:.3f}",
+                      f"{stage.per_second / ceiling.per_second:.3f}", f"{stage.peak_mb:.0f}")
+    console.print(table)
+    console.print(f"{texts:,} texts, {chars / 1e6:.1f} M characters "
+                  f"({chars / max(texts, 1):.0f} a text); peak RSS is getrusage maxrss of the "
+                  "whole process (corpus included).")
+    full = stages[-1]
+    fast = full.per_second >= TARGET_TICKETS_PER_SECOND
+    small = full.peak_mb < TARGET_PEAK_MB
+    verdict = "PASS" if fast and small else "FAIL"
+    console.print(
+        f"{verdict}: {full.per_second:,.0f} tickets/s (target ≥ {TARGET_TICKETS_PER_SECOND:,.0f}"
+        f" {'ok' if fast else 'missed'}), peak RSS {full.peak_mb:.0f} MB (target < "
+        f"{TARGET_PEAK_MB:.0f} {'ok' if small else 'missed'}), "
+        f"{full.per_second / ceiling.per_second:.1%} of the tokeniser ceiling")
+    return fast and small
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the bench; exit status 1 when a target is missed."""
+    parser = argparse.ArgumentParser(prog="python -m bench.extract", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tickets", type=int, default=10_000, help="corpus size (default 10000)")
+    parser.add_argument("--batch-size", type=int, default=256, help="nlp.pipe batch size")
+    parser.add_argument("--profile", metavar="PATH",
+                        help="write a cProfile of the full-pipeline stage to PATH")
+    args = parser.parse_args(argv)
+
+    console = Console(width=max(Console().width, 110))
+    pinned = pin_to_one_cpu()
+    corpus = build_corpus(args.tickets)
+    texts = list(itertools.chain.from_iterable(ticket_texts(t) for t in corpus))
+    profile = cProfile.Profile() if args.profile else None
+    stages = run_stages(corpus, batch_size=args.batch_size, profile=profile)
+    if profile is not None:
+        profile.dump_stats(args.profile)
+    ok = render(stages, texts=len(texts), chars=sum(map(len, texts)), pinned=pinned,
+                console=console)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
