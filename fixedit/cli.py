@@ -22,6 +22,8 @@ from fixedit.sources import open_connector
 from records import ConfigError, FixeditError
 
 log = logging.getLogger(__name__)
+WORKED = ("resolved", "workaround")
+"""Outcomes of fixes that worked: what a lookup shows unless asked for everything."""
 out = Console()
 err = Console(stderr=True)
 
@@ -207,17 +209,20 @@ def lookup(
         bool, typer.Option("--json", help="Print JSON for scripts and agents.")
     ] = False,
     include_thin: Annotated[
-        bool, typer.Option("--all", help="Also show records without a problem or steps.")
+        bool, typer.Option("--all", help="Also show open, escalated and unresolved tickets, "
+                                         "and records without a problem or steps.")
     ] = False,
 ) -> None:
     """Find prior resolutions for a problem: what was done last time, and where it came from.
 
-    Only reusable records (a problem and at least one step) are shown unless --all is given.
+    By default only fixes that worked are shown: tickets resolved (or worked around) whose record
+    states a problem and at least one step. --all shows everything that matches.
     """
     settings = ctx.obj.settings()
     with store.session_scope(ctx.obj.engine(settings)) as session:
         hits = store.search_resolutions(
-            session, query=text, limit=limit, usable_only=not include_thin
+            session, query=text, limit=limit, usable_only=not include_thin,
+            outcomes=None if include_thin else WORKED,
         )
     if as_json:
         out.print_json(

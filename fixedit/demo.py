@@ -78,7 +78,8 @@ def run_demo(*, workdir: Path, out: Console, err: Console) -> None:
 
         out.rule("3. lookup: has anyone fixed this before?")
         for query in SAMPLE_QUERIES:
-            hits = store.search_resolutions(session, query=query, limit=2, usable_only=True)
+            hits = store.search_resolutions(session, query=query, limit=2, usable_only=True,
+                                            outcomes=("resolved", "workaround"))
             out.print(views.lookup_view(query, hits))
 
     out.rule("explore")

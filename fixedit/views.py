@@ -32,9 +32,10 @@ class SyncProgress:
     def update(self, task: TaskID, report: SyncReport) -> None:
         """Show the counts a batch brought."""
         c = report.counts
-        self._progress.update(task, counts=(
-            f"{c['seen']} seen · {c['created']} new · {c['updated']} changed · "
-            f"{c['quarantined']} quarantined · {c['extracted']} extracted"))
+        parts = [f"{c['seen']} seen"] + [f"{c[key]} {label}" for key, label in (
+            ("created", "new"), ("updated", "changed"), ("quarantined", "bad"),
+            ("extracted", "extracted"), ("deleted", "deleted")) if c[key]]
+        self._progress.update(task, counts=" · ".join(parts))
 
     def finish(self, task: TaskID) -> None:
         """Mark a source done."""

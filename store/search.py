@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 
 from sqlalchemy.sql.elements import ColumnElement
@@ -93,8 +93,12 @@ def search_resolutions(
     limit: int = 10,
     source: str | None = None,
     usable_only: bool = False,
+    outcomes: Collection[str] | None = None,
 ) -> list[SearchHit]:
-    """Resolutions ranked by BM25 relevance to `query`, best first; [] for a blank query."""
+    """Resolutions ranked by BM25 relevance to `query`, best first; [] for a blank query.
+
+    `outcomes` keeps only resolutions with one of those outcomes (e.g. resolved, workaround).
+    """
     terms = list(dict.fromkeys(tokenize(query)))[:MAX_QUERY_TERMS]
     if not terms or limit <= 0:
         return []
@@ -103,6 +107,8 @@ def search_resolutions(
         scope.append(col(ResolutionRow.source) == source)
     if usable_only:
         scope.append(col(ResolutionRow.usable).is_(True))
+    if outcomes is not None:
+        scope.append(col(ResolutionRow.outcome).in_(list(outcomes)))
 
     stats = session.exec(
         select(func.count(), func.avg(col(ResolutionRow.search_length)),

@@ -146,3 +146,14 @@ def test_filters_and_retracted_resolutions(engine: sa.Engine) -> None:
         assert ranked(session, "spooler crash", source="elsewhere") == []
         mark_deleted(session, source="sandbox", kind="ticket", external_ids=["ok"])
         assert ranked(session, "spooler crash") == ["bare"]
+
+
+def test_outcome_filter_keeps_only_fixes_that_worked(engine: sa.Engine) -> None:
+    with session_scope(engine) as session:
+        load(session, {"fixed": dict(title="Spooler crash fixed", outcome=Outcome.RESOLVED),
+                       "open": dict(title="Spooler crash still open", outcome=Outcome.UNKNOWN)})
+        everything = search_resolutions(session, query="spooler crash")
+        worked = search_resolutions(session, query="spooler crash",
+                                    outcomes=("resolved", "workaround"))
+    assert len(everything) == 2
+    assert [hit.resolution.outcome for hit in worked] == [Outcome.RESOLVED]
