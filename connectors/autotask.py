@@ -200,19 +200,15 @@ class Autotask:
     def post_internal_note(self, ticket_id: str, text: str) -> str:
         """Post an internal TicketNote (publish = internal) to a ticket; return its id."""
         settings = self._settings
-        if not settings.writeback.enabled:
-            raise ConfigError(f"{self._key}.writeback.enabled",
-                              "write-back is off; set it to true to post notes to Autotask")
+        if not settings.writeback.should_post(source=settings.name, vendor="Autotask",
+                                              ticket_id=ticket_id, text=text):
+            return "dry-run"
         if not ticket_id.isdigit():
             raise ConnectorError(f"Autotask ticket ids are numbers, not {ticket_id!r}")
         if len(text) > MAX_NOTE_CHARS:
             log.warning("source %s: note for ticket %s cut to %d characters", settings.name,
                         ticket_id, MAX_NOTE_CHARS)
             text = text[: MAX_NOTE_CHARS - 1] + "…"
-        if settings.writeback.dry_run:
-            log.info("source %s: dry run: would post a %d-character internal note to ticket %s",
-                     settings.name, len(text), ticket_id)
-            return "dry-run"
         body = {"ticketID": int(ticket_id), "title": settings.writeback_title,
                 "description": text, "noteType": settings.writeback_note_type,
                 "publish": settings.writeback_publish}

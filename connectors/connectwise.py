@@ -50,7 +50,7 @@ from connectors.http import HttpStatusError, describe_request
 from connectors.incremental import Window, plan_windows
 from connectors.rejects import validation_reason
 from connectors.settings import ApiSourceSettings
-from records import Batch, ConfigError, ConnectorError, Cursor, Reject, Ticket
+from records import Batch, ConnectorError, Cursor, Reject, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -166,15 +166,11 @@ class ConnectWise:
     def post_internal_note(self, ticket_id: str, text: str) -> str:
         """Add an Internal (internalAnalysisFlag) note to a ticket; return its id."""
         settings = self._settings
-        if not settings.writeback.enabled:
-            raise ConfigError(f"sources.{settings.name}.writeback.enabled",
-                              "write-back is off; set it to true to post notes to ConnectWise")
+        if not settings.writeback.should_post(source=settings.name, vendor="ConnectWise",
+                                              ticket_id=ticket_id, text=text):
+            return "dry-run"
         if not ticket_id.isdigit():
             raise ValueError(f"{ticket_id!r} is not a ConnectWise ticket id")
-        if settings.writeback.dry_run:
-            log.info("source %s: dry run: would post an internal note (%d characters) to "
-                     "ticket %s", settings.name, len(text), ticket_id)
-            return "dry-run"
         body = {"text": text, "detailDescriptionFlag": False, "internalAnalysisFlag": True,
                 "resolutionFlag": False, "processNotifications": False}
         response = self._api.request("POST", f"service/tickets/{ticket_id}/notes", json=body,

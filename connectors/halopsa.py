@@ -243,15 +243,11 @@ class HaloPsa:
     def post_internal_note(self, ticket_id: str, text: str) -> str:
         """Add a private note (an action hidden from the end user); return its note id."""
         settings = self._settings
-        if not settings.writeback.enabled:
-            raise ConfigError(f"sources.{settings.name}.writeback.enabled",
-                              "write-back is off; set it to true to post notes to HaloPSA")
+        if not settings.writeback.should_post(source=settings.name, vendor="HaloPSA",
+                                              ticket_id=ticket_id, text=text):
+            return "dry-run"
         if not ticket_id.isdigit():
             raise ValueError(f"HaloPSA ticket ids are numbers, not {ticket_id!r}")
-        if settings.writeback.dry_run:
-            log.info("source %s: dry run: would post a private note of %d characters to "
-                     "ticket %s", settings.name, len(text), ticket_id)
-            return "dry-run"
         body = [{"ticket_id": int(ticket_id), "note": text, "outcome": "Private Note",
                  "hiddenfromuser": True}]
         self._ensure_token()

@@ -8,6 +8,7 @@ SOURCE is the source's name upper-cased with every other character than A-Z and 
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, ClassVar
@@ -15,6 +16,9 @@ from typing import Annotated, Any, ClassVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from connectors.http import HttpSettings
+from records import ConfigError
+
+log = logging.getLogger(__name__)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)?\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -51,6 +55,18 @@ class WritebackSettings(BaseModel):
 
     enabled: bool = False
     dry_run: bool = True
+
+    def should_post(self, *, source: str, vendor: str, ticket_id: str, text: str) -> bool:
+        """Whether to really post: ConfigError when write-back is off; False in dry-run mode
+        (after logging what would have been posted, never the text itself)."""
+        if not self.enabled:
+            raise ConfigError(f"sources.{source}.writeback.enabled",
+                              f"write-back is off; set it to true to post notes to {vendor}")
+        if self.dry_run:
+            log.info("source %s: dry run: would post an internal note of %d characters to "
+                     "ticket %s", source, len(text), ticket_id)
+            return False
+        return True
 
 
 class ApiSourceSettings(BaseModel):

@@ -552,7 +552,7 @@ def test_write_back_is_refused_unless_enabled(router: respx.MockRouter) -> None:
 def test_write_back_dry_run_posts_nothing(router: respx.MockRouter,
                                           caplog: pytest.LogCaptureFixture) -> None:
     conn = connector(writeback={"enabled": True})  # dry_run defaults to true
-    with caplog.at_level(logging.INFO, logger="connectors.connectwise"):
+    with caplog.at_level(logging.INFO, logger="connectors"):
         assert conn.post_internal_note("48213", "secret-ish suggestion text") == "dry-run"
     assert "48213" in caplog.text and "secret-ish" not in caplog.text
     assert conn.requests_made == 0
