@@ -3,8 +3,8 @@
 Categories: email, accounts_access, onboarding, network, remote_access, printing, hardware,
 software, security, backup, server, phone_voip, mobile_device, performance, collaboration,
 operating_system, other. Each has a label, a description, keywords and "strong" keywords that
-count double; see the data file. A later issue replaces the scoring with a trained classifier
-over the same ids.
+count double; see the data file. The trained category model (`extract.classifiers`) reads this
+keyword vote as one of its features; `extract.assemble` decides between them.
 """
 
 from __future__ import annotations

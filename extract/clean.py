@@ -10,25 +10,31 @@ original range it replaced.
 from __future__ import annotations
 
 import html
+import logging
 import re
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from extract.email_noise import noise_ranges
+from extract.email_noise import noise_ranges, tag_ranges
 
-__all__ = ["CleanText", "clean_text", "html_to_text", "looks_like_html"]
+__all__ = ["MAX_CLEAN_CHARS", "CleanText", "clean_text", "html_to_text", "looks_like_html"]
+
+log = logging.getLogger(__name__)
+
+# spaCy refuses longer texts (Language.max_length); a note this long is a pasted log or dump.
+MAX_CLEAN_CHARS = 1_000_000
 
 _TAG_HINT = re.compile(
     r"<(?:/?(?:html|body|head|div|p|br|span|table|tbody|tr|td|th|font|b|i|u|strong|em|ul|ol|li"
-    r"|a|img|h[1-6]|blockquote|hr|style|script|meta|pre|o:p)\b[^>]*>|!--)",
+    r"|a|img|h[1-6]|blockquote|hr|style|script|meta|pre|o:p)(?=[\s/>])[^<>]*>|!--)",
     re.IGNORECASE,
 )
 _ENTITY_HINT = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});")
 _HTML_TOKEN = re.compile(
     r"(?P<comment><!--.*?(?:-->|\Z))"
-    r"|(?P<decl><![^>]*>|<\?[^>]*>)"
-    r"|(?P<tag></?(?P<name>[a-zA-Z][a-zA-Z0-9:-]*)\b[^>]*>)"
+    r"|(?P<decl><![^<>]*>|<\?[^<>]*>)"
+    r"|(?P<tag></?(?P<name>[a-zA-Z][a-zA-Z0-9:-]*)(?=[\s/>])[^<>]*>)"
     r"|(?P<entity>&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});?)"
     r"|(?P<space>\s+)",
     re.DOTALL,
@@ -41,7 +47,10 @@ _BLOCK = frozenset({
     "h6", "hr", "pre", "section", "article", "header", "footer", "dd", "dt", "address", "dl",
 })
 _CELL = frozenset({"td", "th"})
-_SQUEEZE = re.compile(r"[ \t]+(?=\n)|(?<=\n)[ \t]+|(?<=\n\n)\n+|\A\s+|\s+\Z")
+# Each alternative starts only at the start of a run (the look-behinds), so a long run of
+# spaces is scanned once, not once per character.
+_SQUEEZE = re.compile(
+    r"(?<![ \t])[ \t]++(?=\n)|(?<=\n)[ \t]+|(?<=\n\n)\n+|\A\s+|(?<!\s)\s++\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +175,10 @@ class _Builder:
         """The last character appended so far (a newline at the start)."""
         return self._parts[-1][-1] if self._parts else "\n"
 
+    def ends_with(self, suffix: str) -> bool:
+        """True when the text appended so far ends with `suffix` (within the last piece)."""
+        return bool(self._parts) and self._parts[-1].endswith(suffix)
+
     def build(self, original_length: int) -> CleanText:
         """The finished CleanText."""
         return CleanText("".join(self._parts), self._runs, original_length)
@@ -176,8 +189,10 @@ def looks_like_html(text: str) -> bool:
     return "<" in text and _TAG_HINT.search(text) is not None
 
 
-_OPEN_CLOSE = {name: re.compile(rf"<(/?){name}\b[^>]*>", re.IGNORECASE) for name in _DROP_CONTENT}
-_EDGES = re.compile(r"\A\s+|\s+\Z")
+_OPEN_CLOSE = {
+    name: re.compile(rf"<(/?){name}(?=[\s/>])[^<>]*>", re.IGNORECASE) for name in _DROP_CONTENT
+}
+_EDGES = re.compile(r"\A\s+|(?<!\s)\s++\Z")
 
 
 def _drop_until_close(text: str, name: str, position: int) -> int:
@@ -214,8 +229,10 @@ def html_to_text(text: str) -> CleanText:
             elif name == "li" and not closing:
                 builder.replace("\n- ", start, end)
             elif name in _BLOCK:
-                builder.replace("\n", start, end)
-            elif name in _CELL and closing:
+                if not builder.ends_with("\n- "):  # <li><p>item</p>: the bullet keeps its item
+                    builder.replace("\n", start, end)
+            elif name in _CELL and builder.last_char() not in " \n":
+                # Cells are separated whether or not the HTML closes them (<td>a<td>b).
                 builder.replace(" ", start, end)
         elif kind == "entity":
             decoded = html.unescape(match.group())
@@ -245,18 +262,23 @@ def _decode_entities(text: str) -> CleanText:
 
 
 def clean_text(text: str, *, email: bool = True) -> CleanText:
-    """Clean one stored text: HTML to text, then (when `email`) quoted replies, signatures and
-    disclaimers removed. Plain text without any of those comes back unchanged."""
+    """Clean one stored text: HTML to text, subject tags ("[Ticket #12345]") cut, then (when
+    `email`) quoted replies, signatures, disclaimers, banners and ticket-system notices removed.
+    Plain text without any of those comes back unchanged."""
     if looks_like_html(text):
         cleaned = html_to_text(text)
     elif "&" in text and _ENTITY_HINT.search(text):
         cleaned = _decode_entities(text)
     else:
         cleaned = CleanText.identity(text)
+    ranges = tag_ranges(cleaned.text)
     if email:
-        ranges = noise_ranges(cleaned.text)
-        if ranges:
-            cleaned = cleaned.without(ranges)
+        ranges += noise_ranges(cleaned.text)
+    if ranges:
+        cleaned = cleaned.without(ranges)
+    if len(cleaned.text) > MAX_CLEAN_CHARS:
+        log.info("cleaned text cut from %d to %d characters", len(cleaned.text), MAX_CLEAN_CHARS)
+        cleaned = cleaned.without([(MAX_CLEAN_CHARS, len(cleaned.text))])
     text = cleaned.text
     if not (text[:1].isspace() or text[-1:].isspace()):
         return cleaned  # nothing for _EDGES to strip

@@ -9,14 +9,18 @@ a reply header, which is always an older message.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
-__all__ = ["noise_ranges"]
+__all__ = ["noise_ranges", "tag_ranges"]
 
 _FLAGS = re.IGNORECASE | re.MULTILINE
 _QUICK = re.compile(
     r"wrote:|original message|^[ \t]*>|^[ \t]*(?:\*\s*)?from:|sent from|get outlook|^--|regards"
     r"|thank|thx|cheers|sincerely|^best|confidential|disclaimer|intended recipient|this e-?mail"
     r"|this message|caution|external|above this line|^ty\b|^tia\b|respectfully|^_{8,}"
+    r"|this (?:ticket|request|case)|your (?:request|ticket|case|support)|to add|automat"
+    r"|generated|do not reply|(?:receiving|received) this|notice|often get|forwarded"
+    r"|^[ \t]*(?:ticket|alert|note|incident)\b"
     r"|\n\n[ \t]*[A-Z][a-z'’-]+[ \t]+[A-Z]",
     _FLAGS,
 )
@@ -34,26 +38,64 @@ _REPLY_HEADERS = (
     re.compile(r"^[^\n]*(?:reply|respond|type)[^\n]{0,40}above this line[^\n]*$", _FLAGS),
 )
 # A forward marker is dropped by itself: what was forwarded is usually the problem.
+_HEADER_FIELD = r"(?:From|Date|Sent|Subject|To|Cc|Bcc|Reply-To|Importance|Attachments?)"
 _FORWARD_HEADER = re.compile(
-    r"^[ \t]*(?:-{2,}[ \t]*Forwarded message[ \t]*-{2,}|Begin forwarded message:)[ \t]*\n?"
-    r"(?:[ \t]*(?:From|Date|Sent|Subject|To|Cc):[^\n]*(?:\n|\Z))*",
+    r"^[ \t]*(?:-{2,}[ \t]*(?:Forwarded message|Forwarded e-?mail)[ \t]*-{2,}"
+    r"|Begin forwarded message:|Forwarded message:)[ \t]*\n?"
+    rf"(?:[ \t]*(?:\*\s*)?{_HEADER_FIELD}:[^\n]*(?:\n|\Z))*",
     _FLAGS,
 )
 _QUOTED_LINE = re.compile(r"^[ \t]*>[^\n]*(?:\n|\Z)", re.MULTILINE)
 _SENT_FROM = re.compile(
-    r"^[ \t]*(?:Sent from (?:my |Mail for |Outlook|Yahoo|Samsung|ProtonMail)[^\n]{0,60}"
-    r"|Get Outlook for (?:iOS|Android)[^\n]{0,20})[ \t]*(?:\n|\Z)",
+    r"^[ \t]*(?:Sent (?:from|via|with) (?:my |the |Mail for |Outlook|Yahoo|Samsung|ProtonMail"
+    r"|BlackBerry|Android|iPhone|iPad|Galaxy|mobile)[^\n]{0,60}"
+    r"|Get Outlook for (?:iOS|Android)[^\n]{0,80})[ \t]*(?:\n|\Z)",
     _FLAGS,
 )
 _DISCLAIMER = re.compile(
     r"^[ \t]*(?:\*+[ \t]*)?(?:CONFIDENTIALITY|DISCLAIMER|IMPORTANT NOTICE|LEGAL NOTICE|PRIVILEGED"
+    r"|STATEMENT OF CONFIDENTIALITY|NOTICE:[^\n]{0,40}\b(?:confidential|privileged|intended)"
     r"|This (?:e-?mail|message|communication|transmission)\b[^\n]{0,40}"
     r"\b(?:confidential|intended|privileged|attachments?|contains?)"
-    r"|The information (?:contained|in this|transmitted)|If you (?:are not|have received)"
-    r"|Please consider the environment|CAUTION:[^\n]{0,20}(?:external|outside)"
-    r"|\[?EXTERNAL(?: EMAIL| SENDER)?\]?:?[ \t]*(?:This|Do not|Use caution)"
-    r"|This email originated from outside)"
+    r"|The (?:information|contents?) (?:contained|in this|transmitted|of this)"
+    r"|If you (?:are not|have received|received)"
+    r"|Please consider the environment)"
     r"[^\n]*(?:\n[^\n]+)*",
+    _FLAGS,
+)
+# An "external sender" banner is one line (two when wrapped): cut it, not the paragraph after.
+_BANNER = re.compile(
+    r"^[ \t]*(?:\*+[ \t]*)?(?:CAUTION:[^\n]{0,60}\b(?:external|outside)"
+    r"|\[?EXTERNAL(?: EMAIL| SENDER)?\]?:?[ \t]*(?:This|Do not|Use caution)"
+    r"|This (?:e-?mail|message) (?:originated|was sent|came|is) from (?:outside|an? external)"
+    r"|You don't often get email from)"
+    r"[^\n]*(?:\n[^\n]*\b(?:recogni[sz]e the sender|content is safe|links or (?:open )?attach"
+    r"|why this is important)[^\n]*)?(?:\n|\Z)",
+    _FLAGS,
+)
+# Ticket-system and RMM boilerplate, one line each; the lines around them are the content.
+_TICKET_NOTICE = re.compile(
+    r"^[ \t]*(?:This (?:ticket|request|case) has been (?:updated|created|assigned)\b"
+    r"|To add (?:additional )?comments?,? (?:simply )?reply to this e-?mail"
+    r"|Your (?:request|ticket|case|support request)\b[^\n]{0,40}\bhas been "
+    r"(?:received|created|logged|opened|submitted)"
+    r"|You (?:are receiving|received) this (?:e-?mail|message|notification) because"
+    r"|This is an automated (?:message|notification|e-?mail|response)"
+    r"|(?:Please )?do not reply (?:to|directly to) this (?:e-?mail|message)"
+    r"|(?:This )?(?:ticket|alert|note|incident) (?:was |has been )?(?:automatically )?"
+    r"(?:created|generated|opened|added) (?:automatically )?(?:by|from|via)\b"
+    r"|Auto-?generated (?:by|from|note)\b"
+    r"|Ticket (?:was )?(?:created|generated|opened) automatically\b)"
+    r"[^\n]*(?:\n|\Z)",
+    _FLAGS,
+)
+_SEPARATOR = re.compile(r"^[ \t]*_{8,}[ \t]*(?:\n|\Z)", re.MULTILINE)
+# "[Ticket #12345]", "[#12345]", "[Case 00123]", "[T20240101.0001]", "[EXTERNAL]": tags a PSA or
+# mail gateway puts in subjects; cut the tag, keep the subject.
+_SUBJECT_TAG = re.compile(
+    r"\[[ \t]*(?:(?:Ticket|Case|Request|Incident|Req|SR|INC|RITM|CHG)[ \t]*(?:#|No\.?|ID:?)?"
+    r"[ \t]*|#[ \t]*|[A-Z]{1,4}-?)\d{3,}[\w.-]*[ \t]*\][ \t]*"
+    r"|\[(?:EXTERNAL|EXT|External Sender|EXTERNAL EMAIL)\][ \t]*:?[ \t]*",
     _FLAGS,
 )
 _SIGN_OFF = re.compile(
@@ -66,20 +108,45 @@ _SIGNATURE_MAX_LINES = 8
 _SIGNATURE_MAX_WIDTH = 90
 
 
-def _first_reply_header(text: str) -> tuple[int, int] | None:
-    best: tuple[int, int] | None = None
-    for pattern in _REPLY_HEADERS:
-        match = pattern.search(text)
-        if match and (best is None or match.start() < best[0]):
-            best = match.span()
-    return best
+class _HeaderFinder:
+    """Finds reply headers left to right; each pattern's next match is cached, so a note with
+    thousands of headers is scanned once per pattern, not once per header."""
+
+    __slots__ = ("_next", "_text")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._next: list[re.Match[str] | None] = [p.search(text) for p in _REPLY_HEADERS]
+
+    def first(self, position: int, skip: list[tuple[int, int]]) -> tuple[int, int] | None:
+        """The earliest header starting at or after `position` and outside the `skip` ranges."""
+        best: tuple[int, int] | None = None
+        for index, pattern in enumerate(_REPLY_HEADERS):
+            match = self._next[index]
+            while match is not None and (match.start() < position
+                                         or _inside(skip, match.start())):
+                resume = max(position, match.start() + 1)
+                match = pattern.search(self._text, resume)
+            self._next[index] = match
+            if match is not None and (best is None or match.start() < best[0]):
+                best = match.span()
+        return best
+
+
+def _inside(ranges: list[tuple[int, int]], point: int) -> bool:
+    """True when `point` lies inside one of the sorted, non-overlapping `ranges`."""
+    index = bisect_right(ranges, (point, 1 << 62)) - 1
+    return index >= 0 and ranges[index][0] <= point < ranges[index][1]
 
 
 def _blank_between(text: str, start: int, end: int, removed: list[tuple[int, int]]) -> bool:
-    """True when text[start:end] holds nothing but whitespace and already-removed ranges."""
+    """True when text[start:end] holds nothing but whitespace and the sorted `removed` ranges."""
     cursor = start
-    for a, b in sorted(removed):
-        if b <= cursor or a >= end:
+    index = max(0, bisect_right(removed, (start, 1 << 62)) - 1)
+    for a, b in removed[index:]:
+        if a >= end:
+            break
+        if b <= cursor:
             continue
         if text[cursor:a].strip():
             return False
@@ -87,27 +154,42 @@ def _blank_between(text: str, start: int, end: int, removed: list[tuple[int, int
     return not text[cursor:end].strip()
 
 
-def _lines(text: str, stop: int) -> list[tuple[int, int]]:
-    """(start, end) of each line before `stop`; end includes the newline."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    while start < stop:
-        newline = text.find("\n", start, stop)
-        end = stop if newline < 0 else newline + 1
-        spans.append((start, end))
-        start = end
-    return spans
+def _last_lines(text: str, stop: int, removed: list[tuple[int, int]],
+                count: int) -> list[tuple[int, int]]:
+    """The last `count` non-blank lines before `stop` not wholly inside a removed range, in
+    order; (start, end) with end including the newline. Walks backwards: cost ~ the tail."""
+    merged = _merge(removed)
+    lines: list[tuple[int, int]] = []
+    end = stop
+    while end > 0 and len(lines) < count:
+        start = text.rfind("\n", 0, end - 1 if text[end - 1] == "\n" else end) + 1
+        body_end = end - (text[end - 1] == "\n")
+        if text[start:end].strip() and not _covered(merged, start, body_end):
+            lines.append((start, end))
+        end = start
+    return lines[::-1]
+
+
+def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """`ranges` sorted with overlapping or touching ones joined."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(ranges):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _covered(merged: list[tuple[int, int]], start: int, end: int) -> bool:
+    """True when [start, end) lies inside one of the `merged` ranges."""
+    index = bisect_right(merged, (start, 1 << 62)) - 1
+    return index >= 0 and merged[index][0] <= start and end <= merged[index][1]
 
 
 def _signature_start(text: str, stop: int, removed: list[tuple[int, int]]) -> int | None:
     """Where a sign-off ("Thanks,\\nName\\nTitle\\nPhone") starts, if the message ends with one."""
-    dropped = sorted(removed)
-    lines = [
-        (start, end) for start, end in _lines(text, stop)
-        if text[start:end].strip()
-        and not any(a <= start and end - text.endswith("\n", start, end) <= b for a, b in dropped)
-    ]
-    tail = lines[-(_SIGNATURE_MAX_LINES + 1):]
+    tail = _last_lines(text, stop, removed, _SIGNATURE_MAX_LINES + 1)
     for offset, (start, end) in enumerate(tail):
         if not _SIGN_OFF.match(text[start:end].rstrip("\n")):
             continue
@@ -143,18 +225,20 @@ def noise_ranges(text: str) -> list[tuple[int, int]]:
     """Character ranges of `text` that are quoted replies, signatures or disclaimers."""
     if not _QUICK.search(text):
         return []
-    ranges = [m.span() for m in _FORWARD_HEADER.finditer(text)]
+    forwards = [m.span() for m in _FORWARD_HEADER.finditer(text) if m.end() > m.start()]
+    ranges = list(forwards)
     stop = len(text)
     consumed = 0
-    header = _first_reply_header(text)
+    finder = _HeaderFinder(text)
+    # A From:/Sent: block inside a forward marker introduces what was forwarded: not a cut.
+    header = finder.first(0, forwards)
     while header is not None:
-        if _blank_between(text, consumed, header[0], ranges):
+        if _blank_between(text, consumed, header[0], forwards):
             # A header at the very top (a mail pasted into the ticket): drop the header lines
             # only, the message below it is the content.
             ranges.append(header)
-            consumed = header[1]
-            rest = _first_reply_header(text[consumed:])
-            header = None if rest is None else (rest[0] + consumed, rest[1] + consumed)
+            consumed = max(header[1], header[0] + 1)
+            header = finder.first(consumed, forwards)
         else:
             stop = header[0]
             ranges.append((stop, len(text)))
@@ -163,7 +247,7 @@ def noise_ranges(text: str) -> list[tuple[int, int]]:
     if dash is not None:
         ranges.append((dash.start(), stop))
         stop = dash.start()
-    for pattern in (_QUOTED_LINE, _SENT_FROM, _DISCLAIMER):
+    for pattern in (_QUOTED_LINE, _SENT_FROM, _DISCLAIMER, _BANNER, _TICKET_NOTICE, _SEPARATOR):
         ranges.extend(m.span() for m in pattern.finditer(text, 0, stop))
     signature = _signature_start(text, stop, ranges)
     if signature is None:
@@ -171,3 +255,10 @@ def noise_ranges(text: str) -> list[tuple[int, int]]:
     if signature is not None:
         ranges.append((signature, stop))
     return ranges
+
+
+def tag_ranges(text: str) -> list[tuple[int, int]]:
+    """Character ranges of subject tags ("[Ticket #12345]", "[EXTERNAL]") in `text`."""
+    if "[" not in text:
+        return []
+    return [m.span() for m in _SUBJECT_TAG.finditer(text)]

@@ -211,26 +211,49 @@ class Mention:
 
 
 _VERSION_GAP = re.compile(r"\s*(?:\(|-|v\.?|ver\.?|version|build|release)?\s*", re.IGNORECASE)
+# A model number right after a device ("Latitude 5420", "LaserJet M404dn", "Yealink T54W"): a
+# word with digits, not a quantity ("Synology 100 GB", "Dell 3 days").
+_MODEL = re.compile(
+    r"[ \t]+(?:model[ \t]+)?(?P<model>(?=[A-Za-z]{0,4}\d)(?:[A-Za-z]{1,4}-?\d{1,5}|\d{3,5})"
+    r"[A-Za-z]{0,4}\+?(?:[ \t](?:G\d{1,2}|Gen[ \t]?\d{1,2}))?)(?![\w.+-])"
+    r"(?![ \t]*(?:gb|mb|tb|kb|%|x\b|hours?|hrs?|mins?|minutes?|days?|users?|times|pages?|ms"
+    r"|seconds?|secs?|years?|months?|weeks?|pcs|units?)\b)",
+    re.IGNORECASE,
+)
+_MODEL_CATEGORIES = frozenset({"hardware", "printing", "phone_voip", "network", "server",
+                               "backup", "mobile_device"})
+
+
+def _model(text: str, product: str, end: int) -> str | None:
+    """The model number written right after a device product, if any."""
+    if product_categories().get(product) not in _MODEL_CATEGORIES:
+        return None
+    match = _MODEL.match(text, end)
+    return match.group("model") if match else None
 
 
 def mentions(doc: Doc) -> list[Mention]:
-    """Entities of a processed doc; a version right after a product is folded into it."""
+    """Entities of a processed doc; a version or model number right after a product is folded in."""
     if SPAN_KEY not in doc.spans:
         return []
     text = doc_text(doc)
     spans = [(span.label_, span.kb_id_, span.start_char, span.end_char)
              for span in doc.spans[SPAN_KEY]]
     found: list[Mention] = []
-    skip = False
+    consumed = 0  # text before this offset already belongs to a mention (a folded version/model)
     for index, (label, value, start, end) in enumerate(spans):
-        if skip or label == VERSION:
-            skip = False
+        if start < consumed or label == VERSION:
             continue
         if label == PRODUCT and index + 1 < len(spans):
             next_label, next_value, next_start, next_end = spans[index + 1]
             if next_label == VERSION and _VERSION_GAP.fullmatch(text, end, next_start):
                 found.append(Mention(PRODUCT, f"{value} {next_value}", start, next_end, value))
-                skip = True
+                consumed = next_end
                 continue
+        model = _model(text, value, end) if label == PRODUCT else None
+        if model is not None:
+            consumed = text.index(model, end) + len(model)
+            found.append(Mention(PRODUCT, f"{value} {model}", start, consumed, value))
+            continue
         found.append(Mention(label, value, start, end, value if label == PRODUCT else None))
     return found

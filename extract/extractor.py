@@ -19,7 +19,7 @@ __all__ = ["EXTRACTOR_VERSION", "Extractor"]
 
 log = logging.getLogger(__name__)
 
-EXTRACTOR_VERSION = "0.1.0"
+EXTRACTOR_VERSION = "0.2.0"
 
 
 class Extractor:

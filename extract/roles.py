@@ -3,8 +3,9 @@ verification, closure, or other.
 
 The rules read one segment (a sentence or a clause of a terse list) and who wrote it. They are
 written for how notes really look: lowercase, no periods, abbreviations ("pw", "b/c", "w/"),
-typos in past-tense verbs, one-word closing notes. A later issue replaces the decision with a
-trained classifier; these rules then become its features and its fallback.
+typos in past-tense verbs, one-word closing notes. The trained role model
+(`extract.classifiers`) reads these rules' roles as features and decides the segments it is
+sure about; below its threshold the rules stand (see `extract.analysis`).
 """
 
 from __future__ import annotations

@@ -16,12 +16,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 import store
 from connectors.base import ApiConnector, Connector
 from extract import EXTRACTOR_VERSION, Extractor, redact_text, redact_ticket
 from extract.pii import RedactionSettings
-from records import Batch, Cursor, Deal, FixeditError, Reject, Ticket
+from records import (
+    Batch,
+    Cursor,
+    Deal,
+    ExtractionError,
+    FixeditError,
+    Reject,
+    Resolution,
+    Ticket,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,15 +74,33 @@ def extract_pending(
             )
             if not pending:
                 return done
-            resolutions = extractor.extract_many(item.ticket for item in pending)
+            try:
+                resolutions = list(extractor.extract_many(item.ticket for item in pending))
+            except ExtractionError:
+                # One ticket spoiled the batch: extract one by one, setting the bad ones aside.
+                resolutions = [_extract_one(session, extractor, item) for item in pending]
             for item, resolution in zip(pending, resolutions, strict=True):
-                store.save_resolution(
-                    session,
-                    row_id=item.row_id,
-                    content_hash=item.content_hash,
-                    resolution=resolution,
-                )
-            done += len(pending)
+                if resolution is not None:
+                    store.save_resolution(session, row_id=item.row_id,
+                                          content_hash=item.content_hash, resolution=resolution)
+            done += sum(resolution is not None for resolution in resolutions)
+
+
+def _extract_one(
+    session: Session, extractor: Extractor, item: store.PendingTicket
+) -> Resolution | None:
+    try:
+        return extractor.extract(item.ticket)
+    except ExtractionError as exc:
+        log.warning("ticket %s/%s could not be extracted: %s", item.ticket.source,
+                    item.ticket.external_id, exc)
+        store.record_reject(session, source=item.ticket.source, kind="extraction",
+                            reject=Reject(external_id=item.ticket.external_id, reason=str(exc)),
+                            run_id=None)
+        store.mark_extraction_failed(session, row_id=item.row_id,
+                                     content_hash=item.content_hash,
+                                     extractor_version=EXTRACTOR_VERSION)
+        return None
 
 
 def _store_batch(

@@ -116,7 +116,8 @@ def resolution_panel(resolution: Resolution, *, score: float | None = None) -> P
     for attempt in r.failed_attempts:
         field("did not work", attempt.text)
     field("verified", r.verification.text if r.verification else None)
-    extras = [("products", r.products), ("error codes", r.error_codes), ("KB", r.kb_refs)]
+    extras = [("products", r.products), ("error codes", r.error_codes), ("KB", r.kb_refs),
+              ("hosts", r.hosts)]
     for label, items in extras:
         field(label, ", ".join(item.text for item in items) if items else None)
     header = f"{r.ticket.source}/{r.ticket.external_id} · {r.title.text}"

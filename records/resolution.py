@@ -79,6 +79,8 @@ class Resolution(Record):
     products: list[EvidencedText] = Field(default_factory=list)
     error_codes: list[EvidencedText] = Field(default_factory=list)
     kb_refs: list[EvidencedText] = Field(default_factory=list)
+    hosts: list[EvidencedText] = Field(
+        default_factory=list, description="Hostnames, FQDNs and UNC hosts named in the ticket.")
     company: str | None = None
     technician: str | None = None
     board: str | None = None

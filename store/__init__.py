@@ -25,7 +25,12 @@ from store.items import (
     upsert_ticket,
 )
 from store.report import CursorStatus, SourceStatus, StatusReport, count_rows, status_report
-from store.resolutions import get_resolution, iter_resolutions, save_resolution
+from store.resolutions import (
+    get_resolution,
+    iter_resolutions,
+    mark_extraction_failed,
+    save_resolution,
+)
 from store.runs import (
     QuarantinedItem,
     RunStatus,
@@ -64,6 +69,7 @@ __all__ = [
     "live_external_ids",
     "make_engine",
     "mark_deleted",
+    "mark_extraction_failed",
     "migrate",
     "pending_extraction",
     "recent_runs",

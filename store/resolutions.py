@@ -75,6 +75,24 @@ def save_resolution(
     session.flush()
 
 
+def mark_extraction_failed(
+    session: Session, *, row_id: int, content_hash: str, extractor_version: str
+) -> None:
+    """Record that this content could not be extracted by this extractor version.
+
+    The ticket is not offered for extraction again until its content or the extractor changes,
+    so one poisonous ticket cannot stall every later run; any older resolution is retracted.
+    """
+    ticket = session.get(TicketRow, row_id)
+    if ticket is None:
+        raise StoreError(f"ticket row {row_id} does not exist")
+    session.exec(delete(ResolutionRow).where(col(ResolutionRow.ticket_id) == row_id))
+    ticket.extracted_hash = content_hash
+    ticket.extracted_version = extractor_version
+    session.add(ticket)
+    session.flush()
+
+
 def get_resolution(session: Session, *, source: str, external_id: str) -> Resolution | None:
     """The resolution of one ticket, by the ticket's source and external id, or None."""
     payload = session.exec(

@@ -170,3 +170,171 @@ def test_empty_text_cleans_to_empty() -> None:
 
     assert clean.text == ""
     assert clean.original_span(0, 0) == (0, 0)
+
+
+def assert_cleaned_to(original: str, expected: str) -> None:
+    """The note cleans to `expected`, and each of its words maps back to the same original word."""
+    clean = clean_text(original)
+
+    assert clean.text == expected
+    words_map_home(clean, original)
+
+
+@pytest.mark.parametrize(("original", "expected"), [
+    ("##- Please type your reply above this line -##\n\nThe VPN drops every hour.",
+     "The VPN drops every hour."),
+    ("The VPN drops every hour.\n\n##- Please reply above this line -##\nSam Tech (MSP)\n"
+     "Jan 8, 09:14\nHave you rebooted?", "The VPN drops every hour."),
+    ("This ticket has been updated by Sam Tech.\n\nRebooted the firewall, tunnel is up.",
+     "Rebooted the firewall, tunnel is up."),
+    ("Rebooted the firewall, tunnel is up.\n\nTo add additional comments, reply to this email.",
+     "Rebooted the firewall, tunnel is up."),
+    ("Your request (#12345) has been received and is being reviewed by our support staff.\n\n"
+     "Printer offline in the front office.", "Printer offline in the front office."),
+    ("Printer offline.\n\nYou are receiving this email because you are a contact on this ticket."
+     "\nThis is an automated message, please do not reply.", "Printer offline."),
+    ("This ticket was automatically created by N-able RMM.\n"
+     "Alert: Disk C: below 10% free on SRV01.", "Alert: Disk C: below 10% free on SRV01."),
+    ("Ticket created automatically by Datto RMM monitor.\nDisk C: low on SRV01",
+     "Disk C: low on SRV01"),
+])
+def test_ticket_system_and_rmm_boilerplate_is_removed(original: str, expected: str) -> None:
+    assert_cleaned_to(original, expected)
+
+
+@pytest.mark.parametrize("tag", ["[Ticket #12345]", "[#12345]", "[Case 00123]",
+                                 "[T20240101.0001]", "[EXTERNAL]", "[INC-0042]"])
+def test_subject_tags_are_cut_from_titles_and_notes(tag: str) -> None:
+    title = f"RE: {tag} Printer offline"
+    clean = clean_text(title, email=False)
+
+    assert clean.text == "RE: Printer offline"
+    start = clean.text.index("Printer")
+    assert title[slice(*clean.original_span(start, start + 7))] == "Printer"
+
+
+def test_a_bracketed_reference_that_is_not_a_tag_is_kept() -> None:
+    original = "See step [1] and [note] above; error [0x80070005] again."
+
+    assert clean_text(original, email=False).text == original
+
+
+@pytest.mark.parametrize("marker", [
+    "---------- Forwarded message ---------",
+    "-------- Forwarded Message --------",
+    "-----Forwarded Message-----",
+    "Begin forwarded message:",
+])
+def test_forward_headers_go_but_what_was_forwarded_stays(marker: str) -> None:
+    original = (f"Can you look at this?\n\n{marker}\nFrom: Bob Smith <bob@contoso.example>\n"
+                "Sent: Monday, January 8, 2024 9:14 AM\nTo: Help Desk <help@msp.example>\n"
+                "Subject: VPN\n\nVPN won't connect from home since Friday.")
+    clean = clean_text(original)
+
+    assert "Can you look at this?" in clean.text
+    assert "VPN won't connect from home since Friday." in clean.text
+    assert "From:" not in clean.text
+    assert "Forward" not in clean.text
+    words_map_home(clean, original)
+
+
+@pytest.mark.parametrize("header", [
+    "From: Sam Tech [mailto:sam@msp.example]\nSent: Tuesday, May 7, 2024 10:01 AM\nTo: Anita\n"
+    "Subject: RE: printer",
+    "From: Sam Tech <sam@msp.example>\nDate: Tue, 7 May 2024 10:01\nTo: Anita\nCc: Ops\n"
+    "Subject: RE: printer",
+    "*From:* Sam Tech\n*Sent:* Tuesday, May 7, 2024 10:01 AM\n*To:* Anita\n*Subject:* printer",
+    "On Tue, May 7, 2024 at 10:01 AM Sam Tech <sam@msp.example> wrote:",
+])
+def test_reply_header_variants_cut_the_older_message(header: str) -> None:
+    original = f"Works now, thanks.\n\n{header}\n\nCan you try again now?"
+
+    assert_cleaned_to(original, "Works now, thanks.")
+
+
+def test_an_address_in_angle_brackets_is_not_mistaken_for_html() -> None:
+    original = "Mail from <b.smith@contoso.example> and <a@x.example> bounces.\nSince Monday."
+
+    assert clean_text(original).text == original
+
+
+def test_a_lone_outlook_separator_line_is_removed() -> None:
+    assert_cleaned_to("Works now.\n\n________________________________\n", "Works now.")
+
+
+@pytest.mark.parametrize("signature", [
+    "Sent from my iPhone", "Sent from my Galaxy", "Sent from my Samsung Galaxy smartphone.",
+    "Sent from Outlook for Android", "Get Outlook for Android",
+    "Get Outlook for iOS<https://aka.ms/o0ukef>", "Sent from Mail for Windows",
+    "Sent via BlackBerry",
+])
+def test_mobile_signatures_are_removed(signature: str) -> None:
+    assert_cleaned_to(f"Still broken after the reboot.\n\n{signature}",
+                      "Still broken after the reboot.")
+
+
+@pytest.mark.parametrize("disclaimer", [
+    "CONFIDENTIALITY NOTICE: This email and any attachments are confidential.",
+    "This e-mail and any files transmitted with it are confidential and intended solely for\n"
+    "the use of the individual to whom they are addressed.",
+    "NOTICE: This communication may contain privileged or other confidential information.",
+    "The contents of this email message and any attachments are intended solely for the "
+    "addressee(s).",
+    "If you received this in error, please notify the sender and delete it.",
+    "Privileged and confidential. Do not forward.",
+])
+def test_confidentiality_disclaimers_are_removed(disclaimer: str) -> None:
+    assert_cleaned_to(f"Still broken after the reboot.\n\n{disclaimer}",
+                      "Still broken after the reboot.")
+
+
+@pytest.mark.parametrize("banner", [
+    "CAUTION: This email originated from outside of the organization. Do not click links or "
+    "open attachments unless you recognize the sender and know the content is safe.",
+    "CAUTION: This email originated from outside of the organization.\nDo not click links or "
+    "open attachments unless you recognize the sender and know the content is safe.",
+    "[EXTERNAL EMAIL] Use caution when clicking links.",
+    "This message was sent from an external sender.",
+    "You don't often get email from bob@contoso.example. Learn why this is important",
+])
+def test_external_sender_banners_go_and_the_message_under_them_stays(banner: str) -> None:
+    assert_cleaned_to(f"{banner}\nThe printer is offline.", "The printer is offline.")
+
+
+def test_tracking_pixel_only_html_cleans_to_nothing() -> None:
+    original = ('<html><body><img src="https://track.example/p.gif?u=1" width="1" height="1">'
+                "</body></html>")
+
+    assert clean_text(original).text == ""
+
+
+def test_html_entities_decode_and_map_to_the_entity() -> None:
+    original = "<p>disk &lt; 5% &amp; &quot;C:&quot; &eacute;t&eacute; &#x2019; &hellip;</p>"
+    clean = clean_text(original)
+
+    assert clean.text == 'disk < 5% & "C:" été ’ …'
+    lt = clean.text.index("<")
+    assert original[slice(*clean.original_span(lt, lt + 1))] == "&lt;"
+
+
+def test_br_breaks_a_line_and_p_breaks_a_paragraph() -> None:
+    assert html_to_text("<p>one</p><p>two</p>line<br>three").text == "one\n\ntwo\nline\nthree"
+
+
+@pytest.mark.parametrize("table", [
+    "<table><tr><td>Host</td><td>Status</td></tr><tr><td>SRV01</td><td>down</td></tr></table>",
+    "<table><tr><td>Host<td>Status<tr><td>SRV01<td>down</table>",
+])
+def test_table_cells_are_separated_and_rows_are_lines(table: str) -> None:
+    clean = html_to_text(table)
+
+    lines = [line for line in clean.text.split("\n") if line]
+    assert lines == ["Host Status", "SRV01 down"]
+    words_map_home(clean, table)
+
+
+def test_list_items_are_bullets_even_when_wrapped_in_paragraphs() -> None:
+    clean = html_to_text("<ol><li>reboot<li>clear queue</ol><ul><li><p>test print</p></li></ul>")
+
+    assert [line for line in clean.text.split("\n") if line] == [
+        "- reboot", "- clear queue", "- test print"]

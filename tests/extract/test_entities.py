@@ -7,6 +7,7 @@ import pytest
 from extract import Extractor
 from extract.categories import taxonomy
 from extract.entities import ERROR_CODE, KB_REF, PRODUCT, mentions
+from extract.hosts import find_hosts
 from extract.lexicon import load_json
 
 
@@ -92,3 +93,118 @@ def test_product_lexicon_is_sound() -> None:
     assert len(products) >= 60
     assert len(aliases) == len(set(aliases)), "an alias may name only one product"
     assert {p["category"] for p in products} <= categories
+
+
+@pytest.mark.parametrize(("text", "product"), [
+    ("exchange online mailbox is full", "Exchange"),
+    ("Dentrix won't open after the update", "Dentrix"),
+    ("Eaglesoft and Open Dental both on the server", "Open Dental"),
+    ("user can't log in to Clio", "Clio"),
+    ("reinstalled bluebeam revu for the estimator", "Bluebeam Revu"),
+    ("Huntress flagged a persistence item", "Huntress"),
+    ("duo push never arrives on her phone", "Duo Security"),
+    ("the FortiGate 60F dropped the ipsec tunnel", "FortiGate"),
+    ("docked the Dell Latitude 5420 to a WD19S dock", "Dell Latitude 5420"),
+    ("HP LaserJet M404dn jams on tray 2", "HP LaserJet M404dn"),
+    ("HP EliteBook 840 G8 battery swollen", "HP EliteBook 840 G8"),
+    ("updated dock firmware (WD19S)", "Dell dock"),
+    ("Veeam job failed on the Hyper-V host", "Hyper-V"),
+    ("esxi host lost its datastore", "VMware ESXi"),
+    ("moved the share to server 2012 r2", "Windows Server 2012 R2"),
+    ("sent from outlook for android", "Outlook mobile"),
+    ("the zebra zd420 prints blank labels", "Zebra"),
+    ("scansnap ix1600 won't scan to folder", "Fujitsu ScanSnap ix1600"),
+    ("Yealink phones lost registration with 3CX", "3CX"),
+    ("AVD session host is stuck", "Azure Virtual Desktop"),
+])
+def test_issue4_lexicon_finds_msp_products(extractor: Extractor, text: str,
+                                           product: str) -> None:
+    assert product in found(extractor, text, PRODUCT)
+
+
+def test_issue4_a_quantity_after_a_device_is_not_its_model(extractor: Extractor) -> None:
+    assert found(extractor, "Synology NAS 100 GB free", PRODUCT) == ["Synology NAS"]
+    assert found(extractor, "Synology DS920+ offline", PRODUCT) == ["Synology NAS DS920+"]
+
+
+@pytest.mark.parametrize("text", [
+    "Please exchange the faulty part when you come by.",
+    "The cable was lying on the edge of the desk.",
+    "She wrote a long word on the whiteboard.",
+    "He needs access to the building after hours.",
+    "My brother will pick up the laptop tomorrow.",
+    "The surface of the desk is scratched.",
+    "Give him some slack, he is new.",
+    "The keeper of the keys is the office manager.",
+    "I had a cup of java before the meeting.",
+    "Latitude and longitude are shown on the map.",
+    "There was a ruckus in the break room.",
+    "Parallels can be drawn with last month's outage.",
+    "Bring an umbrella, it is raining.",
+    "The falcon flew over the parking lot.",
+    "Sage advice from the manager: back up your files.",
+    "The box is in the storage room.",
+    "That was an epic meeting.",
+    "Put the printer paper on the shelf.",
+    "Thanks, have a great weekend!",
+    "Call me back when you get a chance.",
+    "The new starter begins on Monday at nine.",
+    "Our office moves to the third floor next week.",
+    "Please send the invoice to accounts.",
+    "The meeting room projector remote needs batteries.",
+    "I will be out of office on Friday.",
+    "He took back-ups of the photos on his own.",
+])
+def test_issue4_ordinary_sentences_name_no_product(extractor: Extractor, text: str) -> None:
+    assert found(extractor, text, PRODUCT) == []
+
+
+def test_issue4_product_lexicon_is_large_unique_and_unambiguous() -> None:
+    products = load_json("products.json")["products"]
+    names = [p["name"] for p in products]
+    owners: dict[str, list[str]] = {}
+    for p in products:
+        for alias in {a.lower() for a in [*p.get("aliases", []), *p.get("cased", [])]}:
+            owners.setdefault(alias, []).append(p["name"])
+
+    assert len(products) >= 320
+    assert len(names) == len(set(names)), "canonical names must be unique"
+    assert all(p.get("aliases") or p.get("cased") for p in products)
+    assert {alias: who for alias, who in owners.items() if len(who) > 1} == {}
+
+
+def test_issue4_every_alias_resolves_to_its_product(extractor: Extractor) -> None:
+    wrong = []
+    for p in load_json("products.json")["products"]:
+        for alias in [*p.get("aliases", []), *p.get("cased", [])]:
+            got = [m.product for m in mentions(extractor.nlp(f"checked {alias} today"))
+                   if m.label == PRODUCT]
+            if got != [p["name"]]:
+                wrong.append((alias, p["name"], got))
+    assert wrong == []
+
+
+@pytest.mark.parametrize(("text", "hosts"), [
+    ("rebooted DC01 and SRV-FS01, then KPM-SHOP02 came back", ["DC01", "SRV-FS01", "KPM-SHOP02"]),
+    ("Memory alert: BRK-RDS01 > 95%", ["BRK-RDS01"]),
+    ("imaged LT-0240 and joined DESKTOP-7F3K2LQ to the domain", ["LT-0240", "DESKTOP-7F3K2LQ"]),
+    ("mapped \\\\srv-fs01\\scans for the user", ["srv-fs01"]),
+    ("mail.contoso.example bounced the message", ["mail.contoso.example"]),
+    ("pointed dns at dc01.corp.local", ["dc01.corp.local"]),
+])
+def test_issue4_hosts_are_found(text: str, hosts: list[str]) -> None:
+    found_hosts = find_hosts(text)
+
+    assert [h.name for h in found_hosts] == hosts
+    assert all(text[h.start:h.end] == h.name for h in found_hosts)
+
+
+@pytest.mark.parametrize("text", [
+    "INC-12345 mentions KB5034441, AADSTS50126, CAA70004, ORA-00942 and NG-KB-0117",
+    "WD19S dock, LaserJet M404dn, ThinkPad T14s, error 0x80070005, W10, QB H202",
+    "see https://support.microsoft.com/kb/5034441 or mail user@contoso.com",
+    "opened setup.exe and report.pdf, SQL2019 and EX2016 installed",
+    "version 10.0.19045 with Windows 10 22H2 on 192.168.1.20",
+])
+def test_issue4_codes_links_and_files_are_not_hosts(text: str) -> None:
+    assert find_hosts(text) == []

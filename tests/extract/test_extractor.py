@@ -265,3 +265,15 @@ def test_extractor_reuses_one_pipeline(extractor: Extractor, ticket: TicketMaker
     extractor.extract(ticket())
 
     assert extractor.nlp is nlp
+
+
+def test_hosts_named_in_the_notes_are_listed_with_evidence(
+        extractor: Extractor, ticket: TicketMaker, note: NoteMaker) -> None:
+    source = ticket(title="shared drive missing", description="S: drive gone after reboot",
+                    notes=[note(1, "remapped S: to \\\\SRV-FS01\\shared via gpo on DC01, "
+                                   "tested ok", external_id="n1")])
+    resolution = extractor.extract(source)
+    hosts = {item.text: item for item in resolution.hosts}
+    assert {"SRV-FS01", "DC01"} <= set(hosts)
+    evidence = hosts["DC01"].evidence[0]
+    assert source.notes[0].text[evidence.start:evidence.end] == "DC01"

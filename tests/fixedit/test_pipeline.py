@@ -13,7 +13,7 @@ import store
 from connectors import FileImport, FileImportSettings
 from extract import Extractor
 from fixedit.pipeline import sync_source
-from records import Batch, Cursor, Ticket
+from records import Batch, Cursor, ExtractionError, Ticket
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
@@ -267,3 +267,32 @@ def ticket_json(engine: Engine, external_id: str) -> str:
         return connection.execute(
             text("SELECT payload FROM tickets WHERE external_id = :id"), {"id": external_id}
         ).scalar_one()
+
+
+def test_a_ticket_that_cannot_be_extracted_is_set_aside_not_blocking(
+    engine: Engine, extractor: Extractor, tmp_path: Path
+) -> None:
+    lines = _ticket_lines(FIXTURES / "tickets.jsonl")[:6]
+    path = tmp_path / "t.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    poison = json.loads(lines[2])["external_id"]
+
+    class Picky(Extractor):
+        def extract_many(self, tickets):  # type: ignore[no-untyped-def]
+            for ticket in tickets:
+                if ticket.external_id == poison:
+                    raise ExtractionError(f"ticket {poison}: injected failure")
+                yield from super().extract_many([ticket])
+
+    report = sync_source(engine, source="export", connector=_importer(path), extractor=Picky())
+    assert report.status == "succeeded"
+    assert report.counts["extracted"] == 5
+    with store.session_scope(engine) as session:
+        assert store.get_resolution(session, source="export", external_id=poison) is None
+        assert store.count_rows(session)["resolutions"] == 5
+        [reject] = store.list_quarantine(session, source="export")
+    assert reject.external_id == poison and "injected" in reject.reason
+    # Not retried (and not re-quarantined) until its content or the extractor changes.
+    again = sync_source(engine, source="export", connector=Replay(_importer(path)),
+                        extractor=Picky())
+    assert again.counts["extracted"] == 0

@@ -1,0 +1,205 @@
+"""Train the sentence-role and category models: ``python -m extract.train``.
+
+Fits both models on the train split of the labelled tickets (``extract/data/labelled/``), prints
+their figures on the dev split, and writes the artefacts and their manifest to
+``extract/models/``. Training is deterministic: the same data and library give the same models.
+The test split is never read here.
+
+Units are the extractor's own: each labelled ticket is segmented and read by the rules exactly
+as at inference, and a segment takes the role of the gold sentence it overlaps (by at least half
+of the shorter of the two, the rule `extract.evaluate` scores with), else "other".
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import joblib
+import sklearn
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from spacy.language import Language
+
+from extract.analysis import Analysis, Segment, analyse
+from extract.assemble import category_inputs
+from extract.classifiers import FORMAT_VERSION, MANIFEST, MODELS, Bundle, as_array, sha256_file
+from extract.classifiers import segment_rows as _segment_rows
+from extract.labelled import LABELLED, LabelledTicket, load_labelled
+from extract.nlp import build_nlp
+from extract.segment import with_text
+from extract.sources import ticket_sources
+from records import Ticket
+
+__all__ = ["Examples", "data_sha256", "examples", "fit_category", "fit_roles", "main",
+           "rule_analysis", "train"]
+
+log = logging.getLogger(__name__)
+
+_WHOLE_TOKENS = r"\S+"  # context features are whitespace-separated "name=value" tokens
+_ROLE_BY_RULE = {"symptom": "symptom", "cause": "cause", "action": "action",
+                 "failed": "failed_attempt", "verification": "verification"}
+
+
+@dataclass
+class Examples:
+    """Model inputs and gold labels built from labelled tickets."""
+
+    role_columns: tuple[list[str], list[str], list[str]]
+    roles: list[str]
+    rule_roles: list[str]
+    category_columns: tuple[list[str], list[str], list[str]]
+    categories: list[str]
+
+
+def data_sha256(folder: Path = LABELLED) -> str:
+    """sha256 over the labelled data files, in name order."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.glob("*.jsonl")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _gold_role(segment: Segment, labelled: LabelledTicket) -> str:
+    evidence = segment.source.evidence(segment.start, segment.end)
+    where = evidence.note_id if evidence.field == "note" else evidence.field
+    best, best_shared = "other", 0
+    for span in labelled.spans:
+        if span.where != where:
+            continue
+        shared = min(span.end, evidence.end) - max(span.start, evidence.start)
+        if shared > 0 and shared * 2 >= min(span.end - span.start, evidence.end - evidence.start) \
+                and shared > best_shared:
+            best, best_shared = span.role, shared
+    return best
+
+
+def _rule_role(segment: Segment) -> str:
+    for role in ("failed", "action", "cause", "verification", "symptom"):
+        if role in {r.value for r in segment.roles}:
+            return _ROLE_BY_RULE[role]
+    return "other"
+
+
+def rule_analysis(nlp: Language, ticket: Ticket) -> Analysis:
+    """A ticket segmented and read by the rules alone, as the extractor reads it."""
+    sources = ticket_sources(ticket)
+    docs = list(nlp.pipe(with_text(nlp.make_doc(s.clean.text), s.clean.text) for s in sources))
+    return analyse(sources, docs, use_model=False)
+
+
+def examples(tickets: Sequence[LabelledTicket]) -> Examples:
+    """Segment and ticket examples of `tickets`, read by the rules alone."""
+    nlp = build_nlp()
+    result = Examples(([], [], []), [], [], ([], [], []), [])
+    for labelled in tickets:
+        analysis = rule_analysis(nlp, labelled.ticket)
+        texts, metas = _segment_rows(analysis.segments)
+        result.role_columns[0].extend(texts)
+        result.role_columns[1].extend(texts)
+        result.role_columns[2].extend(metas)
+        result.roles.extend(_gold_role(s, labelled) for s in analysis.segments)
+        result.rule_roles.extend(_rule_role(s) for s in analysis.segments)
+        for column, value in zip(result.category_columns, category_inputs(analysis),
+                                 strict=True):
+            column.append(value)
+        result.categories.append(str(labelled.fields.get("category", "other")))
+    return result
+
+
+def _fit(vectorisers: tuple[object, ...], columns: Sequence[list[str]], labels: list[str],
+         classifier: LogisticRegression) -> Bundle:
+    bundle = Bundle(vectorisers, classifier)
+    for vectoriser, column in zip(vectorisers, columns, strict=True):
+        vectoriser.fit(column)  # type: ignore[attr-defined]
+    classifier.fit(bundle.matrix(columns), as_array(labels))
+    return bundle
+
+
+def fit_roles(data: Examples) -> Bundle:
+    """The sentence-role model: word and character n-grams plus context tokens."""
+    vectorisers = (
+        TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=20000),
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=3, sublinear_tf=True,
+                        max_features=30000),
+        CountVectorizer(token_pattern=_WHOLE_TOKENS, lowercase=False, binary=True),
+    )
+    classifier = LogisticRegression(C=4.0, class_weight="balanced", max_iter=5000)
+    return _fit(vectorisers, data.role_columns, data.roles, classifier)
+
+
+def fit_category(data: Examples) -> Bundle:
+    """The category model: opening text, notes and the rules' votes."""
+    vectorisers = (
+        TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True, max_features=20000),
+        TfidfVectorizer(ngram_range=(1, 1), min_df=2, sublinear_tf=True, max_features=10000),
+        CountVectorizer(token_pattern=_WHOLE_TOKENS, lowercase=False, binary=True),
+    )
+    classifier = LogisticRegression(C=10.0, max_iter=5000)
+    return _fit(vectorisers, data.category_columns, data.categories, classifier)
+
+
+def _f1(gold: Sequence[str], predicted: Sequence[str], label: str) -> float:
+    hits = sum(g == p == label for g, p in zip(gold, predicted, strict=True))
+    guessed, wanted = sum(p == label for p in predicted), sum(g == label for g in gold)
+    return 2 * hits / (guessed + wanted) if guessed + wanted else 0.0
+
+
+def report(roles: Bundle, category: Bundle, dev: Examples) -> dict[str, float]:
+    """Segment-level role F1 and ticket-level category accuracy on `dev`, model beside rules."""
+    predicted = [str(p) for p in roles.classifier.predict(roles.matrix(dev.role_columns))]
+    figures: dict[str, float] = {}
+    for label in sorted(set(dev.roles) - {"other"}):
+        figures[f"role {label} model"] = _f1(dev.roles, predicted, label)
+        figures[f"role {label} rules"] = _f1(dev.roles, dev.rule_roles, label)
+    guessed = category.classifier.predict(category.matrix(dev.category_columns))
+    rules = [votes.split(" ", 1)[0].removeprefix("rule=") for votes in dev.category_columns[2]]
+    count = max(len(dev.categories), 1)
+    figures["category model"] = sum(
+        str(g) == c for g, c in zip(guessed, dev.categories, strict=True)) / count
+    figures["category rules"] = sum(r == c for r, c in zip(rules, dev.categories,
+                                                           strict=True)) / count
+    return figures
+
+
+def train(folder: Path = MODELS, data: Path = LABELLED) -> dict[str, float]:
+    """Fit both models on train, write them to `folder`, return their dev figures."""
+    loaded = load_labelled(data)
+    train_set, dev_set = examples(loaded.split("train")), examples(loaded.split("dev"))
+    log.info("training on %d role segments, %d tickets", len(train_set.roles),
+             len(train_set.categories))
+    bundles = {"roles": fit_roles(train_set), "category": fit_category(train_set)}
+    folder.mkdir(parents=True, exist_ok=True)
+    artefacts = {}
+    for name, bundle in bundles.items():
+        path = folder / f"{name}.joblib"
+        joblib.dump(bundle, path, compress=3)
+        artefacts[name] = {"sha256": sha256_file(path), "bytes": path.stat().st_size,
+                           "classes": [str(c) for c in bundle.classifier.classes_]}
+    manifest = {"format_version": FORMAT_VERSION, "sklearn_version": sklearn.__version__,
+                "training_data_sha256": data_sha256(data), "split": "train",
+                "examples": dict(Counter(train_set.roles)), "artefacts": artefacts}
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n",
+                                   encoding="utf-8")
+    return report(bundles["roles"], bundles["category"], dev_set)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Command line: train, write the artefacts, print the dev figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=MODELS, help="artefact folder")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    for name, value in train(args.out).items():
+        print(f"dev {name:<32} {value:.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""The trained role and category models: shipped artefacts, reproducibility, integrity checks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import sklearn
+
+from extract import Extractor
+from extract.classifiers import (
+    MODELS,
+    best,
+    load_bundle,
+    predict_roles,
+    read_manifest,
+    segment_rows,
+)
+from extract.labelled import ROLES
+from extract.nlp import build_nlp
+from extract.train import data_sha256, rule_analysis, train
+from records import AuthorRole, ExtractionError, Note, NoteKind, Ticket
+
+TicketMaker = Callable[..., Ticket]
+NoteMaker = Callable[..., Note]
+
+
+@pytest.fixture(scope="module")
+def retrained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The artefacts `python -m extract.train` writes, built afresh into a temporary folder."""
+    folder = tmp_path_factory.mktemp("models")
+    train(folder)
+    return folder
+
+
+@pytest.fixture
+def copied(tmp_path: Path) -> Path:
+    """A copy of the shipped artefacts that a test may damage."""
+    folder = tmp_path / "models"
+    shutil.copytree(MODELS, folder)
+    return folder
+
+
+def _roles(ticket: Ticket, folder: Path = MODELS) -> list[tuple[str, str]]:
+    """(segment text, the model's likeliest role) for every segment of `ticket`."""
+    analysis = rule_analysis(build_nlp(), ticket)
+    if folder == MODELS:
+        probabilities = predict_roles(analysis.segments)
+    else:
+        texts, metas = segment_rows(analysis.segments)
+        probabilities = load_bundle("roles", folder).probabilities([texts, texts, metas])
+    return [(s.text, best(p)[0]) for s, p in zip(analysis.segments, probabilities, strict=True)]
+
+
+def _worked_ticket(ticket: TicketMaker, note: NoteMaker) -> Ticket:
+    return ticket(title="Outlook keeps crashing on startup",
+                  description="Outlook closes as soon as it opens, since this morning.",
+                  notes=[note(1, "rebuilt the outlook profile"),
+                         note(2, "user confirmed it works now")])
+
+
+def test_shipped_artefacts_load_and_are_small() -> None:
+    manifest = read_manifest(MODELS)
+    roles, category = load_bundle("roles"), load_bundle("category")
+
+    assert manifest["sklearn_version"] == sklearn.__version__
+    assert manifest["training_data_sha256"] == data_sha256()
+    assert sorted(str(c) for c in roles.classifier.classes_) == sorted(ROLES)
+    assert len([c for c in category.classifier.classes_ if c != "other"]) >= 12
+    assert sum(p.stat().st_size for p in MODELS.iterdir()) < 2_000_000
+
+
+def test_model_reads_a_step_and_a_check(ticket: TicketMaker, note: NoteMaker) -> None:
+    predicted = dict(_roles(_worked_ticket(ticket, note)))
+
+    assert predicted["rebuilt the outlook profile"] == "action"
+    assert predicted["user confirmed it works now"] == "verification"
+
+
+def test_extractor_uses_the_model_for_steps_and_verification(
+        extractor: Extractor, ticket: TicketMaker, note: NoteMaker) -> None:
+    resolution = extractor.extract(_worked_ticket(ticket, note))
+
+    assert [step.text for step in resolution.steps] == ["rebuilt the outlook profile"]
+    assert resolution.verification is not None
+    assert resolution.verification.text == "user confirmed it works now"
+    assert resolution.category == "email"
+    assert resolution.extractor_version == "0.2.0"
+
+
+def test_retraining_reproduces_the_shipped_models(
+        retrained: Path, ticket: TicketMaker, note: NoteMaker) -> None:
+    fixed = ticket(title="Printer offline in accounts",
+                   description="I can't print, the queue shows offline.",
+                   notes=[note(1, "restarted the spooler and cleared the queue, no luck"),
+                          note(2, "Turned out the printer had a new IP from DHCP."),
+                          note(3, "set a reservation and re-added the port, test page printed")])
+    shipped = load_bundle("roles")
+    fresh = load_bundle("roles", retrained)
+    analysis = rule_analysis(build_nlp(), fixed)
+    texts, metas = segment_rows(analysis.segments)
+
+    assert fresh.probabilities([texts, texts, metas]) == \
+        shipped.probabilities([texts, texts, metas]), "artefacts are stale: run extract.train"
+    assert _roles(fixed, retrained) == _roles(fixed)
+    assert json.loads((retrained / "manifest.json").read_text())["training_data_sha256"] == \
+        read_manifest(MODELS)["training_data_sha256"]
+
+
+def test_tampered_artefact_is_refused(copied: Path) -> None:
+    path = copied / "roles.joblib"
+    path.write_bytes(path.read_bytes()[:-1] + b"\x00")
+
+    with pytest.raises(ExtractionError, match="sha256"):
+        load_bundle("roles", copied)
+    assert load_bundle("category", copied) is not None  # the untouched one still loads
+
+
+def test_artefacts_from_another_scikit_learn_are_refused(copied: Path) -> None:
+    manifest = json.loads((copied / "manifest.json").read_text())
+    manifest["sklearn_version"] = "0.0.1"
+    (copied / "manifest.json").write_text(json.dumps(manifest))
+
+    with pytest.raises(ExtractionError, match=r"scikit-learn '0\.0\.1'"):
+        load_bundle("roles", copied)
+
+
+def test_missing_artefacts_say_how_to_rebuild(copied: Path) -> None:
+    (copied / "category.joblib").unlink()
+    with pytest.raises(ExtractionError, match=r"extract\.train"):
+        load_bundle("category", copied)
+    (copied / "manifest.json").unlink()
+    with pytest.raises(ExtractionError, match=r"extract\.train"):
+        load_bundle("roles", copied)
+
+
+def test_customer_reply_is_not_read_as_a_step(ticket: TicketMaker, note: NoteMaker) -> None:
+    reply = note(3, "I restarted my laptop but outlook still crashes",
+                 kind=NoteKind.CUSTOMER_REPLY, author_role=AuthorRole.CONTACT)
+    predicted = dict(_roles(ticket(title="Outlook crashing", description="Outlook crashes",
+                                   notes=[reply])))
+
+    assert predicted["I restarted my laptop but outlook still crashes"] != "action"
