@@ -154,3 +154,15 @@ def make_resolution(**overrides: Any) -> Resolution:
                                                            end=len(fields["title"]),
                                                            text=fields["title"])])
     return Resolution(**fields)
+
+
+class Sleeps(list[float]):
+    """A fake `sleep` for retry tests: records each wait instead of taking it."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+    @property
+    def waits(self) -> list[float]:
+        """The waits asked for, in order."""
+        return list(self)

@@ -27,6 +27,7 @@ from tests.contract.harness_autotask import (
     ZONE_LOOKUP,
     AutotaskHarness,
 )
+from tests.factories import Sleeps as FakeSleep
 
 NOW = datetime(2024, 5, 20, 12, 0, tzinfo=UTC)
 QUERY = API + "Tickets/query"
@@ -63,14 +64,6 @@ NOTE_PICKLISTS = {**PICKLISTS, "fields": [*PICKLISTS["fields"], {
     "picklistValues": [{"value": "7", "label": "Printing & Scanning", "isActive": True}]}]}
 
 
-class FakeSleep:
-    """Records the waits asked for instead of sleeping them."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
 @pytest.fixture

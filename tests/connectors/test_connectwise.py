@@ -37,6 +37,7 @@ from records import (
 )
 from tests.contract.harness import NoteSpec, TicketSpec
 from tests.contract.harness_connectwise import ConnectWiseHarness
+from tests.factories import Sleeps
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "connectwise"
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
@@ -130,11 +131,6 @@ def mapped(ticket: dict[str, Any] | None = None, notes: list[dict[str, Any]] | N
                      source="cw-prod")
 
 
-class Sleeps(list[float]):
-    """A fake sleep: records each wait instead of taking it."""
-
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from records import (
 )
 from tests.contract.harness import NoteSpec, TicketSpec
 from tests.contract.harness_halopsa import HaloPsaHarness
+from tests.factories import Sleeps
 
 BASE = "https://acme.halopsa.com"
 TOKEN_URL = f"{BASE}/auth/token"
@@ -38,11 +39,6 @@ NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 SECRET = "halo-test-secret"
 
 
-class Sleeps(list[float]):
-    """A fake sleep that records each wait."""
-
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
 
 
 class Clock:

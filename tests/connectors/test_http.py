@@ -15,19 +15,12 @@ from pydantic import ValidationError
 
 from connectors import HttpSettings, HttpStatusError, SourceHttp, parse_retry_after
 from records import AuthError, BudgetExhausted, ConnectorError, RetriableError
+from tests.factories import Sleeps as FakeSleep
 
 BASE = "https://api-na.myconnectwise.net/v4_6_release/apis/3.0/"
 TICKETS = "https://api-na.myconnectwise.net/v4_6_release/apis/3.0/service/tickets"
 
 
-class FakeSleep:
-    """Records the waits a retry asks for instead of sleeping them."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ import respx
 
 from records import AuthError, Batch, Cursor, Ticket
 from tests.contract.harness import Harness, NoteSpec, TicketSpec
+from tests.factories import Sleeps
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 HARNESSES = {
@@ -40,11 +41,6 @@ def router() -> Iterator[respx.Router]:
         yield mock
 
 
-class Sleeps(list[float]):
-    """A fake sleep: records each wait instead of taking it."""
-
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
 
 
 def _tickets(count: int, *, stamp: datetime | None = None, start_id: int = 100) -> list[TicketSpec]:
