@@ -281,3 +281,69 @@ class QuarantineRow(SQLModel, table=True):
         default=None, foreign_key="sync_runs.id", ondelete="SET NULL", nullable=True
     )
     created_at: datetime = _when()
+
+
+API_SCOPES = ("read", "write", "admin")
+"""What an API key may do: read (lookup, search), write (+ feedback), admin (+ metrics, keys)."""
+
+
+class ApiKeyRow(SQLModel, table=True):
+    """An API key: only its SHA-256 digest is kept; the secret is shown once, at creation."""
+
+    __tablename__ = "api_keys"
+
+    id: int | None = Field(default=None, primary_key=True)
+    prefix: str = Field(
+        sa_type=sa.String, unique=True, nullable=False,
+        description="The key's public first characters, shown in listings and logs.",
+    )
+    digest: str = Field(sa_type=sa.String, unique=True, nullable=False)
+    name: str = _text(default="")
+    scope: str = _name()
+    company: str | None = _text(nullable=True)
+    created_at: datetime = _when()
+    last_used_at: datetime | None = _when(nullable=True)
+    revoked_at: datetime | None = _when(nullable=True)
+
+
+class LookupRow(SQLModel, table=True):
+    """One lookup served (API, MCP, suggestion job or CLI): what reuse metrics count.
+
+    The query text itself is not kept; only its outcome.
+    """
+
+    __tablename__ = "lookups"
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = _name(index=True)
+    key_id: int | None = Field(
+        default=None, foreign_key="api_keys.id", ondelete="SET NULL", nullable=True
+    )
+    company: str | None = _text(nullable=True)
+    matches: int = Field(default=0)
+    top_score: float | None = Field(default=None, nullable=True)
+    top_resolution_id: int | None = Field(
+        default=None, foreign_key="resolutions.id", ondelete="SET NULL", nullable=True
+    )
+    confident: bool = Field(default=False)
+    created_at: datetime = _when(index=True)
+
+
+class FeedbackRow(SQLModel, table=True):
+    """A person's or agent's verdict on one suggested resolution: helped or did not."""
+
+    __tablename__ = "feedback"
+
+    id: int | None = Field(default=None, primary_key=True)
+    resolution_id: int = Field(
+        foreign_key="resolutions.id", ondelete="CASCADE", index=True, nullable=False
+    )
+    lookup_id: int | None = Field(
+        default=None, foreign_key="lookups.id", ondelete="SET NULL", nullable=True
+    )
+    key_id: int | None = Field(
+        default=None, foreign_key="api_keys.id", ondelete="SET NULL", nullable=True
+    )
+    helpful: bool
+    comment: str | None = _text(nullable=True)
+    created_at: datetime = _when()
