@@ -52,6 +52,7 @@ def save_resolution(
         "usable": resolution.usable,
         "company": nul_free(resolution.company),
         "board": nul_free(resolution.board),
+        "technician": nul_free(resolution.technician),
         "closed_at": resolution.closed_at,
         "extractor_version": resolution.extractor_version,
         "updated_at": now,

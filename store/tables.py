@@ -235,6 +235,7 @@ class ResolutionRow(SQLModel, table=True):
     usable: bool = Field(index=True)
     company: str | None = _text(nullable=True)
     board: str | None = _text(nullable=True)
+    technician: str | None = _text(nullable=True)
     closed_at: datetime | None = _when(nullable=True)
     extractor_version: str = _name()
     created_at: datetime = _when()
@@ -346,4 +347,26 @@ class FeedbackRow(SQLModel, table=True):
     )
     helpful: bool
     comment: str | None = _text(nullable=True)
+    created_at: datetime = _when()
+
+
+SUGGESTION_STATUSES = ("posted", "dry_run", "no_match", "failed")
+"""What the suggestion job did for one new ticket."""
+
+
+class SuggestionRow(SQLModel, table=True):
+    """The suggestion job's record for one newly opened ticket, so it is handled only once."""
+
+    __tablename__ = "suggestions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(
+        foreign_key="tickets.id", ondelete="CASCADE", unique=True, nullable=False
+    )
+    lookup_id: int | None = Field(
+        default=None, foreign_key="lookups.id", ondelete="SET NULL", nullable=True
+    )
+    status: str = _name()
+    resolution_ids: str = _text(default="[]")
+    detail: str | None = _text(nullable=True)
     created_at: datetime = _when()

@@ -1,4 +1,4 @@
-"""API keys (hashed), the lookups served and feedback on suggested resolutions.
+"""API keys (hashed), lookups served, feedback, suggestions on new tickets, resolutions.technician.
 
 Revision ID: 0003
 Revises: 0002
@@ -68,10 +68,30 @@ def upgrade() -> None:
     with op.batch_alter_table('feedback', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_feedback_resolution_id'), ['resolution_id'], unique=False)
 
+    op.create_table('suggestions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=False),
+    sa.Column('lookup_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(), nullable=False),
+    sa.Column('resolution_ids', sa.Text(), nullable=False),
+    sa.Column('detail', sa.Text(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['lookup_id'], ['lookups.id'], name=op.f('fk_suggestions_lookup_id_lookups'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_suggestions_ticket_id_tickets'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_suggestions')),
+    sa.UniqueConstraint('ticket_id', name=op.f('uq_suggestions_ticket_id'))
+    )
+    with op.batch_alter_table('resolutions', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('technician', sa.Text(), nullable=True))
+
 
 
 def downgrade() -> None:
     """Downgrade the schema."""
+    with op.batch_alter_table('resolutions', schema=None) as batch_op:
+        batch_op.drop_column('technician')
+
+    op.drop_table('suggestions')
     with op.batch_alter_table('feedback', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_feedback_resolution_id'))
 
