@@ -364,6 +364,9 @@ def demo(
     run_demo(workdir=workdir, out=out, err=err)
 
 
+# --- commands defined in other modules, registered here (one line each) ---
+
+
 def main() -> None:
     """Console entry point."""
     sys.exit(app())
