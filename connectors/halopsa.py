@@ -288,7 +288,6 @@ class HaloPsa:
             actions = parse_actions(str(ticket.id), action_rows)
             return to_ticket(ticket, actions, self._options)
         except PayloadError as exc:
-            log.warning("source %s: quarantined: %s", self._settings.name, exc.reason)
             payload = raw if action_rows is None else {"ticket": raw, "actions": action_rows}
             return Reject(external_id=exc.external_id, reason=exc.reason,
                           payload=json.dumps(payload, default=str))

@@ -119,13 +119,18 @@ def _store_batch(
         for reject in batch.rejects:
             report.counts["seen"] += 1
             report.counts["quarantined"] += 1
+            # The reason may quote a rejected value (validation messages do), so it is redacted
+            # like the payload; the log names the record only.
             payload, _ = redact_text(reject.payload, pii=pii)
+            reason, _ = redact_text(reject.reason, pii=pii)
+            log.warning("source %s: %s %s quarantined (reason kept in the store; see "
+                        "`fixedit status`)", report.source, batch.kind,
+                        reject.external_id or "without an id")
             store.record_reject(
                 session,
                 source=report.source,
                 kind=batch.kind,
-                reject=Reject(external_id=reject.external_id, reason=reject.reason,
-                              payload=payload),
+                reject=Reject(external_id=reject.external_id, reason=reason, payload=payload),
                 run_id=report.run_id,
             )
         if batch.cursor is not None:
