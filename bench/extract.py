@@ -40,6 +40,9 @@ from records import Ticket
 TARGET_TICKETS_PER_SECOND = 1500.0
 TARGET_PEAK_MB = 400.0
 _WARM_UP = 500
+_PARTS = {"sources": "cleaning (ticket_sources)", "spacy": "tokenise + components",
+          "rules": "segments, roles, entities", "models": "models (roles + category)",
+          "assembly": "assembly"}
 
 
 @dataclass(frozen=True)
@@ -111,8 +114,9 @@ def timed(name: str, tickets: int, run: Callable[[], object]) -> Stage:
 
 
 def run_stages(corpus: Sequence[Ticket], *, batch_size: int,
-               profile: cProfile.Profile | None = None) -> list[Stage]:
-    """Warm up, then time the ceiling, redaction alone and the full pipeline over `corpus`."""
+               profile: cProfile.Profile | None = None) -> tuple[list[Stage], dict[str, float]]:
+    """Warm up, then time the ceiling, redaction alone and the full pipeline over `corpus`;
+    also return the full pipeline's seconds per part (redaction, then the extractor's stages)."""
     nlp = spacy.blank("en")
     extractor = Extractor(batch_size=batch_size)
     redacted = [redact_ticket(ticket)[0] for ticket in corpus]
@@ -126,9 +130,17 @@ def run_stages(corpus: Sequence[Ticket], *, batch_size: int,
         for ticket in tickets:
             redact_ticket(ticket)
 
+    redaction = [0.0]
+
+    def timed_redaction(tickets: Sequence[Ticket]) -> Iterator[Ticket]:
+        for ticket in tickets:
+            started = time.perf_counter()
+            clean = redact_ticket(ticket)[0]
+            redaction[0] += time.perf_counter() - started
+            yield clean
+
     def pipeline(tickets: Sequence[Ticket]) -> None:
-        cleaned = (redact_ticket(ticket)[0] for ticket in tickets)
-        for _ in extractor.extract_many(cleaned):
+        for _ in extractor.extract_many(timed_redaction(tickets)):
             pass
 
     warm = corpus[:_WARM_UP]
@@ -140,12 +152,28 @@ def run_stages(corpus: Sequence[Ticket], *, batch_size: int,
         timed("ceiling: blank tokeniser", len(corpus), tokenise),
         timed("redaction alone", len(corpus), lambda: redact(corpus)),
     ]
+    extractor.timings.clear()
+    redaction[0] = 0.0
     if profile is not None:
         profile.enable()
     stages.append(timed("full: redact + extract", len(corpus), lambda: pipeline(corpus)))
     if profile is not None:
         profile.disable()
-    return stages
+    parts = {"redaction": redaction[0]} | {
+        _PARTS.get(name, name): seconds for name, seconds in extractor.timings.items()}
+    return stages, parts
+
+
+def render_parts(parts: dict[str, float], full: Stage, console: Console) -> None:
+    """Print where the full pipeline's time went (the rest: generators, batching, GC)."""
+    table = Table(title="full pipeline by part")
+    for column in ("part", "seconds", "ms/ticket", "share"):
+        table.add_column(column, justify="left" if column == "part" else "right")
+    rest = full.seconds - sum(parts.values())
+    for name, seconds in [*parts.items(), ("other (batching, generators, GC)", rest)]:
+        table.add_row(name, f"{seconds:.2f}", f"{1000 * seconds / max(full.tickets, 1):.3f}",
+                      f"{seconds / full.seconds:.0%}" if full.seconds else "-")
+    console.print(table)
 
 
 def render(stages: Sequence[Stage], *, texts: int, chars: int, pinned: str,
@@ -191,9 +219,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     corpus = build_corpus(args.tickets)
     texts = list(itertools.chain.from_iterable(ticket_texts(t) for t in corpus))
     profile = cProfile.Profile() if args.profile else None
-    stages = run_stages(corpus, batch_size=args.batch_size, profile=profile)
+    stages, parts = run_stages(corpus, batch_size=args.batch_size, profile=profile)
     if profile is not None:
         profile.dump_stats(args.profile)
+    render_parts(parts, stages[-1], console)
     ok = render(stages, texts=len(texts), chars=sum(map(len, texts)), pinned=pinned,
                 console=console)
     return 0 if ok else 1

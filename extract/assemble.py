@@ -4,12 +4,19 @@ Every text in the Resolution is an EvidencedText whose evidence points at the no
 or description) and the character span of the original stored text it came from. Steps keep the
 ticket's chronological order; a step repeated in a later note (a resolution note summing up the
 work, a time entry copying it) is kept once with the evidence of both.
+
+Speed: the record is assembled as plain dicts and tuples and validated once, as a whole, by
+`Resolution.model_validate` (one pass in pydantic-core, every nested Evidence check included);
+building each Evidence and EvidencedText as its own pydantic object cost more than all the rules.
+Evidence is kept as hashable tuples until then, so de-duplicating it is a set lookup.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 from extract.analysis import Analysis, Segment
 from extract.categories import categorise
@@ -20,9 +27,9 @@ from extract.outcome import decide_outcome, is_closed_status, note_outcome
 from extract.redact import MARKER_PATTERN
 from extract.roles import Context, Role, normalise
 from extract.sources import Source
-from records import Evidence, EvidencedText, Outcome, QualityFlag, Resolution, Ticket
+from records import Outcome, QualityFlag, Resolution, Scope, Ticket, quality_score
 
-__all__ = ["build_resolution", "category_inputs"]
+__all__ = ["build_resolution", "category_inputs", "find_ticket_hosts"]
 
 _TITLE_PREFIX = re.compile(
     r"^(?:\s*(?:re|fw|fwd|aw|wg|tr)\s*:\s*|\s*\[[^\]]{1,30}\]\s*"
@@ -36,22 +43,43 @@ _GENERIC_TITLE = frozenset({
 _WORDS = re.compile(r"[a-z0-9]+")
 _MAX_EVIDENCE = 5
 _MAX_SYMPTOMS = 8
+_MAX_CONDITIONS = 5
 _READ_CONTEXTS = (Context.DESCRIPTION, Context.CUSTOMER, Context.TECHNICIAN)
 _AFTER_REPORT = (Context.CUSTOMER, Context.TECHNICIAN)
 
+# Evidence as a hashable tuple (field, note_id, start, end, text) until the record is validated.
+_Evidence = tuple[str, str | None, int, int, str]
+_Text = dict[str, Any]  # {"text": ..., "evidence": [...]}: an EvidencedText before validation
+
+
+def _evidence(source: Source, start: int, end: int) -> _Evidence:
+    """Evidence of the cleaned span [start, end) of `source`, offsets into its original text
+    (what `Source.evidence` computes, without building a pydantic object per span)."""
+    orig_start, orig_end = source.clean.original_span(start, end)
+    return source.field, source.note_id, orig_start, orig_end, source.clean.text[start:end]
+
+
+def _text(text: str, evidence: Iterable[_Evidence]) -> _Text:
+    """An EvidencedText, as the dict `Resolution.model_validate` reads."""
+    return {"text": text, "evidence": [
+        {"field": field, "note_id": note_id, "start": start, "end": end, "text": quote}
+        for field, note_id, start, end, quote in evidence]}
+
 
 class _Collector:
-    """Ordered, de-duplicated EvidencedTexts: a repeat adds its evidence to the first."""
+    """Ordered, de-duplicated texts: a repeat adds its evidence to the first."""
 
     def __init__(self) -> None:
-        self._items: list[tuple[frozenset[str], str, list[Evidence]]] = []
+        self._items: list[tuple[frozenset[str], str, list[_Evidence]]] = []
 
-    def add(self, key_text: str, text: str, evidence: Iterable[Evidence]) -> None:
+    def add(self, key_text: str, text: str, evidence: Iterable[_Evidence]) -> None:
         """Add an item, or merge its evidence into an earlier item with (nearly) the same words."""
-        words = frozenset(_WORDS.findall(normalise(key_text)))
+        # The words of `normalise(key_text)`: lowercasing is the only part of it that can change
+        # which [a-z0-9] runs a text has.
+        words = frozenset(_WORDS.findall(key_text.lower()))
         for seen, _, found in self._items:
-            overlap = len(words & seen) / max(len(words | seen), 1)
-            if words == seen or (min(len(words), len(seen)) >= 3 and overlap >= 0.8):
+            if words == seen or (min(len(words), len(seen)) >= 3
+                                 and len(words & seen) / len(words | seen) >= 0.8):
                 # Only the first _MAX_EVIDENCE spans are kept: stop comparing once full, so a
                 # note repeating one line thousands of times stays linear.
                 for item in evidence:
@@ -62,23 +90,27 @@ class _Collector:
                 return
         self._items.append((words, text, list(evidence)))
 
-    def items(self) -> list[EvidencedText]:
+    def items(self) -> list[_Text]:
         """The collected items, first-seen order, evidence capped."""
-        return [EvidencedText(text=text, evidence=evidence[:_MAX_EVIDENCE])
-                for _, text, evidence in self._items]
+        return [_text(text, evidence[:_MAX_EVIDENCE]) for _, text, evidence in self._items]
 
 
-def _evidenced(segment: Segment) -> tuple[str, list[Evidence]]:
+def _evidenced(segment: Segment) -> tuple[str, list[_Evidence]]:
     """Text and evidence of a segment, including the follow-ups linked to it."""
-    evidence = [segment.source.evidence(segment.start, segment.end)]
+    evidence = [_evidence(segment.source, segment.start, segment.end)]
     text = segment.text
     for linked in segment.linked:
-        evidence.append(linked.source.evidence(linked.start, linked.end))
+        evidence.append(_evidence(linked.source, linked.start, linked.end))
         text = f"{text} — {linked.text}"
     return text, evidence
 
 
-def _collect(segments: Iterable[Segment], limit: int | None = None) -> list[EvidencedText]:
+def _segment_text(segment: Segment) -> _Text:
+    text, evidence = _evidenced(segment)
+    return _text(text, evidence)
+
+
+def _collect(segments: Iterable[Segment], limit: int | None = None) -> list[_Text]:
     collector = _Collector()
     for segment in segments:
         text, evidence = _evidenced(segment)
@@ -87,7 +119,7 @@ def _collect(segments: Iterable[Segment], limit: int | None = None) -> list[Evid
     return items[:limit] if limit else items
 
 
-def _title_statement(analysis: Analysis) -> EvidencedText | None:
+def _title_statement(analysis: Analysis) -> _Text | None:
     """The ticket title without "RE:"/"[External]"/"Ticket #123 -" prefixes, with evidence."""
     title: Source = analysis.sources[0]
     text = title.clean.text
@@ -96,89 +128,317 @@ def _title_statement(analysis: Analysis) -> EvidencedText | None:
     end = len(text.rstrip(" .!?:-"))
     if end <= start or normalise(text[start:end]) in _GENERIC_TITLE:
         return None
-    return EvidencedText(text=text[start:end], evidence=[title.evidence(start, end)])
+    return _text(text[start:end], [_evidence(title, start, end)])
 
 
-def _problem(analysis: Analysis, title: EvidencedText | None) -> EvidencedText | None:
+def _problem(analysis: Analysis, title: _Text | None) -> _Text | None:
     """The best problem statement: a telling title, else the first reported symptom."""
-    title_segments = [s for s in analysis.segments if s.source.context is Context.TITLE]
-    title_tells = title is not None and (len(title.text.split()) >= 3 or (
-        any(Role.SYMPTOM in s.roles for s in title_segments)
+    title_tells = title is not None and (len(title["text"].split()) >= 3 or (
+        any(Role.SYMPTOM in s.roles for s in analysis.segments
+            if s.source.context is Context.TITLE)
         or any(m.source.context is Context.TITLE for m in analysis.mentions)))
     if title is not None and title_tells:
         return title
     for contexts in ((Context.DESCRIPTION, Context.CUSTOMER), (Context.TECHNICIAN,)):
         symptoms = analysis.by_role(Role.SYMPTOM, contexts=contexts)
         if symptoms:
-            text, evidence = _evidenced(symptoms[0])
-            return EvidencedText(text=text, evidence=evidence)
-    if title is not None and len(title.text.split()) >= 2:
+            return _segment_text(symptoms[0])
+    if title is not None and len(title["text"].split()) >= 2:
         return title
     for segment in analysis.segments:
         if segment.source.context is Context.DESCRIPTION and len(segment.text.split()) >= 3:
-            text, evidence = _evidenced(segment)
-            return EvidencedText(text=text, evidence=evidence)
+            return _segment_text(segment)
     return title
 
 
-def _cause(analysis: Analysis) -> EvidencedText | None:
+def _cause(analysis: Analysis) -> Segment | None:
     """The technicians' explanation if they gave one, else a customer's stated cause."""
     for contexts in ((Context.TECHNICIAN,), (Context.DESCRIPTION, Context.CUSTOMER)):
         causes = [s for s in analysis.by_role(Role.CAUSE, contexts=contexts)
                   if Role.FAILED not in s.roles]
         if causes:
             pure = [s for s in causes if Role.ACTION not in s.roles]
-            text, evidence = _evidenced((pure or causes)[0])
-            return EvidencedText(text=text, evidence=evidence)
+            return (pure or causes)[0]
     return None
 
 
-def _verification(analysis: Analysis, has_steps: bool) -> EvidencedText | None:
+def _verification(analysis: Analysis, has_steps: bool) -> Segment | None:
     """The last check that the fix worked; a bare "works now" counts only after real steps."""
     checks = analysis.by_role(Role.VERIFICATION, contexts=_AFTER_REPORT)
     real = [s for s in checks if Role.CLOSURE not in s.roles]
     chosen = real or (checks if has_steps else [])
-    if not chosen:
-        return None
-    text, evidence = _evidenced(chosen[-1])
-    return EvidencedText(text=text, evidence=evidence)
+    return chosen[-1] if chosen else None
 
 
-def _entities(analysis: Analysis, label: str) -> list[EvidencedText]:
-    found: dict[str, list[Evidence]] = {}
+def _entities(analysis: Analysis) -> dict[str, dict[str, list[_Evidence]]]:
+    """label -> value -> evidence, in order of first mention, for every entity label."""
+    found: dict[str, dict[str, list[_Evidence]]] = {}
     for item in analysis.mentions:
-        if item.mention.label != label:
-            continue
-        evidence = item.source.evidence(item.mention.start, item.mention.end)
-        bucket = found.setdefault(item.mention.value, [])
-        if evidence not in bucket:
-            bucket.append(evidence)
-    return [EvidencedText(text=value, evidence=evidence[:_MAX_EVIDENCE])
-            for value, evidence in found.items()]
-
-
-def _hosts(analysis: Analysis) -> list[EvidencedText]:
-    found: dict[str, list[Evidence]] = {}
-    for source in analysis.sources:
-        for host in find_hosts(source.clean.text):
-            bucket = found.setdefault(host.name, [])
-            evidence = source.evidence(host.start, host.end)
+        mention = item.mention
+        bucket = found.setdefault(mention.label, {}).setdefault(mention.value, [])
+        if len(bucket) < _MAX_EVIDENCE:
+            evidence = _evidence(item.source, mention.start, mention.end)
             if evidence not in bucket:
                 bucket.append(evidence)
-    return [EvidencedText(text=name, evidence=evidence[:_MAX_EVIDENCE])
-            for name, evidence in found.items()]
+    return found
 
 
-def _note_outcomes(analysis: Analysis) -> list[Outcome | None]:
-    """What each note (oldest first) says about how the ticket ended."""
-    outcomes: list[Outcome | None] = []
-    for source in analysis.sources:
+def _texts(values: dict[str, list[_Evidence]] | None) -> list[_Text]:
+    return [_text(value, evidence) for value, evidence in (values or {}).items()]
+
+
+# A text can name a host only around two backslashes (UNC), a letter or hyphen before a digit
+# (every hostname shape ends in <letters>[-]<digits>), or a letter or digit, a dot and two
+# letters (an FQDN's ".tld"). `find_hosts`' patterns never cross whitespace, so only the
+# whitespace-bounded chunks around those hints are given to it; elsewhere it cannot match.
+_HOST_HINT = re.compile(r"\\\\|[a-z-]\d|[a-z0-9]\.[a-z]{2}", re.IGNORECASE)
+_BREAKS = (" ", "\n", "\t")
+
+
+def _host_chunks(text: str) -> list[tuple[int, int]]:
+    """Spans of `text` that may hold a host, each starting and ending at whitespace (or the
+    text's ends), in order, not overlapping."""
+    chunks: list[tuple[int, int]] = []
+    for hint in _HOST_HINT.finditer(text):
+        at = hint.start()
+        if chunks and at < chunks[-1][1]:
+            continue
+        start = max(text.rfind(mark, 0, at) for mark in _BREAKS) + 1
+        ends = [end for end in (text.find(mark, at) for mark in _BREAKS) if end >= 0]
+        chunks.append((start, min(ends, default=len(text))))
+    return chunks
+
+
+def find_ticket_hosts(texts: Sequence[str]) -> list[list[tuple[str, int, int]]]:
+    """`find_hosts` of each text as (name, start, end), from one call over the chunks of all
+    texts that may hold a host (see `_HOST_HINT`), joined by single spaces."""
+    parts: list[str] = []
+    starts: list[int] = []  # where each chunk starts in the joined text
+    homes: list[tuple[int, int]] = []  # (text index, offset of the chunk in that text)
+    at = 0
+    for index, text in enumerate(texts):
+        for start, end in _host_chunks(text):
+            parts.append(text[start:end])
+            starts.append(at)
+            homes.append((index, start))
+            at += end - start + 1
+    found: list[list[tuple[str, int, int]]] = [[] for _ in texts]
+    if not parts:
+        return found
+    for host in find_hosts(" ".join(parts)):
+        chunk = bisect_right(starts, host.start) - 1
+        index, offset = homes[chunk]
+        shift = offset - starts[chunk]
+        found[index].append((host.name, host.start + shift, host.end + shift))
+    return found
+
+
+def _hosts(analysis: Analysis) -> tuple[dict[str, list[_Evidence]], list[tuple[Source, str, int]]]:
+    """Hosts named in the ticket (name -> evidence) and every (source, name, start) occurrence."""
+    found: dict[str, list[_Evidence]] = {}
+    places: list[tuple[Source, str, int]] = []
+    per_source = find_ticket_hosts([source.clean.text for source in analysis.sources])
+    for source, hosts in zip(analysis.sources, per_source, strict=True):
+        for name, start, end in hosts:
+            places.append((source, name, start))
+            bucket = found.setdefault(name, [])
+            evidence = _evidence(source, start, end)
+            if evidence not in bucket:
+                bucket.append(evidence)
+    return {name: evidence[:_MAX_EVIDENCE] for name, evidence in found.items()}, places
+
+
+def _note_outcomes(analysis: Analysis) -> list[Outcome]:
+    """What the notes say about how the ticket ended: the last two that say anything, oldest
+    first. `decide_outcome` reads no further back than that (the last word, and a workaround
+    just before it), so the notes are read newest first and reading stops there."""
+    done: set[int] = set()
+    for segment in analysis.segments:
+        if Role.VERIFICATION in segment.roles or Role.CLOSURE in segment.roles:
+            done.add(id(segment.source))
+    said: list[Outcome] = []
+    for source in reversed(analysis.sources):
         if source.field != "note":
             continue
-        roles = set().union(*(s.roles for s in analysis.segments if s.source is source))
-        says_done = bool(roles & {Role.VERIFICATION, Role.CLOSURE})
-        outcomes.append(note_outcome(normalise(source.clean.text), says_done=says_done))
-    return outcomes
+        outcome = note_outcome(normalise(source.clean.text), says_done=id(source) in done)
+        if outcome is not None:
+            said.append(outcome)
+            if len(said) == 2:
+                break
+    return said[::-1]
+
+
+# --- applicability -------------------------------------------------------------------------
+
+# Operating systems and device platforms of the product lexicon (canonical names); any
+# "Windows Server ..." is one too.
+_PLATFORMS = frozenset({"Windows 7", "Windows 8.1", "Windows 10", "Windows 11", "Linux", "macOS",
+                        "Google Chrome OS", "iPhone", "iPad", "Android", "Windows Server"})
+# A limit the text puts on when the problem or the fix holds (lowercase, like _SCOPE_CUES).
+_CONDITIONS = (
+    r"\bonly\s+(?:when|if|on|in|for|with|after|while|from|over|via|through|under|during|at"
+    r"|affects?|happens?|occurs?|fails?|works?|seems|appears|some|certain)\b"
+    r"|\b(?:except|unless)\s+(?:when|if|on|in|for|from|over|via|the|they|we|you|it|he|she)?\b"
+    r"|\b\d[\w.]*\s+only\b"
+    r"|\b(?:when|while|whenever)\s+(?:\w+\s+){0,3}(?:on|over|via|through|to|using)\s+(?:the\s+)?"
+    r"(?:vpn|wi-?fi|guest\s+network|hotspot|citrix|rdp|remote\s+desktop|terminal\s+server)\b"
+    r"|\b(?:when|while|whenever)\s+(?:working\s+)?(?:remote(?:ly)?|off-?site|from\s+home"
+    r"|at\s+home)\b"
+)
+_CONDITION = re.compile(_CONDITIONS)
+_CONDITION_ANY_CASE = re.compile(_CONDITIONS, re.IGNORECASE)
+_CONDITION_GATE = ("only", "except", "unless", "when", "while")
+# Cues in a step, the cause or the verification that the fix is a one-off (a single event:
+# nothing to repeat next time) or depends on this client's own setup. Written in lowercase: they
+# run over lowercased text (see `_lowered_matches`), much faster than with re.IGNORECASE.
+_SCOPE_CUES = (
+    r"(?P<one_off>"
+    r"\b(?:typo|mis-?typed|fat[- ]finger\w*|one[- ]off|one[- ]time\s+(?:issue|glitch|event)"
+    r"|(?:isp|provider|vendor|microsoft|carrier|power|service|internet|regional|upstream)"
+    r"\s+(?:outage|incident)|outage|resolved\s+(?:itself|on\s+its\s+own)|self[- ]resolved"
+    r"|went\s+away\s+(?:by\s+itself|on\s+its\s+own)|no\s+(?:further\s+)?action\s+(?:needed"
+    r"|required|taken)|(?:was|got|came)\s+unplugged|(?:wasn't|wasn’t|was\s+not)\s+plugged\s+in"
+    r"|user\s+error|accidentally|by\s+mistake)\b"
+    r")|(?P<environment>"
+    r"\b(?:custom|in-house|bespoke|proprietary|homegrown|home-grown|line[- ]of[- ]business"
+    r"|lob\s+app|legacy\s+app\w*|site[- ]specific|client[- ]specific|their\s+own"
+    r"|logon\s+script|login\s+script|mapped\s+drives?|drive\s+mappings?|static\s+ip"
+    r"|dhcp\s+reservation|port\s+forward\w*|vlan\s*\d*)\b"
+    r"|\b(?:10\.\d{1,3}|192\.168|172\.(?:1[6-9]|2\d|3[01]))\.\d{1,3}\.\d{1,3}\b"
+    r"|\\\\[a-z0-9]"
+    r")"
+)
+_SCOPE = re.compile(_SCOPE_CUES)
+_SCOPE_ANY_CASE = re.compile(_SCOPE_CUES, re.IGNORECASE)
+# Gates: every match of the pattern contains one of these; a text with none is not scanned
+# (`in` tests are many times cheaper than a scan by a large alternation). Checked against the
+# patterns by tests/extract/test_assemble_applicability.py.
+_SCOPE_GATE = (
+    "typo", "typed", "finger", "one-off", "one off", "one-time", "one time", "outage",
+    "incident", "resolved", "away", "action", "plugged", "error", "accident", "mistake",
+    "custom", "house", "bespoke", "proprietary", "grown", "business", "lob", "legacy",
+    "specific", "their", "script", "drive", "static", "reservation", "forward", "vlan", "10.",
+    "192.168", "172.", "\\\\",
+)
+_SCOPE_WORDS = {
+    Scope.GENERAL: "General fix: nothing ties it to this client",
+    Scope.ENVIRONMENT: "Specific to this client's environment (their hosts or configuration): "
+                       "adapt before reuse",
+    Scope.ONE_OFF: "One-off event: little to reuse as a procedure",
+    Scope.UNKNOWN: "Applicability unknown: no step or cause recorded",
+}
+
+
+def _platform(product: str | None) -> bool:
+    return product is not None and (product in _PLATFORMS or product.startswith("Windows Server"))
+
+
+def _gate(literals: tuple[str, ...]) -> re.Pattern[str]:
+    """One plain alternation of the literals: `re` scans it many times faster than a pattern."""
+    return re.compile("|".join(map(re.escape, sorted(literals, key=len, reverse=True))))
+
+
+_SCOPE_GATE_RE = _gate(_SCOPE_GATE)
+_CONDITION_GATE_RE = _gate(_CONDITION_GATE)
+
+
+def _lowered_matches(lowercase: re.Pattern[str], any_case: re.Pattern[str],
+                     gate: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """Matches of a lowercase pattern in `text`: over ``text.lower()`` when lowering keeps every
+    offset (it does unless a character lowers to two, as "İ" does), else with IGNORECASE. None
+    when the lowered text holds no literal of the pattern's `gate`."""
+    lowered = text.lower()
+    if len(lowered) != len(text):
+        return any_case.finditer(text)
+    if gate.search(lowered) is None:
+        return iter(())
+    return lowercase.finditer(lowered)
+
+
+def _conditions(analysis: Analysis) -> list[_Text]:
+    """The sentences that state a limit ("only when connected over VPN"), each once."""
+    collector = _Collector()
+    by_source: dict[int, list[Segment]] = {}
+    for segment in analysis.segments:
+        by_source.setdefault(id(segment.source), []).append(segment)
+    for source in analysis.sources:
+        if source.context is Context.SYSTEM:
+            continue
+        segments = by_source.get(id(source), [])
+        text = source.clean.text
+        for match in _lowered_matches(_CONDITION, _CONDITION_ANY_CASE, _CONDITION_GATE_RE, text):
+            home = next((s for s in segments if s.start <= match.start() < s.end), None)
+            start, end = (home.start, home.end) if home else match.span()
+            collector.add(text[start:end], text[start:end], [_evidence(source, start, end)])
+    return collector.items()[:_MAX_CONDITIONS]
+
+
+def _scope(parts: Sequence[tuple[str, Segment]],
+           host_places: Sequence[tuple[Source, str, int]]) -> tuple[Scope, list[_Text]]:
+    """General, environment-specific or one-off, from the steps, cause and verification
+    (`parts`: (what it is, segment)), with the texts that decide it."""
+    if not parts:
+        return Scope.UNKNOWN, []
+    found: dict[str, list[_Text]] = {"one_off": [], "environment": []}
+    for what, segment in parts:
+        for match in _lowered_matches(_SCOPE, _SCOPE_ANY_CASE, _SCOPE_GATE_RE,
+                                      segment.text):
+            kind = match.lastgroup or "environment"
+            cue = segment.text[match.start():match.end()]
+            reason = (f'{what} describes a one-off event ("{cue}")' if kind == "one_off"
+                      else f'{what} depends on this client\'s setup ("{cue}")')
+            found[kind].append(_text(reason, [_evidence(
+                segment.source, segment.start + match.start(), segment.start + match.end())]))
+        for source, name, start in host_places:
+            if source is segment.source and segment.start <= start < segment.end:
+                found["environment"].append(_text(
+                    f"{what} names this client's host {name}",
+                    [_evidence(source, start, start + len(name))]))
+    if found["one_off"]:
+        return Scope.ONE_OFF, _first_unique(found["one_off"])
+    if found["environment"]:
+        return Scope.ENVIRONMENT, _first_unique(found["environment"])
+    return Scope.GENERAL, []
+
+
+def _first_unique(texts: list[_Text], limit: int = _MAX_EVIDENCE) -> list[_Text]:
+    seen: set[str] = set()
+    unique = []
+    for item in texts:
+        if item["text"] not in seen:
+            seen.add(item["text"])
+            unique.append(item)
+    return unique[:limit]
+
+
+def _summary(scope: Scope, products: Sequence[str], platforms: Sequence[str],
+             conditions: Sequence[_Text]) -> str:
+    """One sentence saying where the fix applies."""
+    parts = [_SCOPE_WORDS[scope]]
+    if products:
+        parts.append("involves " + ", ".join(products[:4]) + (" and more" * (len(products) > 4)))
+    if platforms:
+        parts.append("on " + ", ".join(platforms[:3]))
+    if conditions:
+        first = conditions[0]["text"]
+        parts.append("stated condition: " + (first if len(first) <= 80 else first[:77] + "..."))
+    return "; ".join(parts) + "."
+
+
+def _applicability(analysis: Analysis, products: dict[str, list[_Evidence]],
+                   parts: Sequence[tuple[str, Segment]],
+                   host_places: Sequence[tuple[Source, str, int]]) -> dict[str, Any]:
+    """The `records.Applicability` of a ticket, as a dict."""
+    platform_values = {m.mention.value for m in analysis.mentions
+                       if m.mention.label == PRODUCT and _platform(m.mention.product)}
+    scope, reasons = _scope(parts, host_places)
+    conditions = _conditions(analysis)
+    plain = [value for value in products if value not in platform_values]
+    platforms = [value for value in products if value in platform_values]
+    return {"scope": scope, "reasons": reasons, "products": plain,
+            "platforms": [_text(value, products[value]) for value in platforms],
+            "conditions": conditions,
+            "summary": _summary(scope, plain, platforms, conditions)}
 
 
 _CATEGORY_WEIGHTS = {Context.TITLE: 3.0, Context.DESCRIPTION: 2.0, Context.CUSTOMER: 2.0,
@@ -202,9 +462,9 @@ def category_inputs(analysis: Analysis) -> tuple[str, str, str]:
     return category_row(opening, notes, rule, [category for category, _ in votes])
 
 
-def _category(analysis: Analysis) -> str:
+def _category(analysis: Analysis, row: tuple[str, str, str] | None = None) -> str:
     """The model's category when it is sure enough, else the rules' keyword vote."""
-    row = category_inputs(analysis)
+    row = row or category_inputs(analysis)
     rule = row[2].split(" ", 1)[0].removeprefix("rule=")
     if not (row[0].strip() or row[1].strip()):
         return rule  # nothing to read: the model would only guess the commonest category
@@ -226,7 +486,10 @@ def _technician(ticket: Ticket, analysis: Analysis) -> str | None:
 def _confidence(*, problem: bool, steps: int, verification: bool, cause: bool,
                 outcome: Outcome, categorised: bool, entities: bool, failed: bool,
                 flags: set[QualityFlag]) -> float:
-    """0..1 from what was found; a bare "fixed it" or an open ticket caps it."""
+    """How sure the extractor is of its reading, 0..1: how much of what it looks for it found
+    (problem, steps, check, cause, a known ending, a category, entities, failed attempts). A
+    bare "fixed it" or an open ticket caps it. How reusable the record is for someone else is
+    the separate `Resolution.quality_score`."""
     score = (0.2 * problem + 0.3 * min(steps, 3) / 3 + 0.15 * verification + 0.1 * cause
              + 0.1 * (outcome in (Outcome.RESOLVED, Outcome.WORKAROUND)) + 0.05 * categorised
              + 0.05 * entities + 0.05 * failed)
@@ -237,64 +500,102 @@ def _confidence(*, problem: bool, steps: int, verification: bool, cause: bool,
     return round(max(0.0, min(score, 1.0)), 2)
 
 
-def build_resolution(ticket: Ticket, analysis: Analysis, *, version: str) -> Resolution:
-    """The Resolution of `ticket` from its analysis."""
-    title = _title_statement(analysis)
-    problem = _problem(analysis, title)
-    symptoms = _collect(analysis.by_role(Role.SYMPTOM, contexts=_READ_CONTEXTS), _MAX_SYMPTOMS)
-    steps = _collect(analysis.by_role(Role.ACTION, contexts=_READ_CONTEXTS))
-    failed = _collect(analysis.by_role(Role.FAILED, contexts=_READ_CONTEXTS))
-    cause = _cause(analysis)
-    verification = _verification(analysis, bool(steps))
-    products = _entities(analysis, PRODUCT)
-    error_codes = _entities(analysis, ERROR_CODE)
-    kb_refs = _entities(analysis, KB_REF)
-    closed = ticket.closed_at is not None or is_closed_status(ticket.status)
-    outcome = decide_outcome(ticket.status, closed=closed, note_outcomes=_note_outcomes(analysis),
-                             has_steps=bool(steps))
-    category = _category(analysis)
-    closure_said = bool(analysis.by_role(Role.CLOSURE))
-
+def _flags(analysis: Analysis, *, title: _Text | None, problem: _Text | None,
+           steps: Sequence[Segment], kept_steps: int, cause: Segment | None,
+           verification: Segment | None, outcome: Outcome, closed: bool) -> set[QualityFlag]:
+    """The quality flags of a record (see `records.QualityFlag` for what each means)."""
     flags: set[QualityFlag] = set()
     if problem is None:
         flags.add(QualityFlag.NO_PROBLEM_STATEMENT)
+    elif title is None:
+        flags.add(QualityFlag.GENERIC_TITLE)
     if not steps:
         flags.add(QualityFlag.NO_STEPS)
+        closure_said = bool(analysis.by_role(Role.CLOSURE))
         technician_cause = analysis.by_role(Role.CAUSE, contexts=(Context.TECHNICIAN,))
         if not technician_cause and (closed or closure_said or outcome is Outcome.RESOLVED):
             flags.add(QualityFlag.NO_RESOLUTION_DETAIL)
-    elif verification is None:
-        flags.add(QualityFlag.UNVERIFIED)
+    else:
+        if verification is None:
+            flags.add(QualityFlag.UNVERIFIED)
+        if cause is None:
+            flags.add(QualityFlag.NO_CAUSE)
+        if kept_steps == 1:
+            flags.add(QualityFlag.SINGLE_STEP)
+        if all(step.source.context is Context.CUSTOMER for step in steps):
+            flags.add(QualityFlag.STEPS_FROM_CUSTOMER)
     if not closed:
         flags.add(QualityFlag.TICKET_OPEN)
-    if any(MARKER_PATTERN.search(source.original) for source in analysis.sources):
+    if any("[REDACTED:" in source.original and MARKER_PATTERN.search(source.original)
+           for source in analysis.sources):
         flags.add(QualityFlag.REDACTED)
+    return flags
 
-    confidence = _confidence(
-        problem=problem is not None, steps=len(steps), verification=verification is not None,
-        cause=cause is not None, outcome=outcome, categorised=category != "other",
-        entities=bool(products or error_codes or kb_refs), failed=bool(failed), flags=flags)
-    return Resolution(
-        ticket=ticket.ref,
-        # A ticket with no title gets a made-up one, honestly without evidence.
-        title=title or problem or EvidencedText(text=f"Ticket {ticket.external_id}"),
-        problem=problem,
-        symptoms=symptoms,
-        cause=cause,
-        steps=steps,
-        failed_attempts=failed,
-        verification=verification,
-        outcome=outcome,
-        category=category,
-        products=products,
-        error_codes=error_codes,
-        kb_refs=kb_refs,
-        hosts=_hosts(analysis),
-        company=ticket.company,
-        technician=_technician(ticket, analysis),
-        board=ticket.board,
-        closed_at=ticket.closed_at,
-        quality_flags=[flag for flag in QualityFlag if flag in flags],
-        confidence=confidence,
-        extractor_version=version,
-    )
+
+def build_resolution(ticket: Ticket, analysis: Analysis, *, version: str,
+                     category_row: tuple[str, str, str] | None = None) -> Resolution:
+    """The Resolution of `ticket` from its analysis. `category_row` is `category_inputs` of the
+    same analysis when the caller already computed it (for the batched category model)."""
+    title = _title_statement(analysis)
+    problem = _problem(analysis, title)
+    symptoms = _collect(analysis.by_role(Role.SYMPTOM, contexts=_READ_CONTEXTS), _MAX_SYMPTOMS)
+    step_segments = analysis.by_role(Role.ACTION, contexts=_READ_CONTEXTS)
+    steps = _collect(step_segments)
+    failed = _collect(analysis.by_role(Role.FAILED, contexts=_READ_CONTEXTS))
+    cause = _cause(analysis)
+    verification = _verification(analysis, bool(steps))
+    entities = _entities(analysis)
+    products = entities.get(PRODUCT, {})
+    hosts, host_places = _hosts(analysis)
+    closed = ticket.closed_at is not None or is_closed_status(ticket.status)
+    outcome = decide_outcome(ticket.status, closed=closed, note_outcomes=_note_outcomes(analysis),
+                             has_steps=bool(steps))
+    category = _category(analysis, category_row)
+    flags = _flags(analysis, title=title, problem=problem, steps=step_segments,
+                   kept_steps=len(steps), cause=cause, verification=verification,
+                   outcome=outcome, closed=closed)
+    # A ticket with no title gets a made-up one, honestly without evidence.
+    shown_title = title or problem or _text(f"Ticket {ticket.external_id}", [])
+    cause_text = _segment_text(cause) if cause else None
+    verification_text = _segment_text(verification) if verification else None
+    texts = [shown_title, problem, cause_text, verification_text, *symptoms, *steps, *failed]
+    present = [text for text in texts if text is not None]
+    coverage = sum(1 for text in present if text["evidence"]) / len(present)
+    parts = [("a step", segment) for segment in step_segments]
+    parts += [(what, segment) for what, segment in (("the cause", cause),
+                                                    ("the verification", verification))
+              if segment is not None]
+    if not step_segments and cause is None:
+        parts = []  # nothing done or explained: the scope cannot be judged
+    return Resolution.model_validate({
+        "ticket": ticket.ref,
+        "title": shown_title,
+        "problem": problem,
+        "symptoms": symptoms,
+        "cause": cause_text,
+        "steps": steps,
+        "failed_attempts": failed,
+        "verification": verification_text,
+        "outcome": outcome,
+        "category": category,
+        "products": _texts(products),
+        "error_codes": _texts(entities.get(ERROR_CODE)),
+        "kb_refs": _texts(entities.get(KB_REF)),
+        "hosts": _texts(hosts),
+        "company": ticket.company,
+        "technician": _technician(ticket, analysis),
+        "board": ticket.board,
+        "closed_at": ticket.closed_at,
+        "applicability": _applicability(analysis, products, parts, host_places),
+        "quality_flags": [flag for flag in QualityFlag if flag in flags],
+        "quality_score": quality_score(
+            problem=problem is not None, steps=len(steps), cause=cause is not None,
+            verification=verification is not None, outcome=outcome,
+            evidence_coverage=coverage, flags=flags),
+        "confidence": _confidence(
+            problem=problem is not None, steps=len(steps), verification=verification is not None,
+            cause=cause is not None, outcome=outcome, categorised=category != "other",
+            entities=bool(products or entities.get(ERROR_CODE) or entities.get(KB_REF)),
+            failed=bool(failed), flags=flags),
+        "extractor_version": version,
+    })

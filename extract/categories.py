@@ -51,8 +51,9 @@ def _phrase(keyword: str) -> str:
 
 
 @cache
-def _keywords() -> tuple[dict[str, tuple[tuple[str, int], ...]], frozenset[str], int]:
-    """Keyword -> (category, weight) votes; the words keywords start with; the longest, in words.
+def _keywords() -> tuple[dict[str, tuple[tuple[str, int], ...]], dict[str, tuple[int, ...]]]:
+    """Keyword -> (category, weight) votes, and for each word a keyword starts with, the lengths
+    (in words) of the keywords starting with it, so a lookup tries only n-grams that exist.
 
     A strong keyword counts twice.
     """
@@ -62,21 +63,27 @@ def _keywords() -> tuple[dict[str, tuple[tuple[str, int], ...]], frozenset[str],
         for keyword in category.keywords:
             phrase = _phrase(keyword)
             owners.setdefault(phrase, []).append((category.id, 2 if phrase in strong else 1))
-    firsts = frozenset(keyword.split(" ", 1)[0] for keyword in owners)
-    longest = max((keyword.count(" ") + 1 for keyword in owners), default=1)
-    return {word: tuple(votes) for word, votes in owners.items()}, firsts, longest
+    sizes: dict[str, set[int]] = {}
+    for keyword in owners:
+        sizes.setdefault(keyword.split(" ", 1)[0], set()).add(keyword.count(" ") + 1)
+    return ({word: tuple(votes) for word, votes in owners.items()},
+            {word: tuple(sorted(lengths)) for word, lengths in sizes.items()})
 
 
 def _hits(text: str) -> Counter[str]:
     """The weighted keyword votes for each category in `text` (word n-gram lookups)."""
-    owners, firsts, longest = _keywords()
-    words = _WORD.findall(MARKER_PATTERN.sub(" ", text).lower())
+    owners, sizes = _keywords()
+    if "[REDACTED:" in text:
+        text = MARKER_PATTERN.sub(" ", text)
+    words = _WORD.findall(text.lower())
     hits: Counter[str] = Counter()
-    for index, word in enumerate(words):
-        if word not in firsts:
-            continue
-        for size in range(1, min(longest, len(words) - index) + 1):
-            for category_id, weight in owners.get(" ".join(words[index:index + size]), ()):
+    count = len(words)
+    for index in [i for i, word in enumerate(words) if word in sizes]:
+        for size in sizes[words[index]]:
+            if index + size > count:
+                break
+            gram = words[index] if size == 1 else " ".join(words[index:index + size])
+            for category_id, weight in owners.get(gram, ()):
                 hits[category_id] += weight
     return hits
 

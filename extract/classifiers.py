@@ -6,20 +6,24 @@ training data and of each artefact). Loading checks the manifest before unpickli
 raises ExtractionError when an artefact is missing, altered, or was built for another format or
 another scikit-learn; the models are loaded once per process, on first use.
 
-Features are shared by training and inference so both see the same units: a segment is its text
-(word and character n-grams) plus cheap context tokens (who wrote it, where it sits, what the
-rules said about it and its neighbours); a ticket is its title and description, its notes, and
-the rules' category and product votes.
+Features (`extract.features`) are shared by training and inference so both see the same units:
+a segment is its words (unigrams, bigrams, subwords) plus cheap context keys (who wrote it,
+where it sits, what the rules said about it and its neighbours); a ticket is its title and
+description, its notes, and the rules' category and product votes. Inference is batched: the
+extractor featurises every segment (and every ticket) of a batch of tickets at once and calls
+each classifier once per batch.
 """
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,82 +31,171 @@ import joblib
 import numpy
 import sklearn
 from scipy import sparse
+from spacy.strings import StringStore
 
+from extract.features import Block, key, text_words
 from records import ExtractionError
 
 if TYPE_CHECKING:
-    from extract.analysis import Segment
+    from extract.analysis import Analysis, Segment
 
 __all__ = [
-    "FORMAT_VERSION", "MODELS", "Bundle", "category_row", "load_bundle", "predict_category",
-    "predict_roles", "segment_rows",
+    "FORMAT_VERSION", "MODELS", "Bundle", "CategoryRow", "best", "category_columns",
+    "category_row", "load_bundle", "predict_categories", "predict_category", "predict_roles",
+    "predict_roles_many",
+    "primed_categories", "segment_rows",
 ]
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MODELS = Path(__file__).resolve().parent / "models"
 MANIFEST = "manifest.json"
 NAMES = ("roles", "category")
 
+CategoryRow = tuple[str, str, str]
+Probabilities = dict[str, float]
+
 
 @dataclass(frozen=True)
 class Bundle:
-    """One fitted model: its vectorisers (one per input column) and its classifier."""
+    """One fitted model: a feature block per input column, and its classifier."""
 
-    vectorisers: tuple[Any, ...]
+    blocks: tuple[Block, ...]
     classifier: Any
 
-    def matrix(self, columns: Sequence[Sequence[str]]) -> Any:
-        """The feature matrix of rows given column by column."""
-        return sparse.hstack([v.transform(c) for v, c in zip(self.vectorisers, columns,
-                                                              strict=True)]).tocsr()
+    def matrix(self, columns: Sequence[Sequence[Any]],
+               strings: StringStore | None = None) -> sparse.csr_matrix:
+        """The feature matrix of rows given column by column (`strings` spells the word ids,
+        for subword features)."""
+        memo: dict[int, Any] = {}  # a column given twice is read once
+        return sparse.hstack([block.transform(column, strings, memo) for block, column
+                              in zip(self.blocks, columns, strict=True)], format="csr")
 
-    def probabilities(self, columns: Sequence[Sequence[str]]) -> list[dict[str, float]]:
-        """Class probabilities of each row."""
-        if not columns[0]:
-            return []
-        probs = self.classifier.predict_proba(self.matrix(columns))
-        labels = [str(label) for label in self.classifier.classes_]
-        return [dict(zip(labels, (float(p) for p in row), strict=True)) for row in probs]
+    @property
+    def labels(self) -> list[str]:
+        """Class labels, in the column order of `predict`."""
+        return [str(label) for label in self.classifier.classes_]
+
+    def predict(self, columns: Sequence[Sequence[Any]],
+                strings: StringStore | None = None) -> numpy.ndarray:
+        """Class probabilities of each row (a row per input row, a column per label).
+
+        The classifier's own arithmetic (a multinomial logistic regression: softmax of
+        ``X @ coef_.T + intercept_``), done block by block: no stacked matrix, and none of
+        scikit-learn's per-call validation, which costs more than the product here."""
+        classes = len(self.classifier.classes_)
+        if not len(columns[0]):
+            return numpy.zeros((0, classes))
+        coef = self.classifier.coef_
+        scores = numpy.tile(self.classifier.intercept_, (len(columns[0]), 1))
+        memo: dict[int, Any] = {}  # a column given twice is read once
+        start = 0
+        for block, column in zip(self.blocks, columns, strict=True):
+            stop = start + len(block.vocabulary)
+            scores += block.transform(column, strings, memo) @ coef[:, start:stop].T
+            start = stop
+        scores -= scores.max(axis=1, keepdims=True)
+        numpy.exp(scores, out=scores)
+        scores /= scores.sum(axis=1, keepdims=True)
+        return scores
+
+    def probabilities(self, columns: Sequence[Sequence[Any]],
+                      strings: StringStore | None = None) -> list[Probabilities]:
+        """Class probabilities of each row, by label."""
+        labels = self.labels
+        return [dict(zip(labels, row, strict=True))
+                for row in self.predict(columns, strings).tolist()]
 
 
-def _tokens(prefix: str, values: Any) -> list[str]:
-    return [f"{prefix}={value}" for value in sorted(str(v) for v in values)]
+def _name(value: Any) -> str:
+    return str(getattr(value, "value", value))
 
 
-def segment_rows(segments: Sequence[Segment]) -> tuple[list[str], list[str]]:
-    """Text and context columns for every segment of one ticket, in reading order."""
-    texts: list[str] = []
-    metas: list[str] = []
-    order = {id(source): index for index, source in
-             enumerate(dict.fromkeys(s.source for s in segments))}
-    last_source = max(order.values(), default=0)
+@lru_cache(maxsize=1 << 16)
+def _meta(where: tuple[str, str, str], first: bool, last: bool, length: int, followup: bool,
+          rules: frozenset[Any], before: frozenset[Any], after: frozenset[Any]
+          ) -> tuple[int, ...]:
+    """The context keys of one segment (few distinct combinations: cached)."""
+    context, kind, position = where
+    names = [f"ctx={context}", f"kind={kind}", f"src={position}",
+             "seg=first" if first else "seg=later", "seg=last" if last else "seg=notlast",
+             f"len={length}", f"followup={followup}"]
+    for prefix, roles in (("rule", rules), ("prev", before), ("next", after)):
+        names += [f"{prefix}={role}" for role in sorted(_name(r) for r in roles)]
+    return tuple(key(name) for name in names)
+
+
+_NONE = frozenset({"none"})
+
+
+def segment_rows(segments: Sequence[Segment]) -> tuple[list[numpy.ndarray], list[tuple[int, ...]]]:
+    """Word and context columns for every segment of one ticket, in reading order."""
+    sources: dict[int, tuple[str, str, str]] = {}
+    first: dict[int, int] = {}
+    last: dict[int, int] = {}
     for index, segment in enumerate(segments):
-        source = segment.source
-        same = [s for s in segments if s.source is source]
-        where = order[id(source)]
-        kind = source.kind.value if source.kind else source.field
-        meta = [f"ctx={source.context.value}", f"kind={kind}",
-                "src=first" if where == 0 else ("src=last" if where == last_source else "src=mid"),
-                "seg=first" if same[0] is segment else "seg=later",
-                "seg=last" if same[-1] is segment else "seg=notlast",
-                f"len={min(len(segment.text.split()) // 4, 5)}",
-                f"followup={segment.classification.followup}"]
-        meta += _tokens("rule", segment.roles)
-        meta += _tokens("prev", segments[index - 1].roles if index else ["none"])
-        meta += _tokens("next", segments[index + 1].roles if index + 1 < len(segments)
-                        else ["none"])
-        texts.append(segment.text)
-        metas.append(" ".join(meta))
-    return texts, metas
+        ident = id(segment.source)
+        if ident not in sources:
+            source = segment.source
+            kind = source.kind.value if source.kind else source.field
+            sources[ident] = (source.context.value, kind, "first" if not sources else "mid")
+            first[ident] = index
+        last[ident] = index
+    if len(sources) > 1:
+        context, kind, _ = sources[ident]
+        sources[ident] = (context, kind, "last")
+    names = [_NONE, *(frozenset(segment.roles) for segment in segments), _NONE]
+    metas = [_meta(sources[ident], first[ident] == index, last[ident] == index,
+                   min(len(segment.words) // 4, 5), bool(segment.classification.followup),
+                   names[index + 1], names[index], names[index + 2])
+             for index, (ident, segment) in enumerate((id(s.source), s) for s in segments)]
+    return [segment.words for segment in segments], metas
 
 
 def category_row(title: str, notes: Sequence[str], rule_category: str,
-                 product_categories: Sequence[str]) -> tuple[str, str, str]:
+                 product_categories: Sequence[str]) -> CategoryRow:
     """Title-and-description, notes, and rule-vote columns of one ticket."""
     votes = [f"rule={rule_category}"] + [f"product={p}" for p in product_categories]
     return title, " ".join(notes), " ".join(votes)
+
+
+def _joined_words(text: str, parts: Sequence[tuple[str, numpy.ndarray]]) -> numpy.ndarray:
+    """Word ids of `text` when it is a " "-join of some of `parts` (texts whose ids are known),
+    else read afresh. spaCy splits on spaces before anything else, so a join's tokens are its
+    parts' tokens in turn, whichever parts they are."""
+    found: list[numpy.ndarray] = []
+    at = 0
+    for part, words in parts:
+        if at > len(text):
+            break
+        if text.startswith(part, at) and (at + len(part) == len(text)
+                                          or text[at + len(part)] == " "):
+            found.append(words)
+            at += len(part) + 1
+    if at - 1 == len(text) or (not text and not found):
+        return numpy.concatenate(found) if found else numpy.zeros(0, dtype=numpy.uint64)
+    return text_words(text)
+
+
+def _vote_keys(votes: str) -> tuple[int, ...]:
+    return tuple(key(vote) for vote in votes.split())
+
+
+def category_columns(rows: Sequence[CategoryRow], analyses: Sequence[Analysis | None]
+                     ) -> tuple[list[numpy.ndarray], list[numpy.ndarray], list[tuple[int, ...]]]:
+    """The category model's columns for tickets' `category_row`s, reusing the word ids of each
+    ticket's analysis (None: read the text afresh)."""
+    opening: list[numpy.ndarray] = []
+    notes: list[numpy.ndarray] = []
+    votes: list[tuple[int, ...]] = []
+    for row, analysis in zip(rows, analyses, strict=True):
+        parts = ([(s.clean.text, w) for s, w in zip(analysis.sources, analysis.words,
+                                                    strict=True)] if analysis else [])
+        opening.append(_joined_words(row[0], parts))
+        notes.append(_joined_words(row[1], parts))
+        votes.append(_vote_keys(row[2]))
+    return opening, notes, votes
 
 
 def sha256_file(path: Path) -> str:
@@ -151,22 +244,60 @@ def _shipped(name: str) -> Bundle:
     return load_bundle(name)
 
 
-def predict_roles(segments: Sequence[Segment]) -> list[dict[str, float]]:
+def predict_roles(segments: Sequence[Segment],
+                  strings: StringStore | None = None) -> list[Probabilities]:
     """Role probabilities for every segment of one ticket (labels as in `extract.labelled`)."""
-    texts, metas = segment_rows(segments)
-    return _shipped("roles").probabilities([texts, texts, metas])
+    labels, probabilities = predict_roles_many([segments], strings)
+    return [dict(zip(labels, row, strict=True)) for row in probabilities.tolist()]
 
 
-def predict_category(row: tuple[str, str, str]) -> dict[str, float]:
-    """Category probabilities of one ticket's `category_row`."""
-    title, notes, votes = row
-    probs = _shipped("category").probabilities([[title], [notes], [votes]])
-    return probs[0]
+def predict_roles_many(tickets: Sequence[Sequence[Segment]],
+                       strings: StringStore | None = None) -> tuple[list[str], numpy.ndarray]:
+    """Role labels, and the probabilities of every segment of many tickets (a row per segment,
+    tickets one after another): one featurisation and one predict_proba for the whole batch.
+    `strings` spells the word ids (the docs' vocab), for the subword features."""
+    words: list[numpy.ndarray] = []
+    metas: list[tuple[int, ...]] = []
+    for segments in tickets:
+        more_words, more_metas = segment_rows(segments)
+        words += more_words
+        metas += more_metas
+    bundle = _shipped("roles")
+    return bundle.labels, bundle.predict([words, words, metas], strings)
 
 
-def best(probabilities: dict[str, float]) -> tuple[str, float]:
+def predict_categories(rows: Sequence[CategoryRow], analyses: Sequence[Analysis | None],
+                       strings: StringStore | None = None) -> list[Probabilities]:
+    """Category probabilities of many tickets' `category_row`s, in one call."""
+    return _shipped("category").probabilities(list(category_columns(rows, analyses)), strings)
+
+
+_primed: contextvars.ContextVar[Mapping[CategoryRow, Probabilities] | None] = \
+    contextvars.ContextVar("fixedit_primed_categories", default=None)
+
+
+@contextmanager
+def primed_categories(answers: Mapping[CategoryRow, Probabilities]) -> Iterator[None]:
+    """Let `predict_category` answer these rows from a batch prediction already made."""
+    token = _primed.set(answers)
+    try:
+        yield
+    finally:
+        _primed.reset(token)
+
+
+def predict_category(row: CategoryRow) -> Probabilities:
+    """Category probabilities of one ticket's `category_row` (from the batch the extractor
+    primed when there is one; else read and predicted alone, the slow path)."""
+    primed = _primed.get()
+    if primed is not None and row in primed:
+        return primed[row]
+    return predict_categories([row], [None])[0]
+
+
+def best(probabilities: Mapping[str, float]) -> tuple[str, float]:
     """The likeliest label and its probability."""
-    label = max(sorted(probabilities), key=lambda key: probabilities[key])
+    label = max(sorted(probabilities), key=lambda name: probabilities[name])
     return label, probabilities[label]
 
 

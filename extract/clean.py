@@ -18,12 +18,20 @@ from dataclasses import dataclass
 
 from extract.email_noise import noise_ranges, tag_ranges
 
-__all__ = ["MAX_CLEAN_CHARS", "CleanText", "clean_text", "html_to_text", "looks_like_html"]
+__all__ = [
+    "MAX_CLEAN_CHARS", "MAX_TOKEN_CHARS", "CleanText", "clean_text", "html_to_text",
+    "looks_like_html",
+]
 
 log = logging.getLogger(__name__)
 
 # spaCy refuses longer texts (Language.max_length); a note this long is a pasted log or dump.
 MAX_CLEAN_CHARS = 1_000_000
+# A run this long without whitespace is not words (base64, a hex dump, "<b<b<b..."): no cue,
+# code or product is read from it, and spaCy's affix splitting of one giant token is slow.
+MAX_TOKEN_CHARS = 2_000
+# Starts only where a run starts, so each run is scanned once: linear in the text.
+_GIANT_RUN = re.compile(rf"(?<!\S)\S{{{MAX_TOKEN_CHARS + 1},}}")
 
 _TAG_HINT = re.compile(
     r"<(?:/?(?:html|body|head|div|p|br|span|table|tbody|tr|td|th|font|b|i|u|strong|em|ul|ol|li"
@@ -36,7 +44,8 @@ _HTML_TOKEN = re.compile(
     r"|(?P<decl><![^<>]*>|<\?[^<>]*>)"
     r"|(?P<tag></?(?P<name>[a-zA-Z][a-zA-Z0-9:-]*)(?=[\s/>])[^<>]*>)"
     r"|(?P<entity>&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});?)"
-    r"|(?P<space>\s+)",
+    # A lone " " is not a token: it is copied with the words around it (see `_copy_text`).
+    r"|(?P<space>[ ]\s+|[^\S ]\s*)",
     re.DOTALL,
 )
 _ENTITY_ONLY = re.compile(_ENTITY_HINT.pattern)
@@ -53,8 +62,11 @@ _SQUEEZE = re.compile(
     r"(?<![ \t])[ \t]++(?=\n)|(?<=\n)[ \t]+|(?<=\n\n)\n+|\A\s+|(?<!\s)\s++\Z")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Run:
+    """One run of the offset map. Mutable only while its `_Builder` extends the last copy run:
+    a frozen run would be rebuilt for every piece of text appended."""
+
     clean_start: int
     orig_start: int
     orig_end: int
@@ -159,7 +171,7 @@ class _Builder:
         if not (last and last.copy and last.orig_end == orig_start):
             self._runs.append(_Run(self._size, orig_start, orig_end, True))
         else:
-            self._runs[-1] = _Run(last.clean_start, last.orig_start, orig_end, True)
+            last.orig_end = orig_end
         self._parts.append(piece)
         self._size += len(piece)
 
@@ -205,6 +217,16 @@ def _drop_until_close(text: str, name: str, position: int) -> int:
     return len(text)
 
 
+def _copy_text(builder: _Builder, text: str, start: int, stop: int) -> None:
+    """Copy text[start:stop], the text between two HTML tokens. Its leading lone space is
+    dropped after a line break or a space, as a whitespace token would be; any other lone
+    space sits between two visible characters and is kept."""
+    if text[start] == " " and builder.last_char() in " \n":
+        start += 1
+    if start < stop:
+        builder.copy(text[start:stop], start, stop)
+
+
 def html_to_text(text: str) -> CleanText:
     """Strip tags, decode entities, turn block elements into line breaks; keep the offset map."""
     builder = _Builder()
@@ -213,10 +235,10 @@ def html_to_text(text: str) -> CleanText:
     while position < length:
         match = _HTML_TOKEN.search(text, position)
         if match is None:
-            builder.copy(text[position:], position, length)
+            _copy_text(builder, text, position, length)
             break
         if match.start() > position:
-            builder.copy(text[position:match.start()], position, match.start())
+            _copy_text(builder, text, position, match.start())
         start, end = match.span()
         kind = match.lastgroup
         if kind == "tag":
@@ -261,11 +283,19 @@ def _decode_entities(text: str) -> CleanText:
     return builder.build(len(text))
 
 
+def _giant_runs(text: str) -> list[tuple[int, int]]:
+    """Ranges of `text` that are runs of more than MAX_TOKEN_CHARS non-space characters."""
+    if len(text) <= MAX_TOKEN_CHARS:
+        return []
+    return [m.span() for m in _GIANT_RUN.finditer(text)]
+
+
 def clean_text(text: str, *, email: bool = True) -> CleanText:
     """Clean one stored text: HTML to text, subject tags ("[Ticket #12345]") cut, then (when
-    `email`) quoted replies, signatures, disclaimers, banners and ticket-system notices removed.
+    `email`) quoted replies, signatures, disclaimers, banners and ticket-system notices removed,
+    and runs of more than MAX_TOKEN_CHARS characters without a space dropped.
     Plain text without any of those comes back unchanged."""
-    if looks_like_html(text):
+    if "<" in text and looks_like_html(text):
         cleaned = html_to_text(text)
     elif "&" in text and _ENTITY_HINT.search(text):
         cleaned = _decode_entities(text)
@@ -274,6 +304,11 @@ def clean_text(text: str, *, email: bool = True) -> CleanText:
     ranges = tag_ranges(cleaned.text)
     if email:
         ranges += noise_ranges(cleaned.text)
+    giant = _giant_runs(cleaned.text)
+    if giant:
+        log.info("dropped %d runs of over %d characters without a space", len(giant),
+                 MAX_TOKEN_CHARS)
+        ranges += giant
     if ranges:
         cleaned = cleaned.without(ranges)
     if len(cleaned.text) > MAX_CLEAN_CHARS:

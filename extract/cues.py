@@ -40,8 +40,9 @@ __all__ = [
 ]
 
 
-def _rx(pattern: str) -> CasePattern:
-    return CasePattern(pattern)
+def _rx(pattern: str, *gate: str) -> CasePattern:
+    """A cue; `gate` lists literals one of which every match contains (see `CasePattern`)."""
+    return CasePattern(pattern, gate=gate)
 
 
 LABEL = _rx(
@@ -106,9 +107,12 @@ NOT_DONE = _rx(
     r"|planning to|want to|wants to|would like|trying to|try to|please|pls|can you|could you"
     r"|would you|let me know|lmk|waiting (?:on|for)|awaiting|pending|scheduled? (?:for|a|to)"
     r"|tomorrow|tonight|next week|if (?:this|that|it) (?:doesn't|does not|fails))\b"
-    r"|\?\s*$"
+    r"|\?\s*$",
+    "will", "gonna", "going to", "need", "have to", "has to", "should", "plan", "want", "would",
+    "try", "please", "pls", "can you", "could you", "let me know", "lmk", "waiting", "pending",
+    "schedule", "tomorrow", "tonight", "next week", "if ", "?",
 )
-CONFIRMED = _rx(r"\b(?:confirmed|confirms|verified|tested)\b")
+CONFIRMED = _rx(r"\b(?:confirmed|confirms|verified|tested)\b", "confirm", "verified", "tested")
 CHECK_VERB = _rx(r"^(?:test|verif|confirm|check|re-?test|double.?check|ping)")
 NEGATED_START = _rx(r"(?:did not|didn't|didnt|do not|don't|dont|never|no need to|not|without"
                     r"|nothing|no one|nobody|haven't|have not)\b")
@@ -130,13 +134,17 @@ FAILURE = _rx(
     r"|\b(?:that|this|it) (?:wasn'?t|was not) (?:it|the (?:issue|cause|problem|fix))\b"
     r"|\b(?:stops|stopped|crashes|crashed|fails|dies|died|drops|dropped|froze|freezes|hangs"
     r"|errors?|came|comes|pops?|popped|prompts?|prompted) (?:back )?(?:up )?again\b"
-    r"|\b(?:came|comes|pops|popped) back\b"
+    r"|\b(?:came|comes|pops|popped) back\b",
+    "help", "fix", "work", "solve", "change", "make", "anything", "clear", "stick", "no ",
+    "without", "unsuccessful", "again", "persist", "same ", "remain", "continue", "returned",
+    "back", "curred", "still", "was",
 )
 TRIED = _rx(r"^(?:tried|try(?:ing)?|attempted|attempt(?:ing)?|tries)\b|\b(?:have|had|already)"
-            r"\s+tried\b|\btried\b")
+            r"\s+tried\b|\btried\b", "tr", "attempt")
 SUCCESS = _rx(
     r"\b(?:worked|works|fixed|resolved|solved|sorted|success(?:ful(?:ly)?)?|cleared up"
-    r"|did the trick|took care of)\b|(?<!\bthe )(?<!\ba )\bworking\b"
+    r"|did the trick|took care of)\b|(?<!\bthe )(?<!\ba )\bworking\b",
+    "work", "fixed", "solved", "sorted", "success", "cleared up", "did the trick", "took care of",
 )
 VERIFY = _rx(
     r"\bconfirm(?:ed|s|ing)?\b|\bverified (?:(?:that|with|it|user|they|she|he|all|mail|working"
@@ -168,7 +176,8 @@ VERIFY = _rx(
 )
 # "access ok", "printing fine now": a short segment that is nothing but a check.
 SHORT_OK = _rx(r"^(?!.*\b(?:not|no|never|isn't|isnt|aren't|won't|can't)\b)"
-               r"[\w/.-]+(?:\s+[\w/.-]+){0,2}\s+(?:ok|okay|good|fine|working|works)(?:\s+now)?$")
+               r"[\w/.-]+(?:\s+[\w/.-]+){0,2}\s+(?:ok|okay|good|fine|working|works)(?:\s+now)?$",
+               "ok", "good", "fine", "work")
 CAUSE_STRONG = _rx(
     r"\bcaused by\b|\b(?:the )?(?:root )?cause (?:was|is|of|being|appears)\b|\broot cause"
     r"|\bwas causing\b|\bwere causing\b|\bcausing (?:the|this|it|issues?|problems?)\b"
@@ -177,10 +186,13 @@ CAUSE_STRONG = _rx(
     r"|\bit was (?:the|a|an)\b|\bwas the (?:issue|problem|cause|reason)\b|\bthe reason\b"
     r"|\bas a result of\b|\bresult(?:ed|ing)? from\b|\bstem(?:med|s)? from\b"
     r"|\btraced (?:it |this |the issue )?(?:back )?to\b|\bnarrowed (?:it )?down to\b"
-    r"|\bmust have\b|\bknown (?:issue|bug)\b"
+    r"|\bmust have\b|\bknown (?:issue|bug)\b",
+    "caus", "due to", "turn", "because", "culprit", "issue", "problem", "error", "it was",
+    "was the", "reason", "result", "stem", "traced", "narrowed", "must have", "known",
 )
 # "because" explains in a technician's note; in a customer's it usually explains the impact.
-CAUSE_BECAUSE = _rx(r"\bbecause\b|\bb/c\b|\bbc\b|\bcuz\b|\bsince (?:the|it|its|it's)\b")
+CAUSE_BECAUSE = _rx(r"\bbecause\b|\bb/c\b|\bbc\b|\bcuz\b|\bsince (?:the|it|its|it's)\b",
+                    "because", "b/c", "bc", "cuz", "since ")
 # "pw reset", "ost rebuilt", "the spooler restarted": a thing, then what was done to it.
 _NOT_A_THING = (r"(?!(?:user|usr|users|she|he|they|i|we|it|its|it's|that|this|which|yes|no|ok"
                 r"|okay|so|and|then|just|also|now|all|everything|nothing|able|to|customer|client"
@@ -192,14 +204,16 @@ PASSIVE_SUBJECT = _rx(
 CAUSE_FOUND = _rx(
     r"\b(?:looks|looked|seems|seemed|appears|appeared) (?:like|to be|that)\b"
     r"|\bfound (?:that|the|a|an|out|it|his|her|their|user'?s?|old|stale)\b|\bnoticed (?:that|the)\b"
-    r"|\b(?:prob(?:ably)?|likely|most likely|suspect(?:ed)?|i think)\b"
+    r"|\b(?:prob(?:ably)?|likely|most likely|suspect(?:ed)?|i think)\b",
+    "look", "seem", "appear", "found", "noticed", "prob", "likely", "suspect", "i think",
 )
 CAUSE_STATE = _rx(
     r"\b(?:was|were|had|has|is) (?:been )?(?:corrupt(?:ed)?|expired|full|disabled|missing"
     r"|misconfigured|outdated|out of date|stale|locked(?: out)?|offline|unplugged|wrong"
     r"|incorrect|set to|pointing to|pointed at|filled up|blocked|cached|duplicated|removed"
     r"|deleted|revoked|stopped|manual)\b|\bcorrupt(?:ed|ion)?\b|\bconflict(?:ing|s)?\b"
-    r"|\bmisconfigur"
+    r"|\bmisconfigur",
+    "was", "were", "had", "has", "is ", "corrupt", "conflict", "misconfigur",
 )
 SYMPTOM_STRONG = _rx(
     r"\b(?:user|usr|users|client|customer|caller|she|he|they|staff|employee|everyone|nobody"
@@ -227,5 +241,7 @@ SYMPTOM_STRONG = _rx(
 SYMPTOM_WEAK = _rx(
     r"\b(?:fail(?:s|ed|ing|ure)?|issues?|problems?|trouble|down|expired|blank|again"
     r"|since (?:this morning|yesterday|monday|tuesday|wednesday|thursday|friday|last|the)"
-    r"|all of a sudden|randomly|suddenly|not)\b"
+    r"|all of a sudden|randomly|suddenly|not)\b",
+    "fail", "issue", "problem", "trouble", "down", "expired", "blank", "again", "since ",
+    "all of a sudden", "randomly", "suddenly", "not",
 )

@@ -82,6 +82,9 @@ _SHAPES = re.compile(
     r"|(?P<KB_URL>\bhttps?://[^\s<>\"')\]]+)"
     r"|(?P<VERSION>(?<![\w.])[vV]?\d+(?:\.\d+){1,3}[a-z]?(?![\w.]\w)|\b\d{2}[hH][12]\b)"
 )
+# Every `_SHAPES` match holds a digit, an underscore (ERR_*, bugcheck names), "://" or "caa"
+# (CAA codes may be all hex letters): text without any of them skips the scan.
+_SHAPE_HINT = re.compile(r"[0-9_]|://|(?i:caa)")
 _KB_PAGE = re.compile(r"/kb/|knowledge|/articles?/|/wiki/|/docs?/|support\.|learn\.microsoft"
                       r"|itglue|hudu|confluence|/help/|/troubleshoot/", re.IGNORECASE)
 _LABELS = {"HEX": ERROR_CODE, "BUGCHECK": ERROR_CODE, "EVENT_ID": ERROR_CODE, "HTTP": ERROR_CODE,
@@ -174,7 +177,7 @@ class EntityTagger:
             value = _normalise(key, span.text, span[0].text, span[-1].text)
             if value is not None:
                 spans.append(Span(doc, start, end, label=_LABELS[key], kb_id=value))
-        for match in _SHAPES.finditer(text):
+        for match in _SHAPES.finditer(text) if _SHAPE_HINT.search(text) else ():
             key = match.lastgroup or ""
             text = match.group().rstrip(".,;:") if key == "KB_URL" else match.group()
             value = _normalise(key, text, text, text)

@@ -1,15 +1,27 @@
-"""The Extractor: one spaCy pipeline per process, tickets in, Resolutions out."""
+"""The Extractor: one spaCy pipeline per process, tickets in, Resolutions out.
+
+Tickets are read in batches (`batch_size` tickets): one `nlp.pipe` over every text of the batch,
+the rules ticket by ticket, then each trained model once for the whole batch (featurising and
+predicting per ticket cost more in call overhead than in arithmetic), then each Resolution.
+
+A ticket that breaks something (a spaCy or scikit-learn error, a Resolution that does not
+validate) must not take its neighbours down, nor leak its text into logs: when a batch fails, its
+tickets are extracted again one by one, and the one that fails raises ExtractionError naming the
+ticket and the error type only, so the pipeline can set it aside.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
-from itertools import groupby
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import groupby, islice
 
 from spacy.tokens import Doc
 
-from extract.analysis import analyse
-from extract.assemble import build_resolution
+from extract.analysis import Analysis, analyse, apply_role_model
+from extract.assemble import build_resolution, category_inputs
+from extract.classifiers import predict_categories, primed_categories
 from extract.nlp import build_nlp
 from extract.segment import with_text
 from extract.sources import Source, ticket_sources
@@ -19,7 +31,7 @@ __all__ = ["EXTRACTOR_VERSION", "Extractor"]
 
 log = logging.getLogger(__name__)
 
-EXTRACTOR_VERSION = "0.2.0"
+EXTRACTOR_VERSION = "0.3.0"
 
 
 class Extractor:
@@ -30,38 +42,89 @@ class Extractor:
 
     def __init__(self, *, batch_size: int = 256) -> None:
         self.nlp = build_nlp()
-        self.batch_size = batch_size
+        self.batch_size = max(1, batch_size)
+        # Seconds spent per stage (sources, spacy, rules, models, assembly) since construction
+        # or the last `timings.clear()`: what `bench.extract` breaks the time down by.
+        self.timings: dict[str, float] = {}
 
     def extract(self, ticket: Ticket) -> Resolution:
         """The Resolution of one ticket (built from its title, description and every note)."""
         return next(self.extract_many([ticket]))
 
     def extract_many(self, tickets: Iterable[Ticket]) -> Iterator[Resolution]:
-        """Resolutions of many tickets, in order, sharing `nlp.pipe` batches across tickets."""
-        prepared = ((ticket, ticket_sources(ticket)) for ticket in tickets)
-        pending: dict[int, tuple[Ticket, list[Source]]] = {}
+        """Resolutions of many tickets, in order, batching spaCy and the models across tickets.
 
-        def tokenised() -> Iterator[tuple[Doc, int]]:
-            """A tokenised doc of every cleaned text of every ticket, tagged with its ticket's
-            position. The doc keeps its text: ``Doc.text`` rebuilds it token by token."""
-            for index, (ticket, sources) in enumerate(prepared):
-                pending[index] = (ticket, sources)
-                for source in sources:
-                    yield with_text(self.nlp.make_doc(source.clean.text), source.clean.text), index
+        Raises ExtractionError naming the first ticket that cannot be extracted (the ones
+        before it have been yielded)."""
+        stream = iter(tickets)
+        while batch := list(islice(stream, self.batch_size)):
+            try:
+                resolutions = self._resolve_batch(batch)
+            except MemoryError:
+                raise  # the process is in trouble, not a ticket
+            except Exception:  # noqa: BLE001 - isolated below, ticket by ticket
+                log.info("a batch of %d tickets failed; extracting them one by one", len(batch))
+                for ticket in batch:
+                    yield self._one(ticket)
+            else:
+                yield from resolutions
 
-        stream = self.nlp.pipe(tokenised(), as_tuples=True, batch_size=self.batch_size)
-        for index, group in groupby(stream, key=lambda pair: pair[1]):
-            docs = [doc for doc, _ in group]
-            ticket, sources = pending.pop(index)
-            yield self._resolve(ticket, sources, docs)
+    def _docs(self, sources: list[list[Source]]) -> list[list[Doc]]:
+        """The processed docs of every source of every ticket: one `nlp.pipe` for all."""
+        texts = ((with_text(self.nlp.make_doc(source.clean.text), source.clean.text), index)
+                 for index, ticket_sources_ in enumerate(sources) for source in ticket_sources_)
+        docs: list[list[Doc]] = [[] for _ in sources]
+        for index, group in groupby(self.nlp.pipe(texts, as_tuples=True,
+                                                  batch_size=self.batch_size),
+                                    key=lambda pair: pair[1]):
+            docs[index].extend(doc for doc, _ in group)
+        return docs
 
-    def _resolve(self, ticket: Ticket, sources: list[Source], docs: list[Doc]) -> Resolution:
+    def _resolve_batch(self, batch: Sequence[Ticket]) -> list[Resolution]:
+        """Resolutions of a batch of tickets; any error escapes (the caller isolates it)."""
+        clock = self._clock()
+        sources = [ticket_sources(ticket) for ticket in batch]
+        clock("sources")
+        docs = self._docs(sources)
+        clock("spacy")
+        analyses: list[Analysis] = [analyse(s, d, use_model=False)
+                                    for s, d in zip(sources, docs, strict=True)]
+        clock("rules")
+        apply_role_model(analyses)
+        rows = [category_inputs(analysis) for analysis in analyses]
+        for analysis, row in zip(analyses, rows, strict=True):
+            analysis.category_row = row
+        answers = dict(zip(rows, predict_categories(rows, analyses, self.nlp.vocab.strings),
+                           strict=True))
+        clock("models")
+        with primed_categories(answers):
+            resolutions = [build_resolution(ticket, analysis, version=self.version)
+                           for ticket, analysis in zip(batch, analyses, strict=True)]
+        clock("assembly")
+        return resolutions
+
+    def _clock(self) -> Callable[[str], None]:
+        """A stopwatch adding the time since its last reading to `timings[stage]`."""
+        last = time.perf_counter()
+
+        def read(stage: str) -> None:
+            nonlocal last
+            now = time.perf_counter()
+            self.timings[stage] = self.timings.get(stage, 0.0) + now - last
+            last = now
+
+        return read
+
+    def _one(self, ticket: Ticket) -> Resolution:
+        """One ticket alone; any error but ExtractionError becomes an ExtractionError naming
+        the ticket."""
         try:
-            return build_resolution(ticket, analyse(sources, docs), version=self.version)
-        except ValueError as exc:
-            # A contract violation (e.g. an evidence span that does not validate) is a bug in
-            # the rules, not in the ticket. Name the ticket and the error type, never the text:
-            # a validation message quotes the values it rejected.
+            return self._resolve_batch([ticket])[0]
+        except (ExtractionError, MemoryError):
+            raise
+        except Exception as exc:
+            # Name the ticket and the error type, never the message: a validation or library
+            # message may quote the text it rejected.
             log.warning("extraction failed for ticket %s/%s: %s", ticket.source,
                         ticket.external_id, type(exc).__name__)
             raise ExtractionError(f"could not extract ticket {ticket.source}/"

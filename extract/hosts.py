@@ -10,6 +10,7 @@ code, KB number, ticket number or model string of the same shape.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 
 __all__ = ["Host", "find_hosts"]
@@ -35,7 +36,10 @@ _FQDN = re.compile(
     re.IGNORECASE,
 )
 _UNC = re.compile(r"\\\\(?P<name>[A-Za-z0-9][A-Za-z0-9.-]{0,62})(?=\\|\s|$)")
-_URL_OR_EMAIL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+|\S+@\S+", re.IGNORECASE)
+# Both alternatives start only where a word or token starts, so a long run with no "://" or "@"
+# (a 1 MB pasted token) is scanned once, not once per character.
+_URL_OR_EMAIL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+|(?<!\S)\S+@\S+", re.IGNORECASE)
+_DIGIT = re.compile(r"\d")
 # Same shape as a host, but a code or a reference: ticket and change numbers, error codes, KBs.
 _NOT_HOSTS = re.compile(r"(?:KB|INC|REQ|CHG|RITM|TKT|TICKET|CASE|SR|PO|INV|ORA|CVE|MS|ISO|RFC"
                         r"|AADSTS|CAA|ERR|SO|WO|PRJ|Q)-?\d", re.IGNORECASE)
@@ -65,25 +69,45 @@ def _plain_host(name: str) -> bool:
     return name.isupper() or "-" in name or len(name) >= 4
 
 
+def _starts_inside(ranges: list[tuple[int, int]], start: int) -> bool:
+    """True when `start` lies inside one of the sorted, non-overlapping `ranges`."""
+    index = bisect_right(ranges, (start, 1 << 62)) - 1
+    return index >= 0 and ranges[index][0] <= start < ranges[index][1]
+
+
 def find_hosts(text: str) -> list[Host]:
-    """Hostnames, FQDNs and UNC share hosts in `text`, in order, each once per span."""
-    blocked = [(m.start(), m.end()) for m in _URL_OR_EMAIL.finditer(text)]
+    """Hostnames, FQDNs and UNC share hosts in `text`, in order, each once per span.
 
-    def free(start: int) -> bool:
-        return not any(lo <= start < hi for lo, hi in blocked)
-
+    Each pattern runs only when the text has what every match of it needs (a backslash pair, a
+    dot, a digit), and the overlap checks bisect sorted ranges, so a note naming thousands of
+    hosts costs linear time."""
+    digits = _DIGIT.search(text) is not None
+    if not digits and "." not in text and "\\\\" not in text:
+        return []  # a hostname needs a digit, an FQDN a dot, a UNC path two backslashes
+    blocked = ([m.span() for m in _URL_OR_EMAIL.finditer(text)]
+               if "@" in text or "://" in text else [])
     found: dict[tuple[int, int], Host] = {}
-    for match in _UNC.finditer(text):
-        start, end = match.span("name")
-        found[(start, end)] = Host(match.group("name"), "unc", start, end)
-    for match in _FQDN.finditer(text):
+    taken: list[tuple[int, int]] = []  # spans of `found`, sorted, non-overlapping
+    if "\\\\" in text:
+        for match in _UNC.finditer(text):
+            start, end = match.span("name")
+            found[(start, end)] = Host(match.group("name"), "unc", start, end)
+        taken = sorted(found)
+    if "." in text:
+        fqdns = []
+        for match in _FQDN.finditer(text):
+            start, end = match.span("name")
+            name = match.group("name")
+            if not _starts_inside(blocked, start) and not _starts_inside(taken, start) \
+                    and "." in name:
+                fqdns.append((start, end))
+                found[(start, end)] = Host(name, "fqdn", start, end)
+        if fqdns:
+            taken = sorted(found)
+    for match in _HOST.finditer(text) if digits else ():
         start, end = match.span("name")
         name = match.group("name")
-        if free(start) and not any(s <= start < e for s, e in found) and "." in name:
-            found[(start, end)] = Host(name, "fqdn", start, end)
-    for match in _HOST.finditer(text):
-        start, end = match.span("name")
-        name = match.group("name")
-        if free(start) and not any(s <= start < e for s, e in found) and _plain_host(name):
+        if not _starts_inside(blocked, start) and not _starts_inside(taken, start) \
+                and _plain_host(name):
             found[(start, end)] = Host(name, "hostname", start, end)
     return sorted(found.values(), key=lambda host: host.start)

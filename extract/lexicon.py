@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -16,7 +17,7 @@ from typing import Any
 
 from extract.patterns import CasePattern
 
-__all__ = ["VerbLexicon", "load_json", "verbs"]
+__all__ = ["PhrasePattern", "VerbLexicon", "load_json", "verbs"]
 
 _VOWELS = frozenset("aeiou")
 # Verbs whose past form is their base form: "set" in a note is read as done.
@@ -76,6 +77,42 @@ def _alternation(phrases: frozenset[str]) -> str:
     return rf"(?<![\w'-])(?:{body})(?![\w'])"
 
 
+_PREFIX = 3
+
+
+class PhrasePattern(CasePattern):
+    """`_alternation` of many phrases, with `match` indexed by the phrase's first characters.
+
+    ``match`` at one position is what the rules ask of the verb lexicon ("does this segment
+    start with a done-verb?"), and `re` tries the alternatives one by one: hundreds of them.
+    Only phrases starting with the text's next three characters can match there, so on
+    lowercase ASCII text `match` runs the alternation of just those (plus the phrases too short
+    or too spaced to index), in the same longest-first order: the same match, found sooner.
+    """
+
+    __slots__ = ("_buckets", "_loose")
+
+    def __init__(self, phrases: frozenset[str]) -> None:
+        super().__init__(_alternation(phrases))
+        loose = frozenset(p for p in phrases
+                          if len(p) < _PREFIX or any(c.isspace() for c in p[:_PREFIX]))
+        groups: dict[str, set[str]] = {}
+        for phrase in phrases - loose:
+            groups.setdefault(phrase[:_PREFIX], set()).add(phrase)
+        self._loose = re.compile(_alternation(loose)) if loose else None
+        self._buckets = {key: re.compile(_alternation(frozenset(group) | loose))
+                         for key, group in groups.items()}
+
+    def match(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
+        """`re.Pattern.match`."""
+        key = text[pos:min(pos + _PREFIX, endpos)]
+        if len(key) < _PREFIX or self.exact is self.folded or not (text.isascii()
+                                                                    and text.islower()):
+            return super().match(text, pos, endpos)
+        bucket = self._buckets.get(key, self._loose)
+        return bucket.match(text, pos, endpos) if bucket is not None else None
+
+
 @dataclass(frozen=True)
 class VerbLexicon:
     """Action, communication and symptom verbs, as sets and as compiled phrase patterns."""
@@ -107,6 +144,6 @@ def verbs() -> VerbLexicon:
         communication_forms=communication_forms,
         symptom_verbs=frozenset(data["symptom_verbs"]),
         not_actions=frozenset(data["not_actions"]),
-        action_pattern=CasePattern(_alternation(action_forms)),
+        action_pattern=PhrasePattern(action_forms),
         communication_pattern=CasePattern(_alternation(communication_forms)),
     )

@@ -16,8 +16,9 @@ from records import Outcome
 __all__ = ["decide_outcome", "is_closed_status", "note_outcome"]
 
 
-def _rx(pattern: str) -> CasePattern:
-    return CasePattern(pattern)
+def _rx(pattern: str, *gate: str) -> CasePattern:
+    """A cue; `gate` lists literals one of which every match contains (see `CasePattern`)."""
+    return CasePattern(pattern, gate=gate)
 
 
 _CLOSED_STATUS = _rx(r"\b(?:closed?|resolved|complete[d]?|done|fixed|finished|cancel+ed"
@@ -28,13 +29,16 @@ _ESCALATED_STATUS = _rx(r"escalat|vendor|tier ?[23]|level ?[23]|\b[lt][23]\b|thi
 _WORKAROUND = _rx(
     r"\bwork ?-?arounds?\b|\btemporary (?:fix|solution)\b|\btemp fix\b|\bin the meantime\b"
     r"|\bband-?aid\b|\bstop-?gap\b|\binterim (?:fix|solution)\b|\buntil (?:a |the )?(?:fix|patch"
-    r"|vendor|replacement|new (?:one|part|device|laptop|printer) arrives)"
+    r"|vendor|replacement|new (?:one|part|device|laptop|printer) arrives)",
+    "work", "temp", "meantime", "band", "stop", "interim", "until",
 )
 _ESCALATED = _rx(
     r"\bescalat(?:ed|ing|e)\b|\b(?:opened|raised|logged|created|submitted|filed) (?:a )?(?:case"
     r"|ticket|sr|support (?:request|case)) (?:with|to)\b|\bvendor (?:case|ticket|support)\b"
     r"|\b(?:passed|handed)(?: (?:off|over|it|this))? (?:on )?to\b|\b(?:tier|level) ?[23]\b"
-    r"|\bsent (?:it )?to (?:vendor|microsoft|the isp|isp|manufacturer)\b|\bRMA\b"
+    r"|\bsent (?:it )?to (?:vendor|microsoft|the isp|isp|manufacturer)\b|\brma\b",
+    "escalat", "opened", "raised", "logged", "created", "submitted", "filed", "vendor", "passed",
+    "handed", "tier", "level", "sent", "rma",
 )
 _UNRESOLVED = _rx(
     r"\bcould ?(?:n[o']?t|not) (?:resolve|fix|be (?:resolved|fixed)|find a (?:fix|solution))\b"
@@ -45,7 +49,10 @@ _UNRESOLVED = _rx(
     r"|has not|hasn'?t) (?:respond|repl|get back|answer)\w*|\bduplicate (?:of|ticket)\b"
     r"|\bcancel+ed (?:by|per|at)\b|\bno longer (?:needed|required)\b"
     r"|\b(?:haven'?t|have not|hasn'?t|has not|never|not) heard (?:back|from)\b|\bno word from\b"
-    r"|\bunresponsive\b|\bwithout (?:a )?(?:response|reply)\b"
+    r"|\bunresponsive\b|\bwithout (?:a )?(?:response|reply)\b",
+    "could", "unable", "no ", "not ", "unresolved", "closing", "did not", "didn", "never",
+    "has not", "hasn", "duplicate", "cancel", "no longer", "haven", "have not", "heard",
+    "unresponsive", "without",
 )
 
 

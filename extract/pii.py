@@ -43,6 +43,7 @@ _EMAIL = re.compile(rf"(?<![\w.+-]){_NOT_MARKER}[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za
 _PHONE = re.compile(
     r"(?<![\w+.-])(?:(?:\+1[ .-]?)?(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{3}[ .-]\d{4}"
     r"|\+(?:[2-9]\d{0,2})(?:[ .-]?\(?\d{1,4}\)?){2,5}\d)(?![\w.-]*\d)")
+_DIGIT = re.compile(r"\d")
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 # Not part of a version string: "10.0.19045.4170" has more than four dotted parts.
 _IPV4 = rf"(?<![\d.]){_OCTET}(?:\.{_OCTET}){{3}}(?!\.?\d)"
@@ -81,11 +82,13 @@ def redact_pii(text: str, settings: RedactionSettings, *, names: Iterable[str] =
 
         return pattern.sub(substitute, text)
 
-    if settings.emails:
+    # Each pattern needs a character most notes lack ("@"; "." or ":"; a digit), so a cheap
+    # look for it first skips the scan without changing what is found.
+    if settings.emails and "@" in text:
         text = replace(_EMAIL, "email", text)
-    if settings.ip_addresses:
+    if settings.ip_addresses and ("." in text or ":" in text):
         text = replace(_IP, "ip_address", text)
-    if settings.phones:
+    if settings.phones and _DIGIT.search(text) is not None:
         text = replace(_PHONE, "phone", text)
     if settings.contact_names:
         pattern = _names_pattern(tuple(sorted(set(names))))

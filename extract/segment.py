@@ -14,8 +14,9 @@ component ``fixedit_boundaries_v1`` marks every segment start:
 
 from __future__ import annotations
 
+import logging
 import re
-from itertools import pairwise
+from collections.abc import Iterator
 
 import numpy
 from spacy.attrs import IDX, LENGTH, ORTH, SENT_START
@@ -26,7 +27,11 @@ from spacy.vocab import Vocab
 from extract.lexicon import verbs
 from extract.patterns import CasePattern
 
-__all__ = ["FACTORY", "Boundaries", "doc_text", "segment_spans", "trim", "with_text"]
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "FACTORY", "MAX_SEGMENTS", "Boundaries", "doc_text", "segment_spans", "trim", "with_text",
+]
 
 _STARTERS_EXTRA = (
     "tried", "still", "no luck", "no change", "no joy", "no difference", "didn't", "didnt",
@@ -138,28 +143,43 @@ def trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start + offset, start + max(stop, offset)
 
 
-def _sentence_bounds(doc: Doc) -> list[tuple[int, int]]:
+def _sentence_bounds(doc: Doc) -> Iterator[tuple[int, int]]:
     """(start_char, end_char) of each of `doc.sents`, read from the doc's arrays: iterating
-    `doc.sents` builds a Span and several Token objects per sentence."""
+    `doc.sents` builds a Span and several Token objects per sentence. Lazy, in chunks, so a
+    reader that stops early (`segment_spans` at MAX_SEGMENTS) does not pay for the rest."""
     if "sents" in doc.user_hooks or not doc.has_annotation("SENT_START"):
-        return [(sent.start_char, sent.end_char) for sent in doc.sents]
+        yield from ((sent.start_char, sent.end_char) for sent in doc.sents)
+        return
     size = len(doc)
     if size == 0:
-        return []
+        return
     firsts = numpy.flatnonzero(doc.to_array(SENT_START) == 1)
     idx = doc.to_array(IDX)
-    starts, ends = idx.tolist(), (idx + doc.to_array(LENGTH)).tolist()
+    ends = idx + doc.to_array(LENGTH)
     # Like Doc.sents: the first token always opens a sentence, and only an explicit 1 opens one.
-    bounds = [0, *firsts[firsts > 0].tolist(), size]
-    return [(starts[a], ends[b - 1]) for a, b in pairwise(bounds)]
+    bounds = numpy.concatenate(([0], firsts[firsts > 0], [size]))
+    for chunk in range(0, len(bounds) - 1, _CHUNK):
+        opens = bounds[chunk:chunk + _CHUNK + 1]
+        yield from zip(idx[opens[:-1]].tolist(), ends[opens[1:] - 1].tolist(), strict=True)
+
+
+_CHUNK = 1024
+# A text with more segments than this is a pasted log or listing, not a note a person wrote:
+# only its first segments are read, so one note cannot cost unbounded time downstream.
+MAX_SEGMENTS = 2_000
 
 
 def segment_spans(doc: Doc, text: str) -> list[tuple[int, int]]:
     """Character spans of the segments of a processed doc of `text`, trimmed, empty ones
-    dropped. (`text` is the doc's text, passed in because ``doc.text`` is rebuilt per call.)"""
+    dropped, at most MAX_SEGMENTS of them. (`text` is the doc's text, passed in because
+    ``doc.text`` is rebuilt per call.)"""
     spans: list[tuple[int, int]] = []
     for sent_start, sent_end in _sentence_bounds(doc):
         start, end = trim(text, sent_start, sent_end)
         if end > start and _HAS_WORD.search(text, start, end):
             spans.append((start, end))
+            if len(spans) == MAX_SEGMENTS:
+                log.info("read the first %d segments of a text of %d characters", MAX_SEGMENTS,
+                         len(text))
+                break
     return spans

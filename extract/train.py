@@ -20,17 +20,27 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import joblib
 import sklearn
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from spacy.language import Language
+from spacy.strings import StringStore
 
 from extract.analysis import Analysis, Segment, analyse
 from extract.assemble import category_inputs
-from extract.classifiers import FORMAT_VERSION, MANIFEST, MODELS, Bundle, as_array, sha256_file
+from extract.classifiers import (
+    FORMAT_VERSION,
+    MANIFEST,
+    MODELS,
+    Bundle,
+    as_array,
+    category_columns,
+    sha256_file,
+)
 from extract.classifiers import segment_rows as _segment_rows
+from extract.features import Block
 from extract.labelled import LABELLED, LabelledTicket, load_labelled
 from extract.nlp import build_nlp
 from extract.segment import with_text
@@ -42,7 +52,6 @@ __all__ = ["Examples", "data_sha256", "examples", "fit_category", "fit_roles", "
 
 log = logging.getLogger(__name__)
 
-_WHOLE_TOKENS = r"\S+"  # context features are whitespace-separated "name=value" tokens
 _ROLE_BY_RULE = {"symptom": "symptom", "cause": "cause", "action": "action",
                  "failed": "failed_attempt", "verification": "verification"}
 
@@ -51,11 +60,13 @@ _ROLE_BY_RULE = {"symptom": "symptom", "cause": "cause", "action": "action",
 class Examples:
     """Model inputs and gold labels built from labelled tickets."""
 
-    role_columns: tuple[list[str], list[str], list[str]]
+    role_columns: tuple[list[Any], list[Any], list[Any]]
     roles: list[str]
     rule_roles: list[str]
-    category_columns: tuple[list[str], list[str], list[str]]
+    category_columns: tuple[list[Any], list[Any], list[Any]]
     categories: list[str]
+    rule_categories: list[str]
+    strings: StringStore | None = None
 
 
 def data_sha256(folder: Path = LABELLED) -> str:
@@ -98,52 +109,45 @@ def rule_analysis(nlp: Language, ticket: Ticket) -> Analysis:
 def examples(tickets: Sequence[LabelledTicket]) -> Examples:
     """Segment and ticket examples of `tickets`, read by the rules alone."""
     nlp = build_nlp()
-    result = Examples(([], [], []), [], [], ([], [], []), [])
+    result = Examples(([], [], []), [], [], ([], [], []), [], [], nlp.vocab.strings)
     for labelled in tickets:
         analysis = rule_analysis(nlp, labelled.ticket)
-        texts, metas = _segment_rows(analysis.segments)
-        result.role_columns[0].extend(texts)
-        result.role_columns[1].extend(texts)
+        words, metas = _segment_rows(analysis.segments)
+        result.role_columns[0].extend(words)
+        result.role_columns[1].extend(words)
         result.role_columns[2].extend(metas)
         result.roles.extend(_gold_role(s, labelled) for s in analysis.segments)
         result.rule_roles.extend(_rule_role(s) for s in analysis.segments)
-        for column, value in zip(result.category_columns, category_inputs(analysis),
-                                 strict=True):
-            column.append(value)
+        row = category_inputs(analysis)
+        for column, value in zip(result.category_columns,
+                                 category_columns([row], [analysis]), strict=True):
+            column.extend(value)
+        result.rule_categories.append(row[2].split(" ", 1)[0].removeprefix("rule="))
         result.categories.append(str(labelled.fields.get("category", "other")))
     return result
 
 
-def _fit(vectorisers: tuple[object, ...], columns: Sequence[list[str]], labels: list[str],
-         classifier: LogisticRegression) -> Bundle:
-    bundle = Bundle(vectorisers, classifier)
-    for vectoriser, column in zip(vectorisers, columns, strict=True):
-        vectoriser.fit(column)  # type: ignore[attr-defined]
-    classifier.fit(bundle.matrix(columns), as_array(labels))
+def _fit(blocks: tuple[Block, ...], columns: Sequence[list[Any]], labels: list[str],
+         classifier: LogisticRegression, strings: StringStore | None) -> Bundle:
+    bundle = Bundle(tuple(block.fit(column, strings)
+                          for block, column in zip(blocks, columns, strict=True)), classifier)
+    classifier.fit(bundle.matrix(columns, strings), as_array(labels))
     return bundle
 
 
 def fit_roles(data: Examples) -> Bundle:
-    """The sentence-role model: word and character n-grams plus context tokens."""
-    vectorisers = (
-        TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=20000),
-        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=3, sublinear_tf=True,
-                        max_features=30000),
-        CountVectorizer(token_pattern=_WHOLE_TOKENS, lowercase=False, binary=True),
-    )
+    """The sentence-role model: words and bigrams, subwords, context keys."""
+    blocks = (Block("text", bigrams=True, min_df=2), Block("text", subwords=True, min_df=3),
+              Block("tokens"))
     classifier = LogisticRegression(C=4.0, class_weight="balanced", max_iter=5000)
-    return _fit(vectorisers, data.role_columns, data.roles, classifier)
+    return _fit(blocks, data.role_columns, data.roles, classifier, data.strings)
 
 
 def fit_category(data: Examples) -> Bundle:
     """The category model: opening text, notes and the rules' votes."""
-    vectorisers = (
-        TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True, max_features=20000),
-        TfidfVectorizer(ngram_range=(1, 1), min_df=2, sublinear_tf=True, max_features=10000),
-        CountVectorizer(token_pattern=_WHOLE_TOKENS, lowercase=False, binary=True),
-    )
+    blocks = (Block("text", bigrams=True, min_df=1), Block("text", min_df=2), Block("tokens"))
     classifier = LogisticRegression(C=10.0, max_iter=5000)
-    return _fit(vectorisers, data.category_columns, data.categories, classifier)
+    return _fit(blocks, data.category_columns, data.categories, classifier, data.strings)
 
 
 def _f1(gold: Sequence[str], predicted: Sequence[str], label: str) -> float:
@@ -154,13 +158,14 @@ def _f1(gold: Sequence[str], predicted: Sequence[str], label: str) -> float:
 
 def report(roles: Bundle, category: Bundle, dev: Examples) -> dict[str, float]:
     """Segment-level role F1 and ticket-level category accuracy on `dev`, model beside rules."""
-    predicted = [str(p) for p in roles.classifier.predict(roles.matrix(dev.role_columns))]
+    predicted = [str(p) for p in
+                 roles.classifier.predict(roles.matrix(dev.role_columns, dev.strings))]
     figures: dict[str, float] = {}
     for label in sorted(set(dev.roles) - {"other"}):
         figures[f"role {label} model"] = _f1(dev.roles, predicted, label)
         figures[f"role {label} rules"] = _f1(dev.roles, dev.rule_roles, label)
-    guessed = category.classifier.predict(category.matrix(dev.category_columns))
-    rules = [votes.split(" ", 1)[0].removeprefix("rule=") for votes in dev.category_columns[2]]
+    guessed = category.classifier.predict(category.matrix(dev.category_columns, dev.strings))
+    rules = dev.rule_categories
     count = max(len(dev.categories), 1)
     figures["category model"] = sum(
         str(g) == c for g, c in zip(guessed, dev.categories, strict=True)) / count

@@ -15,6 +15,7 @@ from records.errors import (
     StoreError,
 )
 from records.resolution import (
+    Applicability,
     Constraint,
     Discovery,
     Evidence,
@@ -22,12 +23,15 @@ from records.resolution import (
     Outcome,
     QualityFlag,
     Resolution,
+    Scope,
     StakeholderMention,
+    quality_score,
 )
 from records.sync import Batch, Cursor, Reject
 from records.ticket import AuthorRole, CustomField, Note, NoteKind, SourceRef, Ticket
 
 __all__ = [
+    "Applicability",
     "AuthError",
     "AuthorRole",
     "Batch",
@@ -54,9 +58,11 @@ __all__ = [
     "Reject",
     "Resolution",
     "RetriableError",
+    "Scope",
     "SourceRef",
     "StakeholderMention",
     "StoreError",
     "Ticket",
     "UtcDatetime",
+    "quality_score",
 ]

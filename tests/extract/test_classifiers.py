@@ -11,11 +11,16 @@ import pytest
 import sklearn
 
 from extract import Extractor
+from extract.assemble import category_inputs
 from extract.classifiers import (
     MODELS,
     best,
+    category_columns,
     load_bundle,
+    predict_categories,
+    predict_category,
     predict_roles,
+    predict_roles_many,
     read_manifest,
     segment_rows,
 )
@@ -50,8 +55,9 @@ def _roles(ticket: Ticket, folder: Path = MODELS) -> list[tuple[str, str]]:
     if folder == MODELS:
         probabilities = predict_roles(analysis.segments)
     else:
-        texts, metas = segment_rows(analysis.segments)
-        probabilities = load_bundle("roles", folder).probabilities([texts, texts, metas])
+        words, metas = segment_rows(analysis.segments)
+        probabilities = load_bundle("roles", folder).probabilities([words, words, metas],
+                                                                   analysis.strings)
     return [(s.text, best(p)[0]) for s, p in zip(analysis.segments, probabilities, strict=True)]
 
 
@@ -88,7 +94,7 @@ def test_extractor_uses_the_model_for_steps_and_verification(
     assert resolution.verification is not None
     assert resolution.verification.text == "user confirmed it works now"
     assert resolution.category == "email"
-    assert resolution.extractor_version == "0.2.0"
+    assert resolution.extractor_version == "0.3.0"
 
 
 def test_retraining_reproduces_the_shipped_models(
@@ -101,10 +107,14 @@ def test_retraining_reproduces_the_shipped_models(
     shipped = load_bundle("roles")
     fresh = load_bundle("roles", retrained)
     analysis = rule_analysis(build_nlp(), fixed)
-    texts, metas = segment_rows(analysis.segments)
+    words, metas = segment_rows(analysis.segments)
+    columns = category_columns([category_inputs(analysis)], [analysis])
 
-    assert fresh.probabilities([texts, texts, metas]) == \
-        shipped.probabilities([texts, texts, metas]), "artefacts are stale: run extract.train"
+    assert fresh.probabilities([words, words, metas], analysis.strings) == \
+        shipped.probabilities([words, words, metas], analysis.strings), \
+        "artefacts are stale: run extract.train"
+    assert load_bundle("category", retrained).probabilities(columns) == \
+        load_bundle("category").probabilities(columns), "artefacts are stale: run extract.train"
     assert _roles(fixed, retrained) == _roles(fixed)
     assert json.loads((retrained / "manifest.json").read_text())["training_data_sha256"] == \
         read_manifest(MODELS)["training_data_sha256"]
@@ -144,3 +154,42 @@ def test_customer_reply_is_not_read_as_a_step(ticket: TicketMaker, note: NoteMak
                                    notes=[reply])))
 
     assert predicted["I restarted my laptop but outlook still crashes"] != "action"
+
+
+def test_a_batch_predicts_what_each_ticket_predicts_alone(
+        ticket: TicketMaker, note: NoteMaker) -> None:
+    nlp = build_nlp()
+    tickets = [_worked_ticket(ticket, note),
+               ticket(external_id="T-2", title="VPN drops", description="",
+                      notes=[note(1, "reinstaled forticlient, no luck"),
+                             note(2, "replaced the dock nic driver, stable since")]),
+               ticket(external_id="T-3", title="", description="", notes=[])]
+    analyses = [rule_analysis(nlp, t) for t in tickets]
+    rows = [category_inputs(a) for a in analyses]
+
+    labels, flat = predict_roles_many([a.segments for a in analyses], nlp.vocab.strings)
+    categories = predict_categories(rows, analyses, nlp.vocab.strings)
+
+    assert len(flat) == sum(len(a.segments) for a in analyses) == 8
+    batched = [[dict(zip(labels, row, strict=True)) for row in flat[:4].tolist()],
+               [dict(zip(labels, row, strict=True)) for row in flat[4:].tolist()], []]
+    for analysis, row, roles, category in zip(analyses, rows, batched, categories, strict=True):
+        alone = predict_roles(analysis.segments, analysis.strings)
+        assert [pytest.approx(p) for p in alone] == roles
+        # the docs path and the strings-only path read the same words
+        assert predict_category(row) == pytest.approx(category)
+        assert predict_categories([row], [None]) == [pytest.approx(category)]
+
+
+def test_subword_features_carry_a_typo(ticket: TicketMaker, note: NoteMaker) -> None:
+    nlp = build_nlp()
+    analysis = rule_analysis(nlp, ticket(notes=[note(1, "reinstalled the driver"),
+                                                note(2, "reinstaled teh driver")]))
+    words, _ = segment_rows(analysis.segments[-2:])
+    subwords = load_bundle("roles").blocks[1]
+
+    matrix = subwords.transform(words, analysis.strings).toarray()
+
+    right, typo = matrix[-2], matrix[-1]
+    assert (right > 0).sum() > 5 and (typo > 0).sum() > 5
+    assert float(right @ typo) > 0.5  # mostly the same letters, whole words differ

@@ -338,3 +338,42 @@ def test_list_items_are_bullets_even_when_wrapped_in_paragraphs() -> None:
 
     assert [line for line in clean.text.split("\n") if line] == [
         "- reboot", "- clear queue", "- test print"]
+
+
+def test_runs_without_a_space_over_the_limit_are_dropped_and_the_map_still_points_home() -> None:
+    from extract.clean import MAX_TOKEN_CHARS
+
+    kept = "k" * MAX_TOKEN_CHARS
+    text = f"printer offline {'Q' * (MAX_TOKEN_CHARS + 1)} rebooted spooler {kept}"
+
+    clean = clean_text(text)
+
+    assert "Q" not in clean.text
+    assert kept in clean.text  # a run at the limit stays
+    start = clean.text.index("rebooted")
+    orig_start, orig_end = clean.original_span(start, start + len("rebooted spooler"))
+    assert text[orig_start:orig_end] == "rebooted spooler"
+
+
+@pytest.mark.parametrize("signature", ["Thanks,\nJane Doe", "Thanks,\nJosé Doe", "THANKS,\nJane"])
+def test_sign_offs_are_cut_in_ascii_and_non_ascii_notes(signature: str) -> None:
+    clean = clean_text(f"Printer offline since monday.\n\n{signature}")
+
+    assert clean.text == "Printer offline since monday."
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("<p> a</p>&nbsp; b <b>c</b> d", "a\nb c d"),
+    ("<td>x</td> <td> y</td>", "x y"),
+    ("a &nbsp b", "a  b"),
+    ("<br> <br>  z", "z"),
+])
+def test_a_lone_space_after_a_break_or_a_space_is_dropped_and_kept_between_words(
+        source: str, expected: str) -> None:
+    clean = html_to_text(source)
+
+    assert clean.text == expected
+    for start in range(len(clean.text)):
+        orig_start, orig_end = clean.original_span(start, start + 1)
+        if clean.text[start].isalpha():
+            assert source[orig_start:orig_end] == clean.text[start]

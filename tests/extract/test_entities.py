@@ -208,3 +208,17 @@ def test_issue4_hosts_are_found(text: str, hosts: list[str]) -> None:
 ])
 def test_issue4_codes_links_and_files_are_not_hosts(text: str) -> None:
     assert find_hosts(text) == []
+
+
+@pytest.mark.parametrize(("text", "hosts"), [
+    ("copied it to \\\\fileserver\\scans", ["fileserver"]),  # no digit, no dot: still a UNC host
+    ("DC01 " * 3_000, ["DC01"] * 3_000),
+    ("mailed admin@" + "x" * 50_000 + ".com about DC02", ["DC02"]),
+])
+def test_hosts_need_no_digit_for_unc_and_scale_to_many_and_long_tokens(
+        text: str, hosts: list[str]) -> None:
+    assert [h.name for h in find_hosts(text)] == hosts
+
+
+def test_a_giant_token_has_no_hosts() -> None:
+    assert find_hosts("x" * 1_000_000) == []

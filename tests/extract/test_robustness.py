@@ -90,6 +90,10 @@ PATHOLOGICAL: dict[str, Callable[[], str]] = {
     "huge attribute value": lambda: '<p>Printer offline</p><img alt="' + "x" * MB + '">',
     "unclosed comment": lambda: "<p>Printer offline</p><!--" + "z" * MB,
     "entities, 1 MB": lambda: "<p>" + "&nbsp;" * (MB // 6) + "</p>",
+    # Past cleaning, these used to take minutes in segmentation, roles and entities.
+    "one giant token, 1 MB": lambda: "x" * MB,
+    "tag openers, 1 MB": lambda: "<b" * (MB // 2),
+    "a million short lines": lambda: "a\n" * (MB // 2 + 50_000),
 }
 
 

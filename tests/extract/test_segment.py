@@ -81,3 +81,14 @@ def test_components_can_be_added_to_any_blank_pipeline() -> None:
     text = "rebooted\nworks now"
 
     assert [s.text for s in nlp(text).sents] == ["rebooted\n", "works now"]
+
+
+def test_a_text_of_endless_lines_is_read_up_to_the_segment_cap(extractor: Extractor) -> None:
+    from extract.segment import MAX_SEGMENTS
+
+    text = "rebooted\n" * (MAX_SEGMENTS + 500)
+
+    spans = segment_spans(extractor.nlp(text), text)
+
+    assert len(spans) == MAX_SEGMENTS
+    assert all(text[start:end] == "rebooted" for start, end in spans)

@@ -1,0 +1,329 @@
+"""Hashed features for the trained models, computed in numpy from spaCy's token ids.
+
+Why not scikit-learn's vectorisers: they tokenise again, build Python strings for every n-gram
+and validate every call, which cost more than everything else the extractor does. Here a text is
+the array of its tokens' LOWER ids (``Doc.to_array``, stable murmurhash ids), and a feature is a
+64-bit key:
+
+* words: the token id itself, and bigrams of adjacent ids mixed arithmetically;
+* subwords: per distinct word, its 3-letter prefix and suffix, its shape ("Xxxx", "dd") and the
+  letter trigrams of ``<word>``; real notes have typos and abbreviations ("reinstaled", "pw",
+  "creds") that whole words miss. These are computed once per distinct word and cached;
+* tokens: ready-made context keys ("ctx=technician", "rule=action") hashed once each.
+
+`Block.fit` keeps the keys seen in at least `min_df` training rows (a sorted key array is the
+vocabulary, so artefacts stay small and unseen keys are dropped, as with a fitted vectoriser) and
+their smoothed idf. `Block.transform` turns a whole batch of rows into one CSR matrix with no
+per-token Python: keys are looked up with `numpy.searchsorted`; the only Python loop is over the
+batch's distinct unseen words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from itertools import chain
+from typing import Any, Literal
+
+import numpy
+from scipy import sparse
+from spacy.attrs import IDX, IS_SPACE, LOWER
+from spacy.strings import StringStore, hash_string
+from spacy.tokens import Doc
+
+__all__ = ["EMPTY", "Block", "doc_words", "key", "text_words"]
+
+EMPTY = numpy.zeros(0, dtype=numpy.uint64)
+_MIX = numpy.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant: bigram (a, b) -> a * MIX + b
+_BIGRAM_SALT = numpy.uint64(0x5BD1E9955BD1E995)
+_CACHE_LIMIT = 500_000  # distinct words whose subword keys are kept; cleared when exceeded
+_subwords: dict[int, numpy.ndarray] = {}
+
+
+@cache
+def key(text: str) -> int:
+    """The stable 64-bit key of a feature name (spaCy's murmurhash, the same in every
+    process)."""
+    return int(hash_string(text))
+
+
+def doc_words(doc: Doc) -> tuple[numpy.ndarray, numpy.ndarray]:
+    """LOWER ids and start offsets of a doc's non-space tokens."""
+    if not len(doc):
+        return EMPTY, numpy.zeros(0, dtype=numpy.int64)
+    table = doc.to_array([LOWER, IDX, IS_SPACE])
+    kept = table[table[:, 2] == 0]
+    return numpy.ascontiguousarray(kept[:, 0]), kept[:, 1].astype(numpy.int64)
+
+
+def text_words(text: str) -> numpy.ndarray:
+    """LOWER ids of a plain text's non-space tokens, through the extractor's own tokeniser.
+
+    The slow path, for callers that hold strings and no docs: the extractor itself reads the ids
+    from the docs it already has."""
+    return doc_words(_tokenizer()(text))[0]
+
+
+@cache
+def _tokenizer() -> Any:
+    from extract.nlp import build_nlp  # only the slow path needs a pipeline
+
+    return build_nlp().tokenizer
+
+
+def _shape(word: str) -> str:
+    """spaCy-style shape: letters as x/X, digits as d, runs capped at four."""
+    out: list[str] = []
+    last, run = "", 0
+    for char in word:
+        mark = "X" if char.isupper() else "x" if char.isalpha() else "d" if char.isdigit() else char
+        run = run + 1 if mark == last else 1
+        last = mark
+        if run <= 4:
+            out.append(mark)
+    return "".join(out)
+
+
+def _derive(word: str) -> numpy.ndarray:
+    """Subword keys of one lowercased word."""
+    names = [f"shape={_shape(word)}"]
+    if len(word) > 3:
+        names += [f"pre={word[:3]}", f"suf={word[-3:]}"]
+    if 3 <= len(word) <= 24 and any(char.isalpha() for char in word):
+        padded = f"<{word}>"
+        names += [f"tri={padded[i:i + 3]}" for i in range(len(padded) - 2)]
+    return numpy.fromiter((key(name) for name in names), dtype=numpy.uint64, count=len(names))
+
+
+def _subword_keys(words: numpy.ndarray, strings: StringStore | None) -> tuple[numpy.ndarray,
+                                                                             numpy.ndarray]:
+    """(keys, token positions) of the subword features of every token in `words`."""
+    if not words.size:
+        return EMPTY, numpy.zeros(0, dtype=numpy.int64)
+    distinct, inverse = numpy.unique(words, return_inverse=True)
+    if len(_subwords) > _CACHE_LIMIT:
+        _subwords.clear()
+    parts: list[numpy.ndarray] = []
+    for word in distinct.tolist():
+        found = _subwords.get(word)
+        if found is None:
+            if strings is None or word not in strings:
+                found = EMPTY  # not cached: a later call may know the word
+            else:
+                found = _subwords[word] = _derive(strings[word])
+        parts.append(found)
+    lengths = numpy.fromiter((len(p) for p in parts), dtype=numpy.int64, count=len(parts))
+    flat = numpy.concatenate(parts) if parts else EMPTY
+    offsets = numpy.concatenate(([0], numpy.cumsum(lengths)[:-1]))
+    counts = lengths[inverse]
+    total = int(counts.sum())
+    if not total:
+        return EMPTY, numpy.zeros(0, dtype=numpy.int64)
+    tokens = numpy.repeat(numpy.arange(words.size), counts)
+    # position of each output within its token's run: 0, 1, ... counts[t] - 1
+    within = numpy.arange(total) - numpy.repeat(numpy.cumsum(counts) - counts, counts)
+    return flat[numpy.repeat(offsets[inverse], counts) + within], tokens
+
+
+def _text_keys(rows: Sequence[numpy.ndarray], *, bigrams: bool, subwords: bool,
+               strings: StringStore | None) -> tuple[numpy.ndarray, numpy.ndarray]:
+    """(keys, row numbers) of every feature occurrence of a batch of word arrays."""
+    lengths = numpy.fromiter((len(r) for r in rows), dtype=numpy.int64, count=len(rows))
+    words = numpy.concatenate(rows) if len(rows) else EMPTY
+    owner = numpy.repeat(numpy.arange(len(rows)), lengths)
+    keys, owners = [words], [owner]
+    if bigrams and words.size > 1:
+        same = owner[:-1] == owner[1:]
+        keys.append((words[:-1][same] * _MIX + words[1:][same]) ^ _BIGRAM_SALT)
+        owners.append(owner[:-1][same])
+    if subwords:
+        found, token = _subword_keys(words, strings)
+        keys.append(found)
+        owners.append(owner[token])
+    return numpy.concatenate(keys), numpy.concatenate(owners)
+
+
+def _token_keys(rows: Sequence[Sequence[int]]) -> tuple[numpy.ndarray, numpy.ndarray]:
+    lengths = numpy.fromiter((len(r) for r in rows), dtype=numpy.int64, count=len(rows))
+    flat = numpy.fromiter(chain.from_iterable(rows), dtype=numpy.uint64, count=int(lengths.sum()))
+    return flat, numpy.repeat(numpy.arange(len(rows)), lengths)
+
+
+@dataclass
+class _Words:
+    """A batch of word-id rows, read once and shared by every block of the same column."""
+
+    words: numpy.ndarray
+    owner: numpy.ndarray
+    distinct: numpy.ndarray
+    occurs: sparse.csr_matrix  # rows x distinct words: how often each occurs in each row
+
+    @classmethod
+    def read(cls, rows: Sequence[numpy.ndarray]) -> _Words:
+        lengths = numpy.fromiter(map(len, rows), dtype=numpy.int64, count=len(rows))
+        words = numpy.concatenate(rows) if len(rows) else EMPTY
+        distinct, inverse = numpy.unique(words, return_inverse=True)
+        indptr = numpy.zeros(len(rows) + 1, dtype=numpy.int64)
+        numpy.cumsum(lengths, out=indptr[1:])
+        occurs = sparse.csr_matrix((numpy.ones(words.size), inverse.astype(numpy.int64), indptr),
+                                   shape=(len(rows), len(distinct)))
+        return cls(words, numpy.repeat(numpy.arange(len(rows)), lengths), distinct, occurs)
+
+
+@dataclass
+class _Table:
+    """Per-process cache: the columns of every word seen so far, one CSR row per word."""
+
+    known: numpy.ndarray = field(default_factory=lambda: EMPTY)  # sorted word ids
+    row_of: numpy.ndarray = field(default_factory=lambda: numpy.zeros(0, dtype=numpy.int64))
+    rows: sparse.csr_matrix | None = None
+
+
+@dataclass
+class Block:
+    """One input column's features: which keys, the fitted vocabulary, and their weights.
+
+    ``kind="text"`` rows are word-id arrays, weighted like a sublinear tf-idf and L2-normalised;
+    ``kind="tokens"`` rows are tuples of `key`s, binary and unnormalised."""
+
+    kind: Literal["text", "tokens"]
+    bigrams: bool = False
+    subwords: bool = False
+    min_df: int = 1
+    vocabulary: numpy.ndarray = field(default_factory=lambda: EMPTY)
+    idf: numpy.ndarray = field(default_factory=lambda: numpy.zeros(0))
+    # caches of this vocabulary's columns, per process, never pickled
+    _table: _Table = field(default_factory=_Table, repr=False, compare=False)
+    _tuples: dict[tuple[int, ...], numpy.ndarray] = field(default_factory=dict, repr=False,
+                                                          compare=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        del state["_table"], state["_tuples"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._table, self._tuples = _Table(), {}
+
+    def _keys(self, rows: Sequence[Any], strings: StringStore | None) -> tuple[numpy.ndarray,
+                                                                                 numpy.ndarray]:
+        if self.kind == "tokens":
+            return _token_keys(rows)
+        return _text_keys(rows, bigrams=self.bigrams, subwords=self.subwords, strings=strings)
+
+    def fit(self, rows: Sequence[Any], strings: StringStore | None) -> Block:
+        """Keep the keys found in at least `min_df` rows; learn their idf."""
+        keys, owners = self._keys(rows, strings)
+        pairs = numpy.unique(numpy.stack([keys, owners.astype(numpy.uint64)]), axis=1)
+        distinct, df = numpy.unique(pairs[0], return_counts=True)
+        kept = df >= self.min_df
+        self.vocabulary = distinct[kept]
+        self.idf = numpy.log((1 + len(rows)) / (1 + df[kept])) + 1.0
+        self._table, self._tuples = _Table(), {}
+        return self
+
+    def _lookup(self, keys: numpy.ndarray) -> numpy.ndarray:
+        """Column of each key in the vocabulary, -1 for keys it does not hold."""
+        size = len(self.vocabulary)
+        if not size or not keys.size:
+            return numpy.full(keys.size, -1, dtype=numpy.int64)
+        place = numpy.searchsorted(self.vocabulary, keys)
+        place[place >= size] = 0
+        return numpy.where(self.vocabulary[place] == keys, place, -1)
+
+    def _columns_of(self, words: numpy.ndarray, strings: StringStore | None) -> sparse.csr_matrix:
+        """A row per word: its own column and (when this block reads them) its subwords'."""
+        found: list[numpy.ndarray] = []
+        for word in words.tolist():
+            single = numpy.asarray([word], dtype=numpy.uint64)
+            keys = _subword_keys(single, strings)[0] if self.subwords else EMPTY
+            columns = self._lookup(numpy.concatenate([single, keys]))
+            found.append(columns[columns >= 0])
+        lengths = numpy.fromiter((len(c) for c in found), dtype=numpy.int64, count=len(found))
+        indptr = numpy.zeros(len(found) + 1, dtype=numpy.int64)
+        numpy.cumsum(lengths, out=indptr[1:])
+        flat = numpy.concatenate(found) if found else numpy.zeros(0, dtype=numpy.int64)
+        return sparse.csr_matrix((numpy.ones(len(flat)), flat, indptr),
+                                 shape=(len(found), len(self.vocabulary)))
+
+    def _word_matrix(self, distinct: numpy.ndarray,
+                     strings: StringStore | None) -> sparse.csr_matrix:
+        """distinct words x features, from the per-process table (new words are added)."""
+        if self.subwords and strings is None:
+            return self._columns_of(distinct, strings)  # unspelt: nothing worth caching
+        table = self._table
+        if len(table.known) > _CACHE_LIMIT:
+            table = self._table = _Table()
+        place = numpy.searchsorted(table.known, distinct)
+        place[place >= len(table.known)] = 0
+        seen = (table.known[place] == distinct) if len(table.known) else numpy.zeros(
+            len(distinct), dtype=bool)
+        if not seen.all():
+            new = distinct[~seen]
+            fresh = self._columns_of(new, strings)
+            start = 0 if table.rows is None else table.rows.shape[0]
+            rows = fresh if table.rows is None else sparse.vstack([table.rows, fresh],
+                                                                  format="csr")
+            known = numpy.concatenate([table.known, new])
+            row_of = numpy.concatenate([table.row_of, numpy.arange(start, start + len(new))])
+            order = numpy.argsort(known, kind="stable")
+            table = self._table = _Table(known[order], row_of[order], rows)
+            place = numpy.searchsorted(table.known, distinct)
+        assert table.rows is not None
+        return table.rows[table.row_of[place]]
+
+    def _tuple_matrix(self, rows: Sequence[tuple[int, ...]]) -> sparse.csr_matrix:
+        """rows x features for rows of keys: each distinct tuple's columns found once."""
+        index: dict[tuple[int, ...], int] = {}
+        which = numpy.fromiter((index.setdefault(row, len(index)) for row in rows),
+                               dtype=numpy.int64, count=len(rows))
+        found: list[numpy.ndarray] = []
+        for row in index:
+            columns = self._tuples.get(row)
+            if columns is None:
+                if len(self._tuples) > _CACHE_LIMIT:
+                    self._tuples.clear()
+                columns = self._lookup(numpy.asarray(row, dtype=numpy.uint64))
+                columns = self._tuples[row] = numpy.unique(columns[columns >= 0])
+            found.append(columns)
+        lengths = numpy.fromiter((len(c) for c in found), dtype=numpy.int64, count=len(found))
+        indptr = numpy.zeros(len(found) + 1, dtype=numpy.int64)
+        numpy.cumsum(lengths, out=indptr[1:])
+        flat = numpy.concatenate(found) if found else numpy.zeros(0, dtype=numpy.int64)
+        distinct = sparse.csr_matrix((numpy.ones(len(flat)), flat, indptr),
+                                     shape=(len(found), len(self.vocabulary)))
+        return distinct[which]
+
+    def transform(self, rows: Sequence[Any], strings: StringStore | None,
+                  memo: dict[int, _Words] | None = None) -> sparse.csr_matrix:
+        """The batch's feature matrix, one row per input row. `memo` shares the reading of a
+        column between the blocks of one batch."""
+        if self.kind == "tokens":
+            return self._tuple_matrix(rows)
+        memo = {} if memo is None else memo
+        read = memo.get(id(rows))
+        if read is None:
+            read = memo[id(rows)] = _Words.read(rows)
+        # rows x distinct words, times distinct words x features: each distinct word's
+        # features are found once, however often it occurs.
+        matrix = read.occurs @ self._word_matrix(read.distinct, strings)
+        words, owner = read.words, read.owner
+        if self.bigrams and words.size > 1:
+            same = owner[:-1] == owner[1:]
+            columns = self._lookup((words[:-1][same] * _MIX + words[1:][same]) ^ _BIGRAM_SALT)
+            kept = columns >= 0
+            pairs = sparse.csr_matrix(
+                (numpy.ones(int(kept.sum())), (owner[:-1][same][kept], columns[kept])),
+                shape=matrix.shape)
+            matrix = matrix + pairs
+        matrix = sparse.csr_matrix(matrix)
+        # a product or a sum holds each (row, column) once: the counts are final
+        matrix.data = (1.0 + numpy.log(matrix.data)) * self.idf[matrix.indices]
+        row_of = numpy.repeat(numpy.arange(matrix.shape[0]), numpy.diff(matrix.indptr))
+        norms = numpy.sqrt(numpy.bincount(row_of, weights=matrix.data * matrix.data,
+                                          minlength=matrix.shape[0]))
+        norms[norms == 0] = 1.0
+        matrix.data /= norms[row_of]
+        return matrix

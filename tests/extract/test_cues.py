@@ -1,0 +1,107 @@
+"""Gates and phrase indexes: the fast paths of the cue patterns must find exactly what the
+patterns find. A gate that misses a literal would silently drop a role or an outcome."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from connectors.sandbox.corpus import load_corpus
+from extract import Extractor, cues, outcome
+from extract.labelled import load_labelled
+from extract.lexicon import PhrasePattern, verbs
+from extract.patterns import CasePattern
+from extract.roles import normalise
+from extract.segment import segment_spans
+from extract.sources import ticket_sources
+
+GATED = {f"{module.__name__}.{name}": pattern
+         for module in (cues, outcome) for name in dir(module)
+         if isinstance(pattern := getattr(module, name), CasePattern) and pattern.gate is not None}
+
+
+@cache
+def _words() -> list[str]:
+    """Every word and literal fragment written in a gated pattern or the verb lexicon."""
+    found: set[str] = set()
+    for pattern in GATED.values():
+        found.update(re.findall(r"[a-z][a-z'/-]*", re.sub(r"\\.", " ", pattern.pattern)))
+    found.update(verbs().action_forms)
+    return sorted(found)
+
+
+@cache
+def _real_texts(extractor: Extractor) -> list[str]:
+    """Normalised segments and whole texts of the sandbox corpus and the labelled tickets."""
+    tickets = [*load_corpus(), *(item.ticket for item in load_labelled().tickets)]
+    texts: list[str] = []
+    for ticket in tickets:
+        for source in ticket_sources(ticket):
+            text = source.clean.text
+            texts.append(normalise(text))
+            doc = extractor.nlp(text)
+            texts.extend(cues.LEAD.sub("", normalise(text[a:b])) for a, b in
+                         segment_spans(doc, text))
+    return texts
+
+
+def test_the_cues_that_run_on_every_segment_are_gated() -> None:
+    assert {"extract.cues.FAILURE", "extract.cues.SUCCESS", "extract.cues.NOT_DONE",
+            "extract.cues.CAUSE_STRONG", "extract.cues.SHORT_OK",
+            "extract.outcome._UNRESOLVED"} <= set(GATED)
+
+
+@pytest.mark.parametrize("name", sorted(GATED))
+def test_every_match_in_real_text_passes_the_gate(extractor: Extractor, name: str) -> None:
+    pattern = GATED[name]
+    texts = _real_texts(extractor)
+    matched = [text for text in texts if pattern.exact.search(text)]
+
+    assert all(pattern.gate.search(text) for text in matched)  # type: ignore[union-attr]
+    assert all(pattern.search(text) is not None for text in matched)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(_words()), min_size=1, max_size=8), st.sampled_from(["", "?"]))
+def test_gated_search_equals_the_pattern_on_phrases_of_cue_words(words: list[str],
+                                                                  end: str) -> None:
+    text = " ".join(words) + end
+    for name, pattern in GATED.items():
+        expected = pattern.exact.search(text)
+        got = pattern.search(text)
+        assert (got is None) == (expected is None), name
+        assert got is None or got.span() == expected.span(), name  # type: ignore[union-attr]
+        assert (pattern.match(text) is None) == (pattern.exact.match(text) is None), name
+
+
+def test_a_gate_must_be_lowercase_literals() -> None:
+    with pytest.raises(ValueError, match="lowercase"):
+        CasePattern(r"\bfoo\b", gate=("Foo",))
+
+
+def test_a_gate_is_not_applied_where_the_pattern_needs_case_folding() -> None:
+    pattern = CasePattern(r"\bRMA\b", gate=("rma",))
+
+    assert pattern.gate is None
+    assert pattern.search("sent for rma") is not None
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.sampled_from(sorted(verbs().action_forms)), st.sampled_from(["", " it", ", then", "s",
+                                                                        "\tonsite", "-x"]),
+       st.sampled_from(["", "had user ", "pw ", "Quickly "]))
+def test_phrase_index_matches_what_the_whole_alternation_matches(form: str, tail: str,
+                                                                 head: str) -> None:
+    pattern = verbs().action_pattern
+    assert isinstance(pattern, PhrasePattern)
+    text = head + form + tail
+    for pos in range(len(head) + 1):
+        expected = (pattern.exact if text.isascii() and text.islower() else pattern.folded) \
+            .match(text, pos)
+        got = pattern.match(text, pos)
+        assert (got is None) == (expected is None)
+        assert got is None or got.span() == expected.span()  # type: ignore[union-attr]
