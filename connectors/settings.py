@@ -13,7 +13,14 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from connectors.http import HttpSettings
 from records import ConfigError
@@ -55,6 +62,29 @@ class WritebackSettings(BaseModel):
 
     enabled: bool = False
     dry_run: bool = True
+    suggest: bool = Field(
+        default=False,
+        description="Post the top prior resolutions as an internal note on newly opened tickets "
+                    "(needs enabled = true; dry_run = true only logs).")
+    suggest_limit: int = Field(default=3, ge=1, le=10,
+                               description="At most this many prior resolutions per note.")
+    suggest_min_score: float = Field(
+        default=0.0, ge=0.0,
+        description="Leave out matches scoring below this; 0 keeps every match.")
+    suggest_confident_only: bool = Field(
+        default=False, description="Post only when at least one match is confident.")
+    suggest_max_age: Duration = Field(
+        default=timedelta(days=3),
+        description="Only tickets opened within this long are new enough for a suggestion.")
+
+    @model_validator(mode="after")
+    def _suggest_needs_writeback(self) -> WritebackSettings:
+        if self.suggest and not self.enabled:
+            raise ValueError("suggest = true needs enabled = true (use dry_run = true to only "
+                             "log what would be posted)")
+        if self.suggest_max_age <= timedelta(0):
+            raise ValueError("suggest_max_age must be positive")
+        return self
 
     def should_post(self, *, source: str, vendor: str, ticket_id: str, text: str) -> bool:
         """Whether to really post: ConfigError when write-back is off; False in dry-run mode

@@ -219,17 +219,18 @@ def lookup(
     states a problem and at least one step. --all shows everything that matches.
     """
     settings = ctx.obj.settings()
-    with store.session_scope(ctx.obj.engine(settings)) as session:
-        hits = store.search_resolutions(
-            session, query=text, limit=limit, usable_only=not include_thin,
-            outcomes=None if include_thin else WORKED,
-        )
+    filters = store.LookupFilters(usable_only=not include_thin,
+                                  outcomes=None if include_thin else WORKED)
+    hits = store.SearchIndex(ctx.obj.engine(settings)).search(text, filters=filters, limit=limit)
     if as_json:
         out.print_json(
             json.dumps(
                 [
                     {
                         "score": round(hit.score, 4),
+                        "confident": hit.confident,
+                        "matched": list(hit.matched),
+                        "resolution_id": hit.resolution_id,
                         "resolution": hit.resolution.model_dump(mode="json"),
                     }
                     for hit in hits
@@ -365,6 +366,17 @@ def demo(
 
 
 # --- commands defined in other modules, registered here (one line each) ---
+from fixedit.mcp_server import mcp_command as _mcp_command  # noqa: E402
+from fixedit.metrics_cli import metrics_command as _metrics_command  # noqa: E402
+from fixedit.suggest import suggest_command as _suggest_command  # noqa: E402
+
+app.command("mcp")(_mcp_command)
+app.command("metrics")(_metrics_command)
+app.command("suggest")(_suggest_command)
+from fixedit import serve as _serve  # noqa: E402  (the API commands: fixedit/serve.py)
+
+app.command()(_serve.serve)
+app.add_typer(_serve.keys_app, name="keys")
 
 
 def main() -> None:

@@ -77,10 +77,9 @@ def run_demo(*, workdir: Path, out: Console, err: Console) -> None:
         out.print(views.resolutions_table(shown, title="most complete resolutions"))
 
         out.rule("3. lookup: has anyone fixed this before?")
+        index = store.SearchIndex(engine)
         for query in SAMPLE_QUERIES:
-            hits = store.search_resolutions(session, query=query, limit=2, usable_only=True,
-                                            outcomes=("resolved", "workaround"))
-            out.print(views.lookup_view(query, hits))
+            out.print(views.lookup_view(query, index.search(query, limit=2)))
 
     out.rule("explore")
     out.print(f"fixedit -c {config} status\n"

@@ -48,6 +48,20 @@ class ExtractSettings(BaseModel):
     batch_size: int = Field(default=200, ge=1, le=10_000)
 
 
+class ApiSettings(BaseModel):
+    """How `fixedit serve` listens and what each API key may ask of it."""
+
+    model_config = {"extra": "forbid"}
+
+    host: str = Field(default="127.0.0.1", min_length=1)
+    port: int = Field(default=8080, ge=1, le=65535)
+    rate_limit_per_minute: int = Field(default=120, ge=1, le=1_000_000)
+    rate_limit_burst: int = Field(default=30, ge=1, le=1_000_000)
+    max_body_bytes: int = Field(default=1_000_000, ge=1_024, le=100_000_000)
+    max_page_size: int = Field(default=100, ge=1, le=1_000)
+    docs: bool = True
+
+
 class Settings(BaseSettings):
     """Everything fixedit is configured with."""
 
@@ -62,6 +76,7 @@ class Settings(BaseSettings):
     extract: ExtractSettings = Field(default_factory=ExtractSettings)
     redaction: RedactionSettings = Field(default_factory=RedactionSettings)
     sources: list[SourceSettings] = Field(default_factory=list)
+    api: ApiSettings = Field(default_factory=ApiSettings)
 
     @field_validator("log_level", mode="before")
     @classmethod

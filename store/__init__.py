@@ -24,6 +24,7 @@ from store.items import (
     upsert_deal,
     upsert_ticket,
 )
+from store.lookup import LookupFilters, Match, SearchIndex
 from store.report import CursorStatus, SourceStatus, StatusReport, count_rows, status_report
 from store.resolutions import (
     get_resolution,
@@ -46,10 +47,13 @@ from store.sync_state import ensure_source, get_cursor, set_cursor
 
 __all__ = [
     "CursorStatus",
+    "LookupFilters",
+    "Match",
     "PendingTicket",
     "QuarantinedItem",
     "RunStatus",
     "SearchHit",
+    "SearchIndex",
     "SourceStatus",
     "StatusReport",
     "UpsertResult",

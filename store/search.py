@@ -1,9 +1,12 @@
-"""A first lexical search over resolutions: BM25 scored in Python over SQL-prefetched candidates.
+"""The search tokenizer, and a small SQL-only search kept for callers without an index.
 
-`ResolutionRow.search_text` holds the lower-cased tokens of the searchable fields, space-padded
-(" tok1 tok2 "), so ``LIKE '% tok %'`` is an exact token match on SQLite and PostgreSQL alike:
-document frequencies come from SQL, term frequencies and scores from Python. A later issue
-replaces this module with a real index.
+`tokenize` is shared by the stored search text and by the lookup index (`store.index`).
+
+`search_resolutions` is the first lexical search: BM25 scored in Python over SQL-prefetched
+candidates. `ResolutionRow.search_text` holds the lower-cased tokens of the searchable fields,
+space-padded (" tok1 tok2 "), so ``LIKE '% tok %'`` is an exact token match on SQLite and
+PostgreSQL alike. It scans the table on every call: fine for a script or a test over a small
+store, far too slow for lookups at scale. Lookups go through `store.lookup.SearchIndex`.
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ MAX_QUERY_TERMS = 64
 MAX_CANDIDATES = 2_000
 
 # Runs of letters/digits, optionally joined by - _ . (error codes such as C1900101-0x20017).
-_RUN = re.compile(r"[^\W_]+(?:[-_.][^\W_]+)*")
+RUN_PATTERN = re.compile(r"[^\W_]+(?:[-_.][^\W_]+)*")
+"""What `tokenize` splits text into before it looks at each run."""
+_RUN = RUN_PATTERN
 _SEPARATORS = re.compile(r"[-_.]")
 _HEX_CODE = re.compile(r"0x([0-9a-f]{4,16})")
 _STOPWORDS = frozenset({
