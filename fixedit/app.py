@@ -48,6 +48,7 @@ def create_app(settings: Settings, *, engine: sa.Engine | None = None) -> FastAP
         limiter=RateLimiter(per_minute=api.rate_limit_per_minute, burst=api.rate_limit_burst),
         max_page_size=api.max_page_size,
         redaction=settings.redaction,
+        refresh_seconds=api.refresh_seconds,
     )
     app = FastAPI(
         title="fixedit",

@@ -382,3 +382,7 @@ app.add_typer(_serve.keys_app, name="keys")
 def main() -> None:
     """Console entry point."""
     sys.exit(app())
+
+
+if __name__ == "__main__":  # python -m fixedit.cli (the benches start the server this way)
+    main()

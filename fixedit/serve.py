@@ -7,6 +7,7 @@ context object (``ctx.obj``: `settings()` and `engine(settings)`), like every ot
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime
 from typing import Annotated
 
@@ -42,6 +43,10 @@ def serve(
 
     settings = ctx.obj.settings()
     app = create_app(settings, engine=ctx.obj.engine(settings))
+    started = time.perf_counter()
+    indexed = app.state.fixedit.index.rebuild()  # before listening: no request pays for it
+    err.print(f"lookup index: {indexed:,} resolutions in {time.perf_counter() - started:.1f} s",
+              highlight=False, markup=False)
     chosen_host = host or settings.api.host
     chosen_port = port or settings.api.port
     err.print(f"fixedit API on http://{chosen_host}:{chosen_port} (docs at /docs; Ctrl-C stops)",

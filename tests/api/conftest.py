@@ -86,7 +86,9 @@ def seeded(engine: sa.Engine) -> Seeded:
 
 def make_app(engine: sa.Engine, **api: Any) -> FastAPI:
     """The real app on `engine`, with [api] settings overridden by `api`."""
-    settings = Settings(database_url=str(engine.url), api=ApiSettings(**api))
+    # Refresh before every lookup, so a test sees what it just stored.
+    settings = Settings(database_url=str(engine.url),
+                        api=ApiSettings(**{"refresh_seconds": 0, **api}))
     return create_app(settings, engine=engine)
 
 
