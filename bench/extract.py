@@ -13,7 +13,10 @@ warm-up pass, in one process pinned to one CPU (no multiprocessing):
 3. the full pipeline as the sync runs it: `redact_ticket`, then `Extractor.extract_many`.
 
 Peak memory is the process's peak resident set size (``getrusage`` maxrss), what users see,
-read after each stage (it only grows). See bench/README.md for the columns.
+read after each stage (it only grows). See bench/README.md for the columns. ``CPU s`` is the
+process's CPU time over a stage (``time.process_time``), which other work on a loaded machine
+leaves alone: compare runs by it. The "full pipeline by part" table splits the full stage by what
+the extractor times (`Extractor.timings` / `cpu_timings`), in wall and CPU ms a ticket.
 """
 
 from __future__ import annotations
@@ -53,6 +56,8 @@ class Stage:
     tickets: int
     seconds: float
     peak_mb: float
+    # CPU seconds of this process over the stage: what other work on the machine leaves alone
+    cpu_seconds: float = 0.0
 
     @property
     def per_second(self) -> float:
@@ -107,16 +112,19 @@ def pin_to_one_cpu() -> str:
 def timed(name: str, tickets: int, run: Callable[[], object]) -> Stage:
     """Run `run` once with the garbage collector settled first, and time it."""
     gc.collect()
+    cpu = time.process_time()
     started = time.perf_counter()
     run()
     seconds = time.perf_counter() - started
-    return Stage(name, tickets, seconds, peak_rss_mb())
+    return Stage(name, tickets, seconds, peak_rss_mb(), time.process_time() - cpu)
 
 
 def run_stages(corpus: Sequence[Ticket], *, batch_size: int,
-               profile: cProfile.Profile | None = None) -> tuple[list[Stage], dict[str, float]]:
+               profile: cProfile.Profile | None = None
+               ) -> tuple[list[Stage], dict[str, tuple[float, float]]]:
     """Warm up, then time the ceiling, redaction alone and the full pipeline over `corpus`;
-    also return the full pipeline's seconds per part (redaction, then the extractor's stages)."""
+    also return the full pipeline's (wall, CPU) seconds per part (redaction, then the
+    extractor's stages)."""
     nlp = spacy.blank("en")
     extractor = Extractor(batch_size=batch_size)
     redacted = [redact_ticket(ticket)[0] for ticket in corpus]
@@ -130,13 +138,14 @@ def run_stages(corpus: Sequence[Ticket], *, batch_size: int,
         for ticket in tickets:
             redact_ticket(ticket)
 
-    redaction = [0.0]
+    redaction = [0.0, 0.0]
 
     def timed_redaction(tickets: Sequence[Ticket]) -> Iterator[Ticket]:
         for ticket in tickets:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             clean = redact_ticket(ticket)[0]
             redaction[0] += time.perf_counter() - started
+            redaction[1] += time.process_time() - cpu
             yield clean
 
     def pipeline(tickets: Sequence[Ticket]) -> None:
@@ -153,26 +162,31 @@ def run_stages(corpus: Sequence[Ticket], *, batch_size: int,
         timed("redaction alone", len(corpus), lambda: redact(corpus)),
     ]
     extractor.timings.clear()
-    redaction[0] = 0.0
+    extractor.cpu_timings.clear()
+    redaction[:] = [0.0, 0.0]
     if profile is not None:
         profile.enable()
     stages.append(timed("full: redact + extract", len(corpus), lambda: pipeline(corpus)))
     if profile is not None:
         profile.disable()
-    parts = {"redaction": redaction[0]} | {
-        _PARTS.get(name, name): seconds for name, seconds in extractor.timings.items()}
+    parts = {"redaction": (redaction[0], redaction[1])} | {
+        _PARTS.get(name, name): (seconds, extractor.cpu_timings.get(name, 0.0))
+        for name, seconds in extractor.timings.items()}
     return stages, parts
 
 
-def render_parts(parts: dict[str, float], full: Stage, console: Console) -> None:
-    """Print where the full pipeline's time went (the rest: generators, batching, GC)."""
+def render_parts(parts: dict[str, tuple[float, float]], full: Stage, console: Console) -> None:
+    """Print where the full pipeline's time went (the rest: generators, batching, GC), in wall
+    and CPU time: on a loaded machine only the CPU columns compare across runs."""
     table = Table(title="full pipeline by part")
-    for column in ("part", "seconds", "ms/ticket", "share"):
+    for column in ("part", "seconds", "ms/ticket", "CPU ms/ticket", "share of CPU"):
         table.add_column(column, justify="left" if column == "part" else "right")
-    rest = full.seconds - sum(parts.values())
-    for name, seconds in [*parts.items(), ("other (batching, generators, GC)", rest)]:
-        table.add_row(name, f"{seconds:.2f}", f"{1000 * seconds / max(full.tickets, 1):.3f}",
-                      f"{seconds / full.seconds:.0%}" if full.seconds else "-")
+    rest = (full.seconds - sum(wall for wall, _ in parts.values()),
+            full.cpu_seconds - sum(cpu for _, cpu in parts.values()))
+    per = 1000 / max(full.tickets, 1)
+    for name, (wall, cpu) in [*parts.items(), ("other (batching, generators, GC)", rest)]:
+        table.add_row(name, f"{wall:.2f}", f"{wall * per:.3f}", f"{cpu * per:.3f}",
+                      f"{cpu / full.cpu_seconds:.0%}" if full.cpu_seconds else "-")
     console.print(table)
 
 
@@ -181,11 +195,12 @@ def render(stages: Sequence[Stage], *, texts: int, chars: int, pinned: str,
     """Print the table and the verdict; True when the full pipeline meets both targets."""
     ceiling = stages[0]
     table = Table(title=f"extraction on one core — extractor {EXTRACTOR_VERSION}, {pinned}")
-    for column in ("stage", "tickets", "seconds", "tickets/s", "ms/ticket", "× ceiling",
+    for column in ("stage", "tickets", "seconds", "CPU s", "tickets/s", "ms/ticket", "× ceiling",
                    "peak RSS MB"):
         table.add_column(column, justify="left" if column == "stage" else "right")
     for stage in stages:
         table.add_row(stage.name, f"{stage.tickets:,}", f"{stage.seconds:.2f}",
+                      f"{stage.cpu_seconds:.2f}",
                       f"{stage.per_second:,.0f}", f"{stage.ms_per_ticket:.3f}",
                       f"{stage.per_second / ceiling.per_second:.3f}", f"{stage.peak_mb:.0f}")
     console.print(table)

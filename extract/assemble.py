@@ -464,7 +464,8 @@ def category_inputs(analysis: Analysis) -> tuple[str, str, str]:
 
 def _category(analysis: Analysis, row: tuple[str, str, str] | None = None) -> str:
     """The model's category when it is sure enough, else the rules' keyword vote."""
-    row = row or category_inputs(analysis)
+    # the extractor builds the row once for its batch prediction and keeps it on the analysis
+    row = row or analysis.category_row or category_inputs(analysis)
     rule = row[2].split(" ", 1)[0].removeprefix("rule=")
     if not (row[0].strip() or row[1].strip()):
         return rule  # nothing to read: the model would only guess the commonest category

@@ -4,9 +4,10 @@ The registered component ``fixedit_entities_v1`` runs a token `Matcher` (multi-t
 as "event id 4625" or "HTTP 503"), one compiled pattern for single-token shapes (0x80070005,
 KB5034441, AADSTS50126, versions) and two `PhraseMatcher`s over the product lexicon
 (``data/products.json``: aliases case-insensitively, "cased" aliases such as "Edge" only as
-written). It stores the non-overlapping spans in ``doc.spans["fixedit"]``; each span's ``kb_id_``
-holds the normalised value ("0x80070005", "KB5034441", "Microsoft Outlook"). `mentions` turns
-them into plain records and attaches a version that follows a product ("GlobalProtect 6.2.1").
+written). It stores the non-overlapping entities in ``doc.user_data["fixedit_entities"]`` as
+plain (label, value, start, end) tuples, the value normalised ("0x80070005", "KB5034441",
+"Microsoft Outlook"). `mentions` turns them into records and attaches a version that follows a
+product ("GlobalProtect 6.2.1").
 """
 
 from __future__ import annotations
@@ -17,16 +18,14 @@ from functools import cache
 
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
-from spacy.tokens import Doc, Span
-from spacy.util import filter_spans
+from spacy.tokens import Doc
 
 from extract.lexicon import load_json
 from extract.segment import doc_text
 
-__all__ = ["FACTORY", "SPAN_KEY", "EntityTagger", "Mention", "mentions", "product_categories"]
+__all__ = ["FACTORY", "EntityTagger", "Mention", "mentions", "product_categories"]
 
 FACTORY = "fixedit_entities_v1"
-SPAN_KEY = "fixedit"
 PRODUCT, VERSION, ERROR_CODE, KB_REF = "PRODUCT", "VERSION", "ERROR_CODE", "KB_REF"
 
 _HTTP_REASONS = {
@@ -67,24 +66,65 @@ _PATTERNS: dict[str, list[list[dict[str, object]]]] = {
                         {"LOWER": {"REGEX": r"^v?\d+(?:\.\d+){1,3}[a-z]?$"}}]),
                 *_each(["build"], [{"TEXT": {"REGEX": r"^\d{4,5}(?:\.\d+)?$"}}])],
 }
-# Words a multi-token pattern can start with: without one the Matcher need not run at all.
-_ANCHORS = re.compile(r"\b(?:event|evt|eventid|eid|https?|error|err|code|kb|version|ver|v|build"
-                      r"|release|[1-5]\d\d)\b", re.IGNORECASE)
+# What every `_PATTERNS` match looks like in the text, loosely: a first word, then only the
+# separators and middle words the patterns allow, then a number (a status code and a reason
+# word for HTTP_REASON). Text without it need not run the Matcher (which builds a Token per token
+# of the doc). The only loosening of exactness: HTTP's "error/status/code" run is capped.
+_MATCHER_GATE = re.compile(
+    r"\b(?:event|evt|eventid|eid|https?(?:/1\.[01]|/2)?|error|err|code|kb|version|ver|v|build"
+    r"|release)(?:[ :#=.-]|(?:ids?|error|status|code|article)\b){0,40}?v?\d"
+    r"|\b[1-5]\d\d [a-z]", re.IGNORECASE)
 # Single-token shapes, found in one pass over the text (a per-token REGEX predicate in the
-# Matcher costs a regex call for every token of every doc).
-_SHAPES = re.compile(
-    r"(?P<HEX>\b0[xX][0-9a-fA-F]{2,8}\b)"
-    r"|(?P<VENDOR>\b(?i:AADSTS\d{5,6}|ORA-\d{5}|CAA[0-9A-F]{5})\b|\bERR_[A-Z_]+\b)"
-    r"|(?P<BUGCHECK>\b(?!HKEY_)[A-Z][A-Z0-9]+(?:_[A-Z0-9]+){2,}\b)"
-    r"|(?P<SMTP>\b[45]\d\d[ ][45]\.\d{1,3}\.\d{1,3}\b)"
-    r"|(?P<INTERNAL_KB>\b(?:[A-Za-z]{2,6}-)?(?i:kb)[-#]\d{1,7}\b)"
-    r"|(?P<MS_KB>\b(?i:kb)[ ]?\d{6,7}\b)"
-    r"|(?P<KB_URL>\bhttps?://[^\s<>\"')\]]+)"
-    r"|(?P<VERSION>(?<![\w.])[vV]?\d+(?:\.\d+){1,3}[a-z]?(?![\w.]\w)|\b\d{2}[hH][12]\b)"
+# Matcher costs a regex call for every token of every doc). In priority order: `_shapes`
+# compiles the alternation of those a text can hold.
+_SHAPE_PARTS = (
+    ("HEX", r"\b0[xX][0-9a-fA-F]{2,8}\b"),
+    ("VENDOR", r"\b(?i:AADSTS\d{5,6}|ORA-\d{5}|CAA[0-9A-F]{5})\b|\bERR_[A-Z_]+\b"),
+    ("BUGCHECK", r"\b(?!HKEY_)[A-Z][A-Z0-9]+(?:_[A-Z0-9]+){2,}\b"),
+    ("SMTP", r"\b[45]\d\d[ ][45]\.\d{1,3}\.\d{1,3}\b"),
+    ("INTERNAL_KB", r"\b(?:[A-Za-z]{2,6}-)?(?i:kb)[-#]\d{1,7}\b"),
+    ("MS_KB", r"\b(?i:kb)[ ]?\d{6,7}\b"),
+    ("KB_URL", r"\bhttps?://[^\s<>\"')\]]+"),
+    ("VERSION", r"(?<![\w.])[vV]?\d+(?:\.\d+){1,3}[a-z]?(?![\w.]\w)|\b\d{2}[hH][12]\b"),
 )
-# Every `_SHAPES` match holds a digit, an underscore (ERR_*, bugcheck names), "://" or "caa"
+_ALL_SHAPES = tuple(name for name, _ in _SHAPE_PARTS)
+# Every shape match holds a digit, an underscore (ERR_*, bugcheck names), "://" or "caa"
 # (CAA codes may be all hex letters): text without any of them skips the scan.
 _SHAPE_HINT = re.compile(r"[0-9_]|://|(?i:caa)")
+_ASCII_DIGIT = re.compile(r"[0-9]")
+
+
+@cache
+def _compiled_shapes(names: tuple[str, ...]) -> re.Pattern[str]:
+    """The alternation of the named shapes, in `_SHAPE_PARTS` order."""
+    return re.compile("|".join(f"(?P<{name}>{body})" for name, body in _SHAPE_PARTS
+                               if name in names))
+
+
+def _shapes(text: str) -> re.Pattern[str] | None:
+    """The shape pattern for `text`: on ASCII text, only the shapes whose literal parts it
+    holds (a shape that cannot match anywhere in the text changes nothing in a scan, and the
+    alternation is far cheaper without it); None when none can match."""
+    if not _SHAPE_HINT.search(text):
+        return None
+    if not text.isascii():  # case folds such as the Kelvin sign make literal tests unsound
+        return _compiled_shapes(_ALL_SHAPES)
+    lower = text.lower()
+    digit = _ASCII_DIGIT.search(text) is not None
+    kb = digit and "kb" in lower
+    wanted = tuple(name for name, present in (
+        ("HEX", "0x" in lower),
+        ("VENDOR", "aadsts" in lower or "ora-" in lower or "caa" in lower or "ERR_" in text),
+        ("BUGCHECK", "_" in text),
+        ("SMTP", digit and "." in text),
+        ("INTERNAL_KB", kb),
+        ("MS_KB", kb),
+        ("KB_URL", "://" in text),
+        ("VERSION", digit),
+    ) if present)
+    return _compiled_shapes(wanted) if wanted else None
+
+
 _KB_PAGE = re.compile(r"/kb/|knowledge|/articles?/|/wiki/|/docs?/|support\.|learn\.microsoft"
                       r"|itglue|hudu|confluence|/help/|/troubleshoot/", re.IGNORECASE)
 _LABELS = {"HEX": ERROR_CODE, "BUGCHECK": ERROR_CODE, "EVENT_ID": ERROR_CODE, "HTTP": ERROR_CODE,
@@ -166,30 +206,58 @@ class EntityTagger:
                 self.cased.add(name, cased)
 
     def __call__(self, doc: Doc) -> Doc:
-        """Store the non-overlapping entity spans in ``doc.spans["fixedit"]``."""
+        """Store the non-overlapping entities in ``doc.user_data["fixedit_entities"]``."""
         strings = doc.vocab.strings
-        spans: list[Span] = []
+        found: list[_Found] = []
         text = doc_text(doc)
-        matches = self.matcher(doc) if _ANCHORS.search(text) else []
-        for match_id, start, end in matches:
-            key = strings[match_id]
-            span = doc[start:end]
-            value = _normalise(key, span.text, span[0].text, span[-1].text)
-            if value is not None:
-                spans.append(Span(doc, start, end, label=_LABELS[key], kb_id=value))
-        for match in _SHAPES.finditer(text) if _SHAPE_HINT.search(text) else ():
+        if _MATCHER_GATE.search(text) is not None:
+            for match_id, start, end in self.matcher(doc):
+                key = strings[match_id]
+                span = doc[start:end]
+                value = _normalise(key, span.text, span[0].text, span[-1].text)
+                if value is not None:
+                    found.append((start, end, _LABELS[key], value, span.start_char,
+                                  span.end_char))
+        shapes = _shapes(text)
+        for match in shapes.finditer(text) if shapes is not None else ():
             key = match.lastgroup or ""
-            text = match.group().rstrip(".,;:") if key == "KB_URL" else match.group()
-            value = _normalise(key, text, text, text)
-            span = doc.char_span(match.start(), match.start() + len(text),
+            shape = match.group().rstrip(".,;:") if key == "KB_URL" else match.group()
+            value = _normalise(key, shape, shape, shape)
+            span = doc.char_span(match.start(), match.start() + len(shape),
                                  alignment_mode="expand") if value is not None else None
-            if span is not None and len(span):
-                spans.append(Span(doc, span.start, span.end, label=_LABELS[key], kb_id=value))
+            if span is not None and len(span) and value is not None:
+                found.append((span.start, span.end, _LABELS[key], value, span.start_char,
+                              span.end_char))
         for matcher in (self.aliases, self.cased):
             for match_id, start, end in matcher(doc):
-                spans.append(Span(doc, start, end, label=PRODUCT, kb_id=strings[match_id]))
-        doc.spans[SPAN_KEY] = sorted(filter_spans(spans), key=lambda s: s.start)
+                span = doc[start:end]
+                found.append((start, end, PRODUCT, strings[match_id], span.start_char,
+                              span.end_char))
+        doc.user_data[_ENTITIES_KEY] = _non_overlapping(found)
         return doc
+
+
+# An entity found in a doc: token start and end, label, value, character start and end.
+_Found = tuple[int, int, str, str, int, int]
+_ENTITIES_KEY = "fixedit_entities"
+
+
+def _non_overlapping(found: list[_Found]) -> list[tuple[str, str, int, int]]:
+    """(label, value, start_char, end_char) of the entities that do not overlap, in text order.
+
+    The rule of `spacy.util.filter_spans` (longest first, then the earliest; a candidate is
+    dropped when its first or last token is taken), on plain tuples: building a `Span` and a
+    `SpanGroup` per entity cost more than finding it."""
+    if len(found) > 1:
+        found = sorted(found, key=lambda f: (f[1] - f[0], -f[0]), reverse=True)
+        kept: list[_Found] = []
+        taken: set[int] = set()
+        for entity in found:
+            if entity[0] not in taken and entity[1] - 1 not in taken:
+                kept.append(entity)
+                taken.update(range(entity[0], entity[1]))
+        found = sorted(kept, key=lambda f: f[0])
+    return [(label, value, start, end) for _, _, label, value, start, end in found]
 
 
 @Language.factory(FACTORY)
@@ -237,11 +305,10 @@ def _model(text: str, product: str, end: int) -> str | None:
 
 def mentions(doc: Doc) -> list[Mention]:
     """Entities of a processed doc; a version or model number right after a product is folded in."""
-    if SPAN_KEY not in doc.spans:
+    spans: list[tuple[str, str, int, int]] | None = doc.user_data.get(_ENTITIES_KEY)
+    if not spans:
         return []
     text = doc_text(doc)
-    spans = [(span.label_, span.kb_id_, span.start_char, span.end_char)
-             for span in doc.spans[SPAN_KEY]]
     found: list[Mention] = []
     consumed = 0  # text before this offset already belongs to a mention (a folded version/model)
     for index, (label, value, start, end) in enumerate(spans):

@@ -12,9 +12,11 @@ ticket and the error type only, so the pipeline can set it aside.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from itertools import groupby, islice
 
 from spacy.tokens import Doc
@@ -34,6 +36,26 @@ log = logging.getLogger(__name__)
 EXTRACTOR_VERSION = "0.3.0"
 
 
+@contextmanager
+def _cycle_collection_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for one batch, and restore it after.
+
+    A batch allocates hundreds of thousands of short-lived objects (tokens, matches, segments,
+    dicts for pydantic), which trigger collection after collection, each traversing objects
+    that reference counting frees anyway: about a fifth of the extractor's CPU time (bench
+    `bench.extract`). Reference counting still frees what is not in a cycle; the cycles a batch
+    leaves are collected as soon as the collector runs again, so memory stays bounded by one
+    batch. The collector is re-enabled only if it was enabled on entry (nested or concurrent
+    batches leave it as they found it)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class Extractor:
     """Turns tickets into evidence-backed Resolutions. Build once, reuse: construction compiles
     the spaCy pipeline and every pattern."""
@@ -46,6 +68,8 @@ class Extractor:
         # Seconds spent per stage (sources, spacy, rules, models, assembly) since construction
         # or the last `timings.clear()`: what `bench.extract` breaks the time down by.
         self.timings: dict[str, float] = {}
+        # The same in CPU seconds of this process (unaffected by other work on the machine).
+        self.cpu_timings: dict[str, float] = {}
 
     def extract(self, ticket: Ticket) -> Resolution:
         """The Resolution of one ticket (built from its title, description and every note)."""
@@ -82,6 +106,10 @@ class Extractor:
 
     def _resolve_batch(self, batch: Sequence[Ticket]) -> list[Resolution]:
         """Resolutions of a batch of tickets; any error escapes (the caller isolates it)."""
+        with _cycle_collection_paused():
+            return self._resolve(batch)
+
+    def _resolve(self, batch: Sequence[Ticket]) -> list[Resolution]:
         clock = self._clock()
         sources = [ticket_sources(ticket) for ticket in batch]
         clock("sources")
@@ -104,14 +132,16 @@ class Extractor:
         return resolutions
 
     def _clock(self) -> Callable[[str], None]:
-        """A stopwatch adding the time since its last reading to `timings[stage]`."""
-        last = time.perf_counter()
+        """A stopwatch adding the time since its last reading to `timings[stage]` (and the CPU
+        time to `cpu_timings[stage]`)."""
+        last, last_cpu = time.perf_counter(), time.process_time()
 
         def read(stage: str) -> None:
-            nonlocal last
-            now = time.perf_counter()
+            nonlocal last, last_cpu
+            now, now_cpu = time.perf_counter(), time.process_time()
             self.timings[stage] = self.timings.get(stage, 0.0) + now - last
-            last = now
+            self.cpu_timings[stage] = self.cpu_timings.get(stage, 0.0) + now_cpu - last_cpu
+            last, last_cpu = now, now_cpu
 
         return read
 

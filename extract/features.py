@@ -253,6 +253,10 @@ class Block:
         """distinct words x features, from the per-process table (new words are added)."""
         if self.subwords and strings is None:
             return self._columns_of(distinct, strings)  # unspelt: nothing worth caching
+        if not len(distinct):
+            # no words at all (an empty note): nothing to look up, and a fresh table has no
+            # rows to index yet
+            return sparse.csr_matrix((0, len(self.vocabulary)))
         table = self._table
         if len(table.known) > _CACHE_LIMIT:
             table = self._table = _Table()

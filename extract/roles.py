@@ -97,6 +97,8 @@ def _is_closure_words(words: list[str]) -> bool:
 
 def label_length(text: str) -> int:
     """Length of a leading "Resolution:"/"Cause -" label in `text` (0 when there is none)."""
+    if ":" not in text and "=" not in text and "-" not in text:
+        return 0  # without a separator a label can only be the whole text, which counts as none
     match = cues.LABEL.match(text)
     return match.end() if match and match.end() < len(text) else 0
 

@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterator
 
 import numpy
-from spacy.attrs import IDX, LENGTH, ORTH, SENT_START
+from spacy.attrs import IDX, IS_SPACE, LENGTH, ORTH, SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
@@ -49,15 +49,39 @@ _HAS_WORD = re.compile(r"[A-Za-z0-9]")
 _LINE_START = re.compile(r"\n[ \t\r\n]*(?=\S)")
 
 
+def _trie(words: set[str]) -> str:
+    """An alternation matching exactly `words`, as a prefix tree ("fix(?:ed|es)" rather than
+    "fixed|fixes"): `re` tries alternatives one by one, so hundreds of whole words cost hundreds
+    of tries where the tree costs a few. A space in a word matches any run of whitespace."""
+    root: dict[str, dict] = {}
+    for word in words:
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}  # a word ends here
+
+    def branch(node: dict[str, dict]) -> str:
+        alternatives = [(r"\s+" if char == " " else re.escape(char)) + branch(child)
+                        for char, child in sorted(node.items()) if char]
+        if "" in node and alternatives:
+            alternatives.append("")
+        if len(alternatives) == 1:
+            return alternatives[0]
+        return f"(?:{'|'.join(alternatives)})" if alternatives else ""
+
+    return branch(root)
+
+
 def _clause_pattern() -> CasePattern:
     lexicon = verbs()
-    done = sorted((f for f in lexicon.action_forms if not lexicon.is_base_form(f)),
-                  key=lambda f: (-len(f), f))
-    starters = sorted(set(done) | set(_STARTERS_EXTRA), key=lambda f: (-len(f), f))
-    body = "|".join(re.escape(s).replace(r"\ ", r"\s+") for s in starters)
+    done = {f for f in lexicon.action_forms if not lexicon.is_base_form(f)}
+    # Inside the lookahead, which starter matches does not matter, only whether one does (and
+    # is not followed by a letter), so the tree's order gives the same matches. Every branch of
+    # the opening alternation begins with a character (the "\b" before "and"/"then" checked
+    # just after it), which lets `re` skip ahead to candidate characters.
     return CasePattern(
-        rf"(?:[,;]|\s[-–—]+|\s&|\s\+|\band\b|\bthen\b)\s+(?:(?:and|then|also|&|so|but)\s+)*"
-        rf"(?=(?:{body})(?![\w']))",
+        r"(?:[,;]|\s(?:[-–—]+|&|\+)|a(?<!\wa)nd\b|t(?<!\wt)hen\b)\s+"
+        rf"(?:(?:and|then|also|&|so|but)\s+)*(?=(?:{_trie(done | set(_STARTERS_EXTRA))})(?![\w']))",
     )
 
 
@@ -101,15 +125,19 @@ class Boundaries:
         size = len(doc)
         if size == 0:
             return doc
-        starts = doc.to_array(IDX)
-        orths = doc.to_array(ORTH).tolist()
+        table = doc.to_array([IDX, ORTH])
+        starts = table[:, 0]
+        orths = table[:, 1].tolist()
         values = numpy.full(size, -1, dtype=numpy.int64)
         values[0] = 1
+        spaces: list[int] | None = None  # IS_SPACE per token, read when an ender is found
         for index, orth in enumerate(orths):
             if orth not in self.enders:
                 continue
+            if spaces is None:
+                spaces = doc.to_array(IS_SPACE).tolist()
             after = index + 1
-            while after < size and (orths[after] in self.trailing or doc[after].is_space):
+            while after < size and (orths[after] in self.trailing or spaces[after]):
                 after += 1
             if after < size:
                 values[after] = 1
@@ -153,9 +181,11 @@ def _sentence_bounds(doc: Doc) -> Iterator[tuple[int, int]]:
     size = len(doc)
     if size == 0:
         return
-    firsts = numpy.flatnonzero(doc.to_array(SENT_START) == 1)
-    idx = doc.to_array(IDX)
-    ends = idx + doc.to_array(LENGTH)
+    # one array call (each costs more than the arithmetic); SENT_START's -1 reads as 2**64 - 1
+    table = doc.to_array([SENT_START, IDX, LENGTH]).astype(numpy.int64)
+    firsts = numpy.flatnonzero(table[:, 0] == 1)
+    idx = table[:, 1]
+    ends = idx + table[:, 2]
     # Like Doc.sents: the first token always opens a sentence, and only an explicit 1 opens one.
     bounds = numpy.concatenate(([0], firsts[firsts > 0], [size]))
     for chunk in range(0, len(bounds) - 1, _CHUNK):

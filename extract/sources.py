@@ -51,21 +51,25 @@ def ticket_sources(ticket: Ticket) -> list[Source]:
     """Title, description and notes (oldest first) of `ticket`, cleaned. Never empty."""
     sources = [Source("title", None, Context.TITLE, ticket.title,
                       clean_text(ticket.title, email=False), ticket.created_at)]
-    seen: set[str] = set()
     if ticket.description.strip():
         clean = clean_text(ticket.description)
-        seen.add(normalise(clean.text))
         sources.append(Source("description", None, Context.DESCRIPTION, ticket.description, clean,
                               ticket.created_at))
+    # Normalised texts of sources[1:counted] (description and notes kept so far): only a
+    # description-kind note is compared with them, so they are normalised when one comes.
+    seen: set[str] = set()
+    counted = 1
     ordered = sorted(enumerate(ticket.notes), key=lambda pair: (pair[1].created_at, pair[0]))
     for _, note in ordered:
         if not note.text.strip():
             continue
         clean = clean_text(note.text)
-        key = normalise(clean.text)
-        if note.kind is NoteKind.DESCRIPTION and key in seen:
-            continue
-        seen.add(key)
+        if note.kind is NoteKind.DESCRIPTION:
+            # A note that repeats the description (or an earlier note) adds nothing.
+            seen.update(normalise(source.clean.text) for source in sources[counted:])
+            counted = len(sources)
+            if normalise(clean.text) in seen:
+                continue
         sources.append(Source("note", note.external_id, _context(note.kind, note.author_role),
                               note.text, clean, note.created_at, note.author, note.kind))
     return sources

@@ -3,6 +3,7 @@ by name (never by its text) without taking its batch down."""
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable
 
@@ -101,3 +102,39 @@ def test_running_out_of_memory_is_not_blamed_on_a_ticket(
 
     with pytest.raises(MemoryError):
         list(Extractor().extract_many(_tickets(ticket, note)))
+
+
+@pytest.mark.parametrize("text", ["<p></p>", "<div><br></div>", "&nbsp;"])
+def test_a_fresh_extractor_reads_a_ticket_whose_only_note_cleans_to_nothing(
+        ticket: TicketMaker, note: NoteMaker, text: str) -> None:
+    # A fresh Extractor's feature caches are empty: a batch with no words to look up must
+    # give an empty feature matrix, not fail on the empty cache.
+    lone = ticket(title="Printer", description="", notes=[note(1, text)])
+
+    resolution = Extractor().extract(lone)
+
+    assert resolution.ticket.external_id == lone.external_id
+    assert resolution.title.text == "Printer"
+
+
+def test_the_garbage_collector_is_left_as_it_was_found(extractor: Extractor,
+                                                       ticket: TicketMaker,
+                                                       note: NoteMaker) -> None:
+    # Batches pause the cyclic collector; it must come back on after a batch, after a failing
+    # ticket, and stay off for a caller that had turned it off.
+    assert gc.isenabled()
+    list(extractor.extract_many(_tickets(ticket, note)))
+    assert gc.isenabled()
+
+    broken = Extractor()
+    broken.nlp.add_pipe("fixedit_test_breaks_on_marker")
+    with pytest.raises(ExtractionError):
+        broken.extract(ticket(notes=[note(1, f"rebooted {SECRET}")]))
+    assert gc.isenabled()
+
+    gc.disable()
+    try:
+        extractor.extract(ticket())
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -102,12 +102,13 @@ def test_pathological_notes_extract_in_bounded_time(extractor: Extractor, name: 
     text = PATHOLOGICAL[name]()
     ticket = make_ticket("Printer offline", [text])
 
-    started = time.perf_counter()
+    started = time.process_time()
     resolution = extract_checked(extractor, ticket)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
 
-    # A generous bound (shared 2-core CI): this is about not hanging, not about speed.
-    assert elapsed < 20, f"{name} took {elapsed:.1f}s"
+    # A generous bound on this process's CPU time (other work on the machine does not count):
+    # this is about not hanging, not about speed.
+    assert elapsed < 30, f"{name} took {elapsed:.1f} CPU seconds"
     assert QualityFlag.NO_STEPS in resolution.quality_flags
 
 
@@ -115,10 +116,10 @@ def test_five_hundred_notes_on_one_ticket(extractor: Extractor) -> None:
     notes = [f"Checked SRV{i:03d}: rebooted the print spooler, still offline." for i in range(500)]
     ticket = make_ticket("Printer offline in the front office", notes)
 
-    started = time.perf_counter()
+    started = time.process_time()
     extract_checked(extractor, ticket)
 
-    assert time.perf_counter() - started < 20
+    assert time.process_time() - started < 30  # CPU seconds: bounded, not fast
 
 
 ADVERSARIAL: dict[str, Callable[[int], str]] = {
@@ -136,12 +137,13 @@ ADVERSARIAL: dict[str, Callable[[int], str]] = {
 
 
 def best_time(function: Callable[[], object], repeats: int = 2) -> float:
-    """The fastest of `repeats` runs of `function`, in seconds."""
+    """The fastest of `repeats` runs of `function`, in CPU seconds of this process (what other
+    work on the machine leaves alone)."""
     times = []
     for _ in range(repeats):
-        started = time.perf_counter()
+        started = time.process_time()
         function()
-        times.append(time.perf_counter() - started)
+        times.append(time.process_time() - started)
     return min(times)
 
 
@@ -149,15 +151,16 @@ def best_time(function: Callable[[], object], repeats: int = 2) -> float:
 def test_cleaning_time_grows_linearly_not_quadratically(name: str) -> None:
     """Also covers the >1 MB inputs the extractor itself cannot yet take in bounded time."""
     make = ADVERSARIAL[name]
-    small, large = make(40_000), make(400_000)
+    small, large = make(40_000), make(640_000)
 
     small_time = best_time(lambda: clean_text(small))
     large_time = best_time(lambda: clean_text(large))
 
-    # 10x the input: linear is ~10x, quadratic ~100x. 30x leaves room for a noisy machine;
-    # the floor keeps a sub-millisecond small run from making the ratio meaningless.
-    assert large_time < 30 * max(small_time, 0.005), (
-        f"{name}: 40 KB {small_time:.3f}s, 400 KB {large_time:.3f}s")
+    # 16x the input: linear is ~16x, quadratic ~256x. 64x sits far from both, so neither
+    # noise nor caches can confuse them; the floor keeps a sub-millisecond small run from
+    # making the ratio meaningless.
+    assert large_time < 64 * max(small_time, 0.005), (
+        f"{name}: 40 KB {small_time:.3f} CPU s, 640 KB {large_time:.3f} CPU s")
 
 
 def test_cleaned_text_is_capped_at_what_spacy_accepts() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from extract.roles import Context, Role, classify, is_closure
+from extract.roles import Context, Role, classify, is_closure, label_length
 
 # (segment, who wrote it, the role it must get)
 CASES = [
@@ -142,3 +142,17 @@ def test_labels_steer_the_role() -> None:
     assert classify("Cause: expired certificate").primary is Role.CAUSE
     assert classify("Issue: printer offline").primary is Role.SYMPTOM
     assert classify("Resolution:").primary is Role.OTHER
+
+
+@pytest.mark.parametrize(("text", "length"), [
+    ("Resolution: rebuilt the profile", len("Resolution: ")),
+    ("Root cause - expired cert", len("Root cause - ")),
+    ("fix=cleared cache", len("fix=")),
+    ("Resolution", 0),  # a bare label is no label: nothing would be left
+    ("Resolution:", 0),
+    ("Resolution\n", 0),
+    ("rebuilt the profile", 0),
+    ("Issue-tracker sync fixed", 0),  # "-" not followed by a space
+])
+def test_label_length(text: str, length: int) -> None:
+    assert label_length(text) == length
