@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
@@ -34,20 +35,35 @@ from rapidfuzz.distance import Levenshtein
 from store.search import RUN_PATTERN as _RUN
 from store.search import tokenize
 
-FIELDS = ("title", "problem", "symptoms", "cause", "steps", "entities")
-"""The BM25F fields: `entities` holds the text of products, error codes and KB references."""
-FIELD_WEIGHTS = np.array([3.0, 2.0, 1.5, 1.0, 1.0, 2.0])
-"""A title match counts three times a step match: titles say what the ticket was about."""
-FIELD_B = np.array([0.5, 0.75, 0.75, 0.75, 0.75, 0.3])
-"""Length normalisation per field: weak for short fields (titles, entity lists)."""
+FIELDS = ("title", "problem", "symptoms", "cause", "steps", "entities", "context")
+"""The BM25F fields: `entities` holds the text of products, error codes and KB references;
+`context` the ticket's own words (description and notes, cleaned and capped)."""
+FIELD_WEIGHTS = np.array([3.0, 2.0, 1.5, 1.0, 0.5, 2.0, 1.0])
+"""A title match counts three times a cause match: titles say what the ticket was about. Steps
+count half: they are the technician's fix, and a new ticket describes a problem. The context
+(the ticket's own wording, which the extracted fields paraphrase or drop) counts like a cause.
+Tuned on the dev split of fixtures/lookup (bench/lookup_quality.py), never on test."""
+FIELD_B = np.array([0.5, 0.75, 0.75, 0.75, 0.75, 0.3, 0.9])
+"""Length normalisation per field: weak for short fields (titles, entity lists), strong for
+the long, unsummarised context (a long thread mentions many words in passing)."""
 K1 = 1.2
-ENTITY_BOOST = 1.5
+ENTITY_BOOST = 1.0
 """Extra score per shared exact error code / KB number / product, times that key's idf."""
 TYPO_WEIGHT = {1: 0.8, 2: 0.6}
 """What a vocabulary term one or two edits away from a query word counts, relative to exact."""
 PREFIX_WEIGHT = 0.6
 """What a longer code found by a partial code ("0x8007" → 0x80070005) counts."""
+TYPO_MAX_DF = 3
+"""Only a query word in fewer docs than this is looked up for typos (a rarer one may be one)."""
 MAX_QUERY_TERMS = 32
+"""Distinct query words looked up (the first ones: the subject line comes first)."""
+MAX_QUERY_CHARS = 20_000
+QUERY_TITLE_WEIGHT = 2.0
+"""A query's first line is its subject: its words count this much more than the body's."""
+QUERY_BOILERPLATE_WEIGHT = 0.3
+"""What a word of an "our environment" paragraph counts (it names unrelated products)."""
+QUERY_K3 = 2.0
+"""Saturation of a word's summed query weight (BM25's k3)."""
 COMMON_SHARE = 0.02
 """A term in more than this share of the docs is *common*: see `score`."""
 PRUNE_MIN_CANDIDATES = 2_000
@@ -62,8 +78,11 @@ RUN_CACHE_SIZE = 2_000_000
 DELTA_MERGE_DOCS = 20_000
 """Merge the delta into the main segment when it holds more docs than this (or 10% of main)."""
 
-OUTCOME_PRIOR = {"resolved": 1.0, "workaround": 0.85, "unknown": 0.7, "escalated": 0.6,
-                 "unresolved": 0.5}
+OUTCOME_PRIOR = {"resolved": 1.0, "workaround": 0.95, "unknown": 0.92, "escalated": 0.9,
+                 "unresolved": 0.88}
+"""Mild on purpose: relevance decides, the outcome breaks near-ties. A lookup returns only
+worked fixes by default; one asking for every outcome wants the same problem whatever came of
+it (what was tried and failed is worth seeing), so a stronger prior buries true matches."""
 REOPENED_PRIOR = 0.6
 """Multiplier for a fix that did not stick (the ticket was reopened after it was recorded)."""
 FEEDBACK_SPAN = 0.6
@@ -74,6 +93,18 @@ _FIELD_MARK = f" {_MARK_RUN} "
 _MARK_ID = -1
 _CODE_KEY, _PRODUCT_KEY = "c:", "p:"  # tokens never contain ":", so keys cannot clash
 _NO_DATE = np.iinfo(np.int64).min
+
+
+_CONTRACTION_STUBS = frozenset({
+    "don", "doesn", "didn", "isn", "wasn", "aren", "weren", "won", "wouldn", "couldn", "shouldn",
+    "hasn", "haven", "hadn", "ve", "ll", "re"})
+"""What the tokenizer leaves of "don't", "I've", "we're": no evidence of a problem."""
+_PARAGRAPH = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*•]|\d+[.)])\s)")
+_BOILERPLATE = re.compile(
+    r"\s*(?:(?:our |my |the )?(?:environment|background|setup|set-up|specs?|system info|"
+    r"context|config(?:uration)?)\s*:|(?:some |a bit of )?background\b|for context\b|"
+    r"not sure if (?:it'?s )?related\b|in case it matters\b|fwiw\b)",
+    re.IGNORECASE)
 
 
 def stem(token: str) -> str:
@@ -126,6 +157,32 @@ def _product_aliases() -> dict[tuple[str, ...], str]:
             if terms:
                 aliases.setdefault(terms, name)
     return aliases
+
+
+@cache
+def _product_spellings() -> dict[str, tuple[str, ...]]:
+    """Canonical product name → its lower-cased name and aliases, as written."""
+    from extract.lexicon import load_json
+
+    spellings: dict[str, set[str]] = {}
+    for product in load_json("products.json")["products"]:
+        names = [product["name"], *product.get("aliases", []), *product.get("cased", [])]
+        spellings.setdefault(product["name"], set()).update(n.lower() for n in names)
+    return {name: tuple(sorted(found)) for name, found in spellings.items()}
+
+
+@lru_cache(maxsize=10_000)
+def _spelled(name: str) -> re.Pattern[str]:
+    """A pattern finding one of a product's spellings as whole words."""
+    spellings = _product_spellings().get(name, (name.lower(),))
+    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, spellings)) + r")(?!\w)")
+
+
+def named_products(text: str) -> list[str]:
+    """Canonical products `text` names as written: an alias met only after stemming ("people
+    team" → "teams") is an ordinary word, not a product mention."""
+    lowered = text.lower()
+    return [name for name in find_products(analyze(text)) if _spelled(name).search(lowered)]
 
 
 def find_products(terms: Sequence[str]) -> list[str]:
@@ -190,6 +247,8 @@ class DocInput(NamedTuple):
     helpful: int = 0
     votes: int = 0
     updated_at: float = 0.0
+    context: str = ""
+    """The ticket's own words (`ResolutionRow.context_text`)."""
 
 
 def prior(outcome: str, reopened: bool, helpful: int, votes: int) -> float:
@@ -461,7 +520,7 @@ class Analyzer:
             pieces += (_FIELD_MARK, doc.title, _FIELD_MARK, doc.problem, _FIELD_MARK,
                        " \n ".join(doc.symptoms), _FIELD_MARK, doc.cause, _FIELD_MARK,
                        " \n ".join(doc.steps), _FIELD_MARK, " \n ".join(doc.products),
-                       " \n ".join(doc.codes))
+                       " \n ".join(doc.codes), _FIELD_MARK, doc.context)
             keys: set[str] = set()
             for text in doc.codes:
                 keys.update(_code_keys(text))
@@ -662,45 +721,104 @@ class QueryPlan:
     word_idf: dict[str, float]
 
 
+def query_parts(query: str) -> list[tuple[str, float]]:
+    """The query's text in weighted parts: (text, weight), noise cleaned out.
+
+    Why: a real incoming ticket or forum post is markup, a subject line and a body carrying
+    quoted replies, signatures, disclaimers and an "our environment" paragraph naming products
+    that have nothing to do with the problem. The extractor's cleaning drops markup, quotes and
+    signatures; the subject line (the first line) says what the problem is, so it weighs
+    `QUERY_TITLE_WEIGHT`; a paragraph that opens as setup boilerplate ("Environment:", "For
+    context, ...") weighs `QUERY_BOILERPLATE_WEIGHT`.
+    """
+    from extract.clean import clean_text  # the extractor's cleaning, for query text only
+
+    text = clean_text(query[:MAX_QUERY_CHARS]).text
+    title, _, body = text.strip().partition("\n")
+    parts: list[tuple[str, float]] = [(title, QUERY_TITLE_WEIGHT)] if title.strip() else []
+    for paragraph in _PARAGRAPH.split(body):
+        if paragraph.strip():
+            boiler = _BOILERPLATE.match(paragraph) is not None
+            parts.append((paragraph, QUERY_BOILERPLATE_WEIGHT if boiler else 1.0))
+    return parts
+
+
+def query_words(query: str) -> dict[str, tuple[str, float]]:
+    """Index term → (the query token it came from, its query weight), best first, capped.
+
+    A word's weight sums its parts' weights and saturates (BM25's k3), so a word repeated in a
+    long post counts a little more, not many times more. At most `MAX_QUERY_TERMS` words are
+    kept: a rambling text's words beyond that add noise and latency, not evidence.
+    """
+    return _weigh_words(query_parts(query))
+
+
+def _weigh_words(parts: Sequence[tuple[str, float]]) -> dict[str, tuple[str, float]]:
+    weights: dict[str, float] = {}
+    shown: dict[str, str] = {}
+    for text, weight in parts:
+        for token in tokenize(text):
+            if token in _CONTRACTION_STUBS:
+                continue
+            term = stem(token)
+            shown.setdefault(term, token)
+            weights[term] = weights.get(term, 0.0) + weight
+    saturated = {term: _saturate(w) for term, w in weights.items()}
+    kept = sorted(saturated, key=lambda term: -saturated[term])[:MAX_QUERY_TERMS]  # stable
+    return {term: (shown[term], saturated[term]) for term in kept}
+
+
+def _saturate(weight: float) -> float:
+    """BM25's k3 saturation: 1.0 for one body mention, approaching k3 + 1 for many."""
+    return weight * (QUERY_K3 + 1.0) / (QUERY_K3 + weight)
+
+
+def _weigh_products(parts: Sequence[tuple[str, float]]) -> dict[str, float]:
+    """Canonical products the query names, weighed like words (an environment paragraph's
+    products count little)."""
+    weights: dict[str, float] = {}
+    for text, weight in parts:
+        for name in named_products(text):
+            weights[name] = weights.get(name, 0.0) + weight
+    return {name: _saturate(weight) for name, weight in weights.items()}
+
+
 def plan_query(analyzer: Analyzer, snapshot: Snapshot, query: str) -> QueryPlan:
-    """Exact, typo-tolerant and partial-code terms of a query, plus its entity boosts."""
+    """Exact, typo-tolerant and partial-code terms of a query, plus its entity boosts (each
+    scaled by its word's query weight)."""
     vocab = analyzer.vocab
-    originals = dict.fromkeys(tokenize(query))
-    words: dict[str, str] = {}  # index term -> the query token it came from
-    for token in originals:
-        words.setdefault(stem(token), token)
-        if len(words) >= MAX_QUERY_TERMS:
-            break
+    parts = query_parts(query)
+    words = _weigh_words(parts)
     terms: list[QueryTerm] = []
     word_idf: dict[str, float] = {}
     unseen_idf = math.log(1.0 + (max(snapshot.live, 1) + 0.5) / 0.5)
-    for word, shown in words.items():
+    for word, (shown, qw) in words.items():
         term_id = vocab.ids.get(word)
         df = snapshot.df(term_id) if term_id is not None else 0
         word_idf[shown] = snapshot.idf(term_id) if term_id is not None and df else unseen_idf
         if term_id is not None and df:
-            terms.append(QueryTerm(term_id, shown, 1.0))
-        if word.isalpha() and len(word) >= MIN_TYPO_LENGTH and df < 3:
+            terms.append(QueryTerm(term_id, shown, qw))
+        if word.isalpha() and len(word) >= MIN_TYPO_LENGTH and df < TYPO_MAX_DF:
             for other, distance in vocab.typo_candidates(word):
                 other_id = vocab.ids[other]
                 if snapshot.df(other_id) > df * 10:
-                    terms.append(QueryTerm(other_id, shown, TYPO_WEIGHT[distance]))
+                    terms.append(QueryTerm(other_id, shown, qw * TYPO_WEIGHT[distance]))
                     word_idf[shown] = min(word_idf[shown], snapshot.idf(other_id))
         elif is_code(word) and len(word) >= MIN_PREFIX_LENGTH:
             longer = [vocab.ids[t] for t in vocab.code_prefixed(word)]
             longer = sorted((t for t in longer if snapshot.df(t)), key=snapshot.df,
                             reverse=True)[:MAX_PREFIX_EXPANSIONS]
-            terms.extend(QueryTerm(t, shown, PREFIX_WEIGHT) for t in longer)
+            terms.extend(QueryTerm(t, shown, qw * PREFIX_WEIGHT) for t in longer)
             if longer and not df:
                 word_idf[shown] = max(snapshot.idf(t) for t in longer)
         if is_code(word):
             key = vocab.ids.get(_CODE_KEY + word)
             if key is not None and snapshot.df(key):
-                terms.append(QueryTerm(key, shown, ENTITY_BOOST, entity=True))
-    for name in find_products(list(words)):
+                terms.append(QueryTerm(key, shown, qw * ENTITY_BOOST, entity=True))
+    for name, pw in _weigh_products(parts).items():
         key = vocab.ids.get(product_key(name))
         if key is not None and snapshot.df(key):
-            terms.append(QueryTerm(key, name, ENTITY_BOOST, entity=True))
+            terms.append(QueryTerm(key, name, pw * ENTITY_BOOST, entity=True))
     return QueryPlan(tuple(terms), word_idf)
 
 

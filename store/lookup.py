@@ -3,8 +3,12 @@
 `SearchIndex` is built from the store and kept current with `refresh()`; `search()` ranks stored
 resolutions for a new ticket's text with the in-memory BM25F index of `store.index`:
 
-* **relevance**: BM25F over title, problem, symptoms, cause, steps and the entity text
-  (products, error codes, KB references), with field weights; query words that are not in the
+* **relevance**: BM25F over title, problem, symptoms, cause, steps, the entity text
+  (products, error codes, KB references) and, weighted low, the ticket's own words
+  (`ResolutionRow.context_text`: description and notes, redacted, cleaned, capped), with field
+  weights. The query is cleaned first as the extractor cleans tickets (markup, quoted replies,
+  signatures, disclaimers); its subject line counts double and an "our environment" paragraph
+  little (`store.index.query_parts`); query words that are not in the
   vocabulary match terms one or two edits away ("outlok" → outlook), and code-like words match
   longer codes they begin ("0x8007" → 0x80070005); a shared exact error code, KB number or
   product adds a boost.
@@ -137,6 +141,7 @@ class SearchIndex:
         self._watermark = mark
         self._feedback_mark = feedback_mark
         self._state = (analyzer, snapshot)
+        ix.query_parts("warm up")  # loads the query cleaning now, not in the first lookup
         log.debug("lookup index built: %d resolutions, %d terms", snapshot.live,
                  len(analyzer.vocab))
         return snapshot.live
@@ -412,7 +417,7 @@ def _load_docs(session: Session, *, ids: Sequence[int] | None = None,
             select(ResolutionRow.id, ResolutionRow.source, ResolutionRow.category,
                    ResolutionRow.outcome, ResolutionRow.usable, ResolutionRow.company,
                    ResolutionRow.closed_at, ResolutionRow.updated_at, ResolutionRow.payload,
-                   TicketRow.status, TicketRow.closed_at)
+                   TicketRow.status, TicketRow.closed_at, ResolutionRow.context_text)
             .join(TicketRow, col(TicketRow.id) == col(ResolutionRow.ticket_id))
             .where(col(ResolutionRow.id) > last_id)
             .order_by(col(ResolutionRow.id))
@@ -430,7 +435,7 @@ def _load_docs(session: Session, *, ids: Sequence[int] | None = None,
 
 def _doc(row: Any, feedback: dict[int, tuple[int, int]], is_closed: Any) -> ix.DocInput:
     (row_id, source, category, outcome, usable, company, closed_at, updated_at, payload,
-     ticket_status, ticket_closed) = row
+     ticket_status, ticket_closed, context) = row
     try:
         data = json.loads(payload)
     except ValueError as exc:
@@ -453,6 +458,7 @@ def _doc(row: Any, feedback: dict[int, tuple[int, int]], is_closed: Any) -> ix.D
         company=company, category=category, source=source, outcome=outcome, usable=usable,
         closed_at=None if closed_at is None else math.floor(closed_at.timestamp()),
         reopened=reopened, helpful=helpful, votes=votes, updated_at=updated_at.timestamp(),
+        context=context or "",
     )
 
 

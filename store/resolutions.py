@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +17,10 @@ from store.tables import EvidenceRow, ResolutionRow, TicketRow, nul_free, utcnow
 log = logging.getLogger(__name__)
 
 _PAGE = 500  # rows per round trip when streaming resolutions
+CONTEXT_MAX_CHARS = 6_000
+"""Cap on `ResolutionRow.context_text`: the opening of a ticket says what it was about, and the
+lookup index holds every context's terms in memory (a million rows must stay affordable)."""
+_SPACE = re.compile(r"\s+")
 
 
 def save_resolution(
@@ -58,6 +64,7 @@ def save_resolution(
         "updated_at": now,
         "search_text": search_text(tokens),
         "search_length": len(tokens),
+        "context_text": context_text(ticket.payload),
         "payload": resolution.model_dump_json(),
     }
     if row is None:
@@ -74,6 +81,42 @@ def save_resolution(
     ticket.extracted_version = resolution.extractor_version
     session.add(ticket)
     session.flush()
+
+
+def context_text(ticket_payload: str) -> str:
+    """The ticket's own words for the lookup index: description and notes, cleaned, capped.
+
+    Why: the extracted fields keep a technician's summary, but a new ticket is often worded
+    like an old one's description or notes. Tickets are stored redacted, so this text is too.
+    HTML, quoted replies, signatures and disclaimers are cleaned out as the extractor cleans
+    them, whitespace squeezed, and the text cut at `CONTEXT_MAX_CHARS`.
+    """
+    from extract.clean import clean_text  # the extractor's cleaning; loaded only when saving
+
+    try:
+        data = json.loads(ticket_payload) if ticket_payload else {}
+    except ValueError as exc:
+        raise StoreError("a ticket row holds an unreadable payload") from exc
+    if not isinstance(data, dict):
+        return ""
+    texts = [data.get("description")]
+    notes = data.get("notes")
+    if isinstance(notes, list):
+        texts += [note.get("text") for note in notes if isinstance(note, dict)]
+    parts: list[str] = []
+    size = 0
+    for text in texts:
+        if not isinstance(text, str) or not text.strip():
+            continue
+        piece = _SPACE.sub(" ", clean_text(text[:4 * CONTEXT_MAX_CHARS]).text).strip()
+        if piece:
+            parts.append(piece)
+            size += len(piece) + 1
+            if size >= CONTEXT_MAX_CHARS:
+                break
+    joined = "\n".join(parts)[:CONTEXT_MAX_CHARS]
+    return nul_free(joined.rsplit(" ", 1)[0] if len(joined) == CONTEXT_MAX_CHARS else joined) \
+        or ""
 
 
 def mark_extraction_failed(

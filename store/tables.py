@@ -239,12 +239,19 @@ class ResolutionRow(SQLModel, table=True):
     closed_at: datetime | None = _when(nullable=True)
     extractor_version: str = _name()
     created_at: datetime = _when()
-    updated_at: datetime = _when()
+    updated_at: datetime = _when(index=True)
     search_text: str = Field(
         sa_type=sa.Text,
         description="Lower-cased tokens of the searchable fields, space-padded.",
     )
     search_length: int = Field(description="Number of tokens in search_text.")
+    context_text: str = Field(
+        default="",
+        sa_type=sa.Text,
+        sa_column_kwargs={"server_default": ""},
+        description="The ticket's own words (description and notes, redacted, cleaned, capped):"
+                    " the lookup index's low-weight context field.",
+    )
     payload: str = _text()
 
 

@@ -65,7 +65,10 @@ def seed(engine: sa.Engine) -> Seeded:
     ids: dict[str, int] = {}
     with session_scope(engine) as session:
         for name, company, overrides in _spec():
-            ticket = make_ticket(company=company)
+            # Each ticket describes its own problem: lookups also read a ticket's own words.
+            own = {"title": overrides["title"], "description": overrides["problem"].text,
+                   "notes": []} if "problem" in overrides else {}
+            ticket = make_ticket(company=company, **own)
             upsert_ticket(session, ticket=ticket)
             [item] = [pending for pending in pending_extraction(session,
                                                                 extractor_version="test-1")

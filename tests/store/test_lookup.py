@@ -15,7 +15,7 @@ from store import index as ix
 from store import mark_deleted, pending_extraction, save_resolution, session_scope, upsert_ticket
 from store.lookup import LookupFilters, Match, SearchIndex
 from store.tables import FeedbackRow, ResolutionRow, utcnow
-from tests.factories import BASE_TIME, make_resolution, make_ticket
+from tests.factories import BASE_TIME, make_note, make_resolution, make_ticket
 
 EVERYTHING = LookupFilters(outcomes=None, usable_only=False)
 BLANK: dict[str, Any] = dict(symptoms=[], cause=None, products=[], verification=None)
@@ -70,14 +70,25 @@ CORPUS: dict[str, dict[str, Any]] = {
 def load(engine: sa.Engine, corpus: dict[str, dict[str, Any]]) -> dict[str, int]:
     """Store one ticket and its resolution per entry; returns external id → resolution row id."""
     with session_scope(engine) as session:
-        for key in corpus:
-            upsert_ticket(session, ticket=make_ticket(external_id=key))
+        for key, entry in corpus.items():
+            upsert_ticket(session, ticket=make_ticket(external_id=key, **_ticket_text(entry)))
         for item in pending_extraction(session, extractor_version="test-1"):
             save_resolution(session, row_id=item.row_id, content_hash=item.content_hash,
                             resolution=make_resolution(ticket=item.ticket,
                                                        **_fields(corpus[item.ticket.external_id])))
         return {external_id: row_id for external_id, row_id in session.exec(
             select(ResolutionRow.external_id, ResolutionRow.id))}
+
+
+def _ticket_text(entry: dict[str, Any]) -> dict[str, Any]:
+    """The ticket's own words for an entry with its own title: its problem, and no notes (the
+    factory's notes are about the print spooler). `ticket` in an entry overrides them."""
+    own = dict(entry.pop("ticket", {}))
+    if "title" in entry:
+        problem = entry.get("problem")
+        own = {"title": entry["title"], "description": problem.text if problem else "",
+               "notes": [], **own}
+    return own
 
 
 def _fields(entry: dict[str, Any]) -> dict[str, Any]:
@@ -239,7 +250,8 @@ def test_refresh_sees_added_changed_and_deleted_resolutions(engine: sa.Engine) -
     with session_scope(engine) as session:
         row = session.get(ResolutionRow, rows["vpn"])
         assert row is not None
-        ticket = make_ticket(external_id="vpn", title="VPN tunnel drops",
+        ticket = make_ticket(external_id="vpn", title="VPN tunnel drops", notes=[],
+                             description="The tunnel keeps dropping",
                              updated_at=BASE_TIME + timedelta(days=1))
         upsert_ticket(session, ticket=ticket)
         for item in pending_extraction(session, extractor_version="test-1"):
@@ -409,3 +421,53 @@ def test_refresh_finds_a_row_committed_behind_the_watermark(engine: sa.Engine) -
         session.add(row)
     assert index.refresh() == 1
     assert find(index, "forticlient") == ["vpn"]
+
+
+def test_the_tickets_own_wording_finds_its_fix(engine: sa.Engine) -> None:
+    """Words only the ticket's description and notes hold (not the extracted summary) find it."""
+    corpus = {k: dict(v) for k, v in CORPUS.items()}
+    corpus["label"] = dict(
+        title="Zebra printer prints blank labels", category="printing",
+        steps=[text("Recalibrated the media sensor")],
+        ticket=dict(description="The sticker machine at dispatch spits out empty stickers.",
+                    notes=[make_note(external_id="label-1",
+                                     text="Customer says the parcel tags come out white.")]))
+    load(engine, corpus)
+    index = SearchIndex(engine)
+    assert find(index, "sticker machine spits out empty stickers")[0] == "label"
+    assert find(index, "parcel tags come out white")[0] == "label"
+
+
+def test_html_forum_queries_are_cleaned(index: SearchIndex) -> None:
+    """Markup, entities, a quoted reply and a signature do not steer a forum post's query."""
+    post = ("Outlook keeps asking for my password\n\n"
+            "<p>Hi all,</p><p>Outlook pops up a credential prompt every few minutes &amp; "
+            "won&rsquo;t stop.</p>"
+            "<blockquote><p>Have you tried the FortiClient VPN MTU? 0x80070005</p></blockquote>"
+            "<p>Thanks<br>Sam</p><p>-- <br>Sam Smith | Contoso VPN Team<br>"
+            "FortiClient certified</p>")
+    matches = index.search(post, filters=EVERYTHING)
+    assert ids(matches)[0] == "outlook-creds"
+    plain = ("Outlook keeps asking for my password\n\nHi all,\n\nOutlook pops up a credential "
+             "prompt every few minutes & won't stop.")
+    assert ids(matches) == find(index, plain, filters=EVERYTHING)
+    assert "0x80070005" not in {m for match in matches for m in match.matched}
+    assert not {"p", "rsquo", "amp", "blockquote"} & set(ix.query_words(post))
+
+
+def test_query_parts_weigh_the_subject_up_and_boilerplate_down() -> None:
+    parts = ix.query_parts("Printer jams\n\n<p>Environment: Dell laptops, Meraki, Veeam.</p>"
+                           "<p>The tray two printer jams on every job.</p>")
+    assert parts == [("Printer jams", ix.QUERY_TITLE_WEIGHT),
+                     ("Environment: Dell laptops, Meraki, Veeam.", ix.QUERY_BOILERPLATE_WEIGHT),
+                     ("The tray two printer jams on every job.", 1.0)]
+    words = ix.query_words("Printer jams\n\n<p>Environment: Dell laptops, Meraki.</p>"
+                           "<p>The tray printer jams.</p>")
+    assert words["printer"][1] > words["tray"][1] > words["meraki"][1]
+    assert list(words)[:2] == ["printer", "jams"]
+
+
+def test_products_count_only_when_named_as_written() -> None:
+    assert ix.named_products("Teams meeting recording is missing") == ["Microsoft Teams"]
+    assert ix.named_products("the people team needs the staff folder") == []
+    assert "don" not in ix.query_words("I don't know why it won't print")

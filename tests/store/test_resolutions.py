@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from records import Evidence, EvidencedText, Outcome
+from records import Evidence, EvidencedText, Outcome, StoreError
 from store import (
     count_rows,
     get_resolution,
@@ -18,8 +18,8 @@ from store import (
     upsert_ticket,
 )
 from store import resolutions as resolutions_module
-from store.tables import EvidenceRow
-from tests.factories import make_resolution, make_ticket
+from store.tables import EvidenceRow, ResolutionRow
+from tests.factories import make_note, make_resolution, make_ticket
 
 
 def extract_all(session: Session, version: str = "test-1", **overrides: object) -> int:
@@ -154,3 +154,34 @@ def test_iter_resolutions_streams_in_order_with_filters(
     assert from_a == [t.external_id for t in tickets if t.source == "a"]
     assert usable == [t.external_id for n, t in enumerate(tickets) if n != 1]
     assert (counts["resolutions"], counts["usable_resolutions"]) == (5, 4)
+
+
+def test_context_text_keeps_the_tickets_own_words_cleaned_and_capped(engine: sa.Engine) -> None:
+    notes = [make_note(external_id="n-1", text="<p>The sticker machine spits out <b>blank</b>"
+                                                " labels &amp; jams.</p>"),
+             make_note(external_id="n-2", text="Recalibrated it.\n\n-- \nSam Smith\nContoso IT"
+                                                "\nTel 555-0100")]
+    short = make_ticket(description="Dispatch cannot print parcel tags.", notes=notes)
+    long = make_ticket(description="word " * 5_000, notes=[])
+    with session_scope(engine) as session:
+        upsert_ticket(session, ticket=short)
+        upsert_ticket(session, ticket=long)
+        extract_all(session)
+    with session_scope(engine) as session:
+        stored = {external_id: context for external_id, context in session.exec(
+            select(ResolutionRow.external_id, ResolutionRow.context_text))}
+    text = stored[short.external_id]
+    assert text == ("Dispatch cannot print parcel tags.\nThe sticker machine spits out blank labels"
+                    " & jams.\nRecalibrated it.")
+    capped = stored[long.external_id]
+    assert 0 < len(capped) <= resolutions_module.CONTEXT_MAX_CHARS
+    assert capped.endswith("word")
+
+
+def test_context_text_of_an_empty_or_odd_payload_is_empty() -> None:
+    assert resolutions_module.context_text("") == ""
+    assert resolutions_module.context_text("[]") == ""
+    assert resolutions_module.context_text('{"description": 3, "notes": [null, {"text": 1}]}') \
+        == ""
+    with pytest.raises(StoreError):
+        resolutions_module.context_text("{not json")
