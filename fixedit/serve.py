@@ -7,7 +7,6 @@ context object (``ctx.obj``: `settings()` and `engine(settings)`), like every ot
 from __future__ import annotations
 
 import json
-import time
 from datetime import datetime
 from typing import Annotated
 
@@ -39,16 +38,12 @@ def serve(
     """
     import uvicorn
 
-    from fixedit.app import create_app
+    from fixedit.app import ready_app
 
     settings = ctx.obj.settings()
-    app = create_app(settings, engine=ctx.obj.engine(settings))
-    started = time.perf_counter()
-    indexed = app.state.fixedit.index.rebuild()  # before listening: no request pays for it
-    err.print(f"lookup index: {indexed:,} resolutions in {time.perf_counter() - started:.1f} s",
-              highlight=False, markup=False)
     chosen_host = host or settings.api.host
     chosen_port = port or settings.api.port
+    app = ready_app(settings, engine=ctx.obj.engine(settings))
     err.print(f"fixedit API on http://{chosen_host}:{chosen_port} (docs at /docs; Ctrl-C stops)",
               highlight=False, markup=False)
     try:
