@@ -196,16 +196,14 @@ def test_issue3_sync_from_sandbox_stores_exactly_the_vendor_data(
                       timeout=settings.http.timeout_seconds) as client:
         harness = SyncHarness(sandbox, vendor, engine, extractor, settings, client)
         started_at = datetime.now(UTC).replace(microsecond=0)
-        began = time.monotonic()
         first = harness.sync()
-        elapsed = time.monotonic() - began
 
-        # Every fault fired, the retries were waited for as asked, and not in wall time.
+        # Every fault fired, and the retries were waited for as asked, through the injected sleep
+        # (recorded, not slept: no wall-clock bound needed, which a loaded machine would break).
         assert [(rule.kind, rule.fired) for rule in faults.snapshot()] == [
             ("status", 1), ("status", 2), ("slow", 1), ("mutate", 1)]
         assert 1.0 in harness.sleeps, f"Retry-After: 1 not honoured (slept {harness.sleeps})"
         assert len(harness.sleeps) >= 3
-        assert elapsed < 20
         assert sandbox.stats()["statuses"][vendor]["429"] == 1
 
         # The record changed mid-sync may be stale or missing until the next run; all else is
