@@ -138,20 +138,6 @@ def resolution_detail(resolution_id: int, resolution: Resolution) -> dict[str, A
     }
 
 
-def resolve_ids(engine: sa.Engine, matches: Sequence[Match]) -> list[int]:
-    """The row id of each match; looked up by ticket when the index did not carry it (0)."""
-    missing = [match.resolution.ticket for match in matches if match.resolution_id <= 0]
-    known: dict[tuple[str, str], int] = {}
-    if missing:
-        with session_scope(engine) as session:
-            known = catalog.ids_for(session, missing)
-    return [
-        match.resolution_id if match.resolution_id > 0
-        else known.get((match.resolution.ticket.source, match.resolution.ticket.external_id), 0)
-        for match in matches
-    ]
-
-
 def build_server(
     engine: sa.Engine, *, redaction: RedactionSettings | None = None, company: str | None = None
 ) -> MCPServer:
@@ -184,19 +170,13 @@ def build_server(
             raise ToolError("give a title or a description (non-blank)")
         clean, _ = redact_text(query, pii=redaction)
         matches = index.search(clean, filters=LookupFilters(company=company), limit=limit)
-        ids = resolve_ids(engine, matches)
         with session_scope(engine) as session:
-            lookup_id = record_lookup(session, channel="mcp", company=company, matches=[
-                Match(resolution_id=row_id, resolution=match.resolution, score=match.score,
-                      confident=match.confident, matched=match.matched)
-                for row_id, match in zip(ids, matches, strict=True)
-            ])
+            lookup_id = record_lookup(session, channel="mcp", company=company, matches=matches)
         log.info("mcp lookup %d: %d matches", lookup_id, len(matches))
         return {
             "lookup_id": lookup_id,
             "count": len(matches),
-            "matches": [match_summary(row_id, match)
-                        for row_id, match in zip(ids, matches, strict=True)],
+            "matches": [match_summary(match.resolution_id, match) for match in matches],
         }
 
     @server.tool(annotations=read_only)

@@ -26,7 +26,6 @@ from connectors.base import ApiConnector, Connector
 from connectors.settings import ApiSourceSettings, WritebackSettings
 from extract import redact_text
 from extract.pii import RedactionSettings
-from fixedit.mcp_server import resolve_ids
 from fixedit.settings import Settings, SourceSettings
 from fixedit.sources import open_connector
 from records import ConfigError, FixeditError, Resolution, Ticket
@@ -148,13 +147,13 @@ def _handle(
     connector: _LazyConnector,
 ) -> str:
     """Look one ticket up, post (or log) the note, record the outcome; the status."""
-    matches, ids = _matches(engine, ticket, index=index, options=options, redaction=redaction)
+    matches = _matches(ticket, index=index, options=options, redaction=redaction)
     with session_scope(engine) as session:
         lookup_id = record_lookup(session, channel="suggest", company=ticket.company,
-                                  matches=_with_ids(matches, ids))
+                                  matches=matches)
     status, detail = "no_match", None
     if matches:
-        text = format_note(matches, ids)
+        text = format_note(matches)
         if not live:
             status = "dry_run"
             log.info("source %s: dry run: would post %d prior resolution(s) (%d characters) to "
@@ -171,23 +170,23 @@ def _handle(
                             "run): %s", ticket.source, ticket.external_id, exc)
     with session_scope(engine) as session:
         record_suggestion(session, ticket_row_id=row_id, status=status, lookup_id=lookup_id,
-                          resolution_ids=[i for i in ids if i > 0], detail=detail)
+                          resolution_ids=[match.resolution_id for match in matches],
+                          detail=detail)
     return status
 
 
 def _matches(
-    engine: sa.Engine,
     ticket: Ticket,
     *,
     index: SearchIndex,
     options: WritebackSettings,
     redaction: RedactionSettings,
-) -> tuple[list[Match], list[int]]:
+) -> list[Match]:
     """The matches worth posting: not the ticket itself, above the minimum score, and (when
     asked) only if one is confident."""
     query, _ = redact_text(f"{ticket.title}\n{ticket.description}".strip(), pii=redaction)
     if not query.strip():
-        return [], []
+        return []
     found = index.search(query, filters=LookupFilters(), limit=options.suggest_limit + 1)
     kept = [match for match in found
             if (match.resolution.ticket.source, match.resolution.ticket.external_id)
@@ -195,23 +194,17 @@ def _matches(
             and match.score >= options.suggest_min_score][: options.suggest_limit]
     if options.suggest_confident_only and not any(match.confident for match in kept):
         kept = []
-    return kept, resolve_ids(engine, kept)
+    return kept
 
 
-def _with_ids(matches: Sequence[Match], ids: Sequence[int]) -> list[Match]:
-    return [Match(resolution_id=row_id, resolution=match.resolution, score=match.score,
-                  confident=match.confident, matched=match.matched)
-            for row_id, match in zip(ids, matches, strict=True)]
-
-
-def format_note(matches: Sequence[Match], ids: Sequence[int]) -> str:
+def format_note(matches: Sequence[Match]) -> str:
     """The internal note: each prior resolution's title, outcome, first steps and link.
 
     Plain text: every PSA shows it, none renders the same Markdown.
     """
     lines = ["fixedit: similar tickets were fixed before (automatic suggestion, internal only).",
              ""]
-    for number, (match, row_id) in enumerate(zip(matches, ids, strict=True), start=1):
+    for number, match in enumerate(matches, start=1):
         resolution = match.resolution
         sure = ", confident match" if match.confident else ""
         lines.append(f"{number}. {resolution.title.text} [{resolution.outcome.value}{sure}]")
@@ -222,7 +215,7 @@ def format_note(matches: Sequence[Match], ids: Sequence[int]) -> str:
         if len(resolution.steps) > STEPS_SHOWN:
             lines.append(f"   (+{len(resolution.steps) - STEPS_SHOWN} more steps)")
         lines.append(f"   Source: {_link(resolution)}"
-                     + (f" (fixedit resolution {row_id})" if row_id > 0 else ""))
+                     + f" (fixedit resolution {match.resolution_id})")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 

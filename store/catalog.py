@@ -7,14 +7,13 @@ the API passes the company an API key is limited to, so rows of other companies 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, func, select
 
-from records import Resolution, SourceRef
+from records import Resolution
 from store.search import MAX_QUERY_TERMS, tokenize
 from store.tables import LookupRow, ResolutionRow, nul_free
 
@@ -93,19 +92,6 @@ def list_entries(
         .offset(offset)
     ).all()
     return CatalogPage(items=[_entry(row) for row in rows], total=total)
-
-
-def ids_for(session: Session, refs: Sequence[SourceRef]) -> dict[tuple[str, str], int]:
-    """Row ids of the resolutions of these tickets, keyed by (source, external id)."""
-    wanted = {(ref.source, ref.external_id) for ref in refs}
-    if not wanted:
-        return {}
-    rows = session.exec(
-        select(ResolutionRow.id, ResolutionRow.source, ResolutionRow.external_id)
-        .where(col(ResolutionRow.external_id).in_(sorted({ext for _, ext in wanted})))
-    ).all()
-    return {(source, ext): row_id for row_id, source, ext in rows
-            if (source, ext) in wanted and row_id is not None}
 
 
 def lookup_visible(session: Session, *, lookup_id: int, company: str | None = None) -> bool:

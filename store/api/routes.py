@@ -7,15 +7,12 @@ every record before it is returned.
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
-from sqlmodel import Session
 
 from extract.redact import redact_text, redact_ticket
 from records import Resolution, Ticket
@@ -39,7 +36,7 @@ from store.api.schemas import (
 )
 from store.db import check_connection, session_scope
 from store.keys import ApiKey
-from store.lookup import WORKED, LookupFilters, Match
+from store.lookup import WORKED, LookupFilters
 from store.metrics import Metrics, compute_metrics
 from store.tables import nul_free
 from store.usage import record_feedback, record_lookup
@@ -112,22 +109,6 @@ def _ticket_text(ticket: Ticket) -> str:
                                        *(note.text for note in ticket.notes)) if part)
 
 
-def _with_ids(session: Session, matches: Sequence[Match]) -> list[Match]:
-    """Fill in row ids the index did not give (0), from the tickets the matches came from."""
-    missing = [match.resolution.ticket for match in matches if match.resolution_id <= 0]
-    ids = catalog.ids_for(session, missing) if missing else {}
-    filled = []
-    for match in matches:
-        if match.resolution_id <= 0:
-            ref = match.resolution.ticket
-            row_id = ids.get((ref.source, ref.external_id))
-            if row_id is None:  # retracted since it was ranked
-                continue
-            match = dataclasses.replace(match, resolution_id=row_id)
-        filled.append(match)
-    return filled
-
-
 @v1.post("/lookup", response_model=LookupResponse, responses=_INPUT_ERRORS,
          summary="Find prior resolutions for a new ticket")
 def lookup(body: LookupRequest, key: Reader, context: Context, response: Response) -> Response:
@@ -151,8 +132,7 @@ def lookup(body: LookupRequest, key: Reader, context: Context, response: Respons
     found = [match for match in found
              if company is None or nul_free(match.resolution.company) == filters.company]
     with session_scope(context.engine) as session:
-        matches = _with_ids(session, found)
-        lookup_id = record_lookup(session, channel="api", matches=matches, key_id=key.id,
+        lookup_id = record_lookup(session, channel="api", matches=found, key_id=key.id,
                                   company=company)
     answer = LookupResponse(
         lookup_id=lookup_id,
@@ -162,7 +142,7 @@ def lookup(body: LookupRequest, key: Reader, context: Context, response: Respons
                           resolution=match.resolution,
                           evidence=evidence_items(match.resolution),
                           links=_links(match.resolution_id, match.resolution))
-                 for match in matches],
+                 for match in found],
     )
     # Serialised once, here: the model is built from validated records, and FastAPI's second
     # validation and encoding of a response this size cost more than the search itself.

@@ -6,9 +6,8 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from records import SourceRef
 from store import session_scope
-from store.catalog import CatalogFilters, get_entry, ids_for, list_entries, lookup_visible
+from store.catalog import CatalogFilters, get_entry, list_entries, lookup_visible
 from store.usage import record_lookup
 from tests.api.conftest import ACME, GLOBEX, Seeded
 from tests.factories import BASE_TIME
@@ -40,13 +39,8 @@ def test_list_entries_filters_and_counts(engine: sa.Engine, seeded: Seeded) -> N
         assert list_entries(session, limit=10, offset=6).items == []
 
 
-def test_ids_for_and_lookup_visibility(engine: sa.Engine, seeded: Seeded) -> None:
+def test_lookup_visibility(engine: sa.Engine, seeded: Seeded) -> None:
     with session_scope(engine) as session:
-        entry = get_entry(session, resolution_id=seeded["acme_vpn"])
-        assert entry is not None
-        ref = entry.resolution.ticket
-        other = SourceRef(source="elsewhere", external_id=ref.external_id)
-        assert ids_for(session, [ref, other]) == {(ref.source, ref.external_id): entry.id}
         lookup_id = record_lookup(session, channel="api", matches=[], company=GLOBEX)
     with session_scope(engine) as session:
         assert lookup_visible(session, lookup_id=lookup_id)

@@ -231,7 +231,7 @@ def test_format_note_numbers_matches_and_cuts_long_steps() -> None:
     resolution = make_resolution(steps=[EvidencedText(text=f"step {n}") for n in range(6)]
                                  + [EvidencedText(text=long_step)])
     text = format_note([Match(resolution_id=7, resolution=resolution, score=3.0,
-                              confident=True)], [7])
+                              confident=True)])
     assert "1. Print jobs stuck in queue on HP LaserJet [resolved, confident match]" in text
     assert "Step 4: step 3" in text and "Step 5" not in text and "(+3 more steps)" in text
     assert "(fixedit resolution 7)" in text
