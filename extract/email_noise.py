@@ -14,19 +14,43 @@ from bisect import bisect_right
 __all__ = ["noise_ranges", "tag_ranges"]
 
 _FLAGS = re.IGNORECASE | re.MULTILINE
+# `noise_ranges` runs only on a text that `_QUICK` finds something in: a word of
+# `_QUICK_WORDS`, one of `_QUICK_AT_LINE` at a line start, or a capitalised name after a blank
+# line. For lowercased ASCII text (nearly every note) the same test is split in three
+# (`_quick_ascii`): the words are looked up with `in`, a C substring search, where one regex
+# would try every alternative at every character (several times slower); the rest starts at a
+# line start, so one anchored match at the start and one search for "\n" cover it.
+_QUICK_WORDS = (
+    "thank", "regards", "wrote:", "sent from", "this email", "this e-mail", "this message",
+    "notice", "external", "confidential", "cheers", "thx", "original message", "get outlook",
+    "sincerely", "disclaimer", "intended recipient", "caution", "above this line",
+    "respectfully", "this ticket", "this request", "this case", "your request", "your ticket",
+    "your case", "your support", "to add", "automat", "generated", "do not reply",
+    "receiving this", "received this", "often get", "forwarded",
+)
+_QUICK_AT_LINE = (r"[ \t]*>|[ \t]*(?:\*\s*)?from:|--|best|ty\b|tia\b|_{8,}"
+                  r"|[ \t]*(?:ticket|alert|note|incident)\b")
+_QUICK_NAME = r"\n[ \t]*[A-Z][a-z'’-]+[ \t]+[A-Z]"
 _QUICK = re.compile(
-    r"wrote:|original message|^[ \t]*>|^[ \t]*(?:\*\s*)?from:|sent from|get outlook|^--|regards"
-    r"|thank|thx|cheers|sincerely|^best|confidential|disclaimer|intended recipient|this e-?mail"
-    r"|this message|caution|external|above this line|^ty\b|^tia\b|respectfully|^_{8,}"
-    r"|this (?:ticket|request|case)|your (?:request|ticket|case|support)|to add|automat"
-    r"|generated|do not reply|(?:receiving|received) this|notice|often get|forwarded"
-    r"|^[ \t]*(?:ticket|alert|note|incident)\b"
-    r"|\n\n[ \t]*[A-Z][a-z'’-]+[ \t]+[A-Z]",
+    "|".join(re.escape(word) for word in _QUICK_WORDS)
+    + rf"|^(?:{_QUICK_AT_LINE})|\n{_QUICK_NAME}",
     _FLAGS,
 )
-# `_QUICK` for lowercased ASCII text: the case-sensitive twin skips IGNORECASE's per-character
-# folding (three times faster). Under IGNORECASE "[A-Z]" is any ASCII letter, so "[a-z]" here.
-_QUICK_LOWER = re.compile(_QUICK.pattern.replace("[A-Z]", "[a-z]"), re.MULTILINE)
+# The case-sensitive twins for lowercased text skip IGNORECASE's per-character folding. Under
+# IGNORECASE "[A-Z]" is any ASCII letter, so "[a-z]" here.
+_QUICK_START = re.compile(_QUICK_AT_LINE)
+_QUICK_LINE = re.compile(rf"\n(?:{_QUICK_AT_LINE}|{_QUICK_NAME.replace('[A-Z]', '[a-z]')})")
+
+
+def _quick_ascii(lowered: str) -> bool:
+    """`_QUICK.search` for lowercased ASCII text."""
+    for word in _QUICK_WORDS:
+        if word in lowered:
+            return True
+    return (_QUICK_START.match(lowered) is not None
+            or _QUICK_LINE.search(lowered) is not None)
+
+
 # Headers after which everything is an older message.
 _REPLY_HEADERS = (
     re.compile(r"^[ \t]*-{2,}[ \t]*Original Message[ \t]*-{2,}[ \t]*$", _FLAGS),
@@ -40,6 +64,9 @@ _REPLY_HEADERS = (
     ),
     re.compile(r"^[^\n]*(?:reply|respond|type)[^\n]{0,40}above this line[^\n]*$", _FLAGS),
 )
+# A word every match of the reply header above holds, in lower case: a pattern runs only on a
+# text whose folded form (`_fold`) holds its word, which skips work and never a match.
+_REPLY_WORDS = ("original message", "wrote:", "from:", "above this line")
 # A forward marker is dropped by itself: what was forwarded is usually the problem.
 _HEADER_FIELD = r"(?:From|Date|Sent|Subject|To|Cc|Bcc|Reply-To|Importance|Attachments?)"
 _FORWARD_HEADER = re.compile(
@@ -106,7 +133,29 @@ _SIGN_OFF = re.compile(
     r"|thank you(?: so much| again)?|thx|ty|tia|regards|best|cheers|sincerely|respectfully"
     r"|rgds|br))[ \t]*[,.!]*[ \t]*(?:[A-Z][\w.'-]*(?:[ \t]+[A-Z][\w.'-]*){0,2})?[ \t]*$",
 )
+# `_SIGN_OFF` over whole lines of a text: when no line before the cut matches, no tail line
+# can, and the tail need not be walked. Nothing it matches crosses a line break.
+_SIGN_OFF_LINE = re.compile(_SIGN_OFF.pattern, re.MULTILINE)
 _DASH_DASH = re.compile(r"^--[ \t]?$", re.MULTILINE)
+# The patterns `noise_ranges` collects every match of, in order, each with the words one of
+# which each of its matches holds (as `_REPLY_WORDS`; in the text as it is when the pattern
+# does not ignore case). Most notes hold none of a pattern's words, so it is not run.
+_LINE_PATTERNS: tuple[tuple[re.Pattern[str], tuple[str, ...], bool], ...] = tuple(
+    (pattern, words, bool(pattern.flags & re.IGNORECASE)) for pattern, words in (
+    (_QUOTED_LINE, (">",)),
+    (_SENT_FROM, ("sent ", "get outlook for")),
+    (_DISCLAIMER, ("confidentiality", "disclaimer", "notice", "privileged", "this email",
+                   "this e-mail", "this message", "this communication", "this transmission",
+                   "the information", "the content", "if you ", "please consider the environment")),
+    (_BANNER, ("caution:", "external", "this email", "this e-mail", "this message",
+               "often get email from")),
+    (_TICKET_NOTICE, ("has been", "to add", "receiv", "automated", "do not reply", "created",
+                      "generated", "opened", "added")),
+    (_SEPARATOR, ("________",)),
+))
+# Under IGNORECASE these four non-ASCII letters match ASCII ones (i, i, s, k), which
+# str.lower() alone does not give; folding them first keeps every word test a necessary one.
+_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
 _SIGNATURE_MAX_LINES = 8
 _SIGNATURE_MAX_WIDTH = 90
 
@@ -117,9 +166,12 @@ class _HeaderFinder:
 
     __slots__ = ("_next", "_text")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, folded: str) -> None:
         self._text = text
-        self._next: list[re.Match[str] | None] = [p.search(text) for p in _REPLY_HEADERS]
+        # A pattern whose word is not in the text has no match to find (see `_REPLY_WORDS`).
+        self._next: list[re.Match[str] | None] = [
+            pattern.search(text) if word in folded else None
+            for pattern, word in zip(_REPLY_HEADERS, _REPLY_WORDS, strict=True)]
 
     def first(self, position: int, skip: list[tuple[int, int]]) -> tuple[int, int] | None:
         """The earliest header starting at or after `position` and outside the `skip` ranges."""
@@ -192,6 +244,8 @@ def _covered(merged: list[tuple[int, int]], start: int, end: int) -> bool:
 
 def _signature_start(text: str, stop: int, removed: list[tuple[int, int]]) -> int | None:
     """Where a sign-off ("Thanks,\\nName\\nTitle\\nPhone") starts, if the message ends with one."""
+    if _SIGN_OFF_LINE.search(text, 0, stop) is None:
+        return None
     tail = _last_lines(text, stop, removed, _SIGNATURE_MAX_LINES + 1)
     for offset, (start, end) in enumerate(tail):
         if not _SIGN_OFF.match(text[start:end].rstrip("\n")):
@@ -226,13 +280,20 @@ def _name_block_start(text: str, stop: int, removed: list[tuple[int, int]]) -> i
 
 def noise_ranges(text: str) -> list[tuple[int, int]]:
     """Character ranges of `text` that are quoted replies, signatures or disclaimers."""
-    if not (_QUICK_LOWER.search(text.lower()) if text.isascii() else _QUICK.search(text)):
+    if text.isascii():
+        folded = text.lower()
+        if not _quick_ascii(folded):
+            return []
+    elif _QUICK.search(text):
+        folded = text.translate(_FOLD).lower()
+    else:
         return []
-    forwards = [m.span() for m in _FORWARD_HEADER.finditer(text) if m.end() > m.start()]
+    forwards = ([m.span() for m in _FORWARD_HEADER.finditer(text) if m.end() > m.start()]
+                if "forwarded" in folded else [])
     ranges = list(forwards)
     stop = len(text)
     consumed = 0
-    finder = _HeaderFinder(text)
+    finder = _HeaderFinder(text, folded)
     # A From:/Sent: block inside a forward marker introduces what was forwarded: not a cut.
     header = finder.first(0, forwards)
     while header is not None:
@@ -246,12 +307,16 @@ def noise_ranges(text: str) -> list[tuple[int, int]]:
             stop = header[0]
             ranges.append((stop, len(text)))
             break
-    dash = _DASH_DASH.search(text, 0, stop)
+    dash = _DASH_DASH.search(text, 0, stop) if "--" in text else None
     if dash is not None:
         ranges.append((dash.start(), stop))
         stop = dash.start()
-    for pattern in (_QUOTED_LINE, _SENT_FROM, _DISCLAIMER, _BANNER, _TICKET_NOTICE, _SEPARATOR):
-        ranges.extend(m.span() for m in pattern.finditer(text, 0, stop))
+    for pattern, words, ignore_case in _LINE_PATTERNS:
+        haystack = folded if ignore_case else text
+        for word in words:
+            if word in haystack:
+                ranges.extend(m.span() for m in pattern.finditer(text, 0, stop))
+                break
     signature = _signature_start(text, stop, ranges)
     if signature is None:
         signature = _name_block_start(text, len(text[:stop].rstrip()), ranges)
