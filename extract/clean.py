@@ -14,7 +14,6 @@ import logging
 import re
 from bisect import bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from extract.email_noise import noise_ranges, tag_ranges
 
@@ -39,13 +38,19 @@ _TAG_HINT = re.compile(
     re.IGNORECASE,
 )
 _ENTITY_HINT = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});")
+# Every token starts with "<", "&" or whitespace, and the pattern begins with that one
+# character class so that the regex engine skips from one such character to the next in C
+# instead of trying each alternative at every character; the alternatives then check, looking
+# back, which character it was. The spans and group names are those of the tokens as written
+# out plainly: <!--...--> comments, <!...> and <?...> declarations, tags, entities, and
+# whitespace other than a lone " " (which is copied with the words around it, see `_copy_text`).
 _HTML_TOKEN = re.compile(
-    r"(?P<comment><!--.*?(?:-->|\Z))"
-    r"|(?P<decl><![^<>]*>|<\?[^<>]*>)"
-    r"|(?P<tag></?(?P<name>[a-zA-Z][a-zA-Z0-9:-]*)(?=[\s/>])[^<>]*>)"
-    r"|(?P<entity>&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});?)"
-    # A lone " " is not a token: it is copied with the words around it (see `_copy_text`).
-    r"|(?P<space>[ ]\s+|[^\S ]\s*)",
+    r"[<&\s](?:"
+    r"(?<=<)(?:(?P<comment>!--.*?(?:-->|\Z))"
+    r"|(?P<decl>![^<>]*>|\?[^<>]*>)"
+    r"|(?P<tag>/?(?P<name>[a-zA-Z][a-zA-Z0-9:-]*)(?=[\s/>])[^<>]*>))"
+    r"|(?<=&)(?P<entity>(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});?)"
+    r"|(?P<space>(?<=[ ])\s+|(?<=[^\S ])\s*))",
     re.DOTALL,
 )
 _ENTITY_ONLY = re.compile(_ENTITY_HINT.pattern)
@@ -56,21 +61,19 @@ _BLOCK = frozenset({
     "h6", "hr", "pre", "section", "article", "header", "footer", "dd", "dt", "address", "dl",
 })
 _CELL = frozenset({"td", "th"})
-# Each alternative starts only at the start of a run (the look-behinds), so a long run of
-# spaces is scanned once, not once per character.
+# Trailing spaces of a line, leading spaces of a line, the third and further newlines of a run,
+# and the whitespace at either end of the text. Each alternative starts only at the start of a
+# run (the look-behinds), so a long run of spaces is scanned once, not once per character; all
+# start with one whitespace character, matched first so that the engine skips to the next one
+# in C (see `_HTML_TOKEN`), and then check, looking back, where they stand.
 _SQUEEZE = re.compile(
-    r"(?<![ \t])[ \t]++(?=\n)|(?<=\n)[ \t]+|(?<=\n\n)\n+|\A\s+|(?<!\s)\s++\Z")
+    r"\s(?:(?<=[ \t])(?<![ \t][ \t])[ \t]*+(?=\n)|(?<=\n[ \t])[ \t]*|(?<=\n\n\n)\n*"
+    r"|(?<=\A\s)\s*|(?<!\s\s)\s*+\Z)")
 
 
-@dataclass(slots=True)
-class _Run:
-    """One run of the offset map. Mutable only while its `_Builder` extends the last copy run:
-    a frozen run would be rebuilt for every piece of text appended."""
-
-    clean_start: int
-    orig_start: int
-    orig_end: int
-    copy: bool
+# One run of the offset map: (clean_start, orig_start, orig_end, copy). Plain tuples: a note
+# can hold thousands of runs, and a tuple is built several times faster than an object.
+_Run = tuple[int, int, int, bool]
 
 
 class CleanText:
@@ -81,24 +84,20 @@ class CleanText:
     def __init__(self, text: str, runs: list[_Run], original_length: int) -> None:
         self.text = text
         self._runs = runs
-        self._keys = [run.clean_start for run in runs]
+        self._keys = [run[0] for run in runs]
         self.original_length = original_length
 
     @classmethod
     def identity(cls, text: str) -> CleanText:
         """A cleaned text that is the original, unchanged."""
-        runs = [_Run(0, 0, len(text), True)] if text else []
+        runs = [(0, 0, len(text), True)] if text else []
         return cls(text, runs, len(text))
 
     def __repr__(self) -> str:
         return f"CleanText({self.text[:40]!r}..., runs={len(self._runs)})"
 
-    def _run_at(self, index: int) -> tuple[_Run, int]:
-        position = bisect_right(self._keys, index) - 1
-        run = self._runs[position]
-        next_start = (self._keys[position + 1] if position + 1 < len(self._keys)
-                      else len(self.text))
-        return run, next_start
+    def _run_at(self, index: int) -> _Run:
+        return self._runs[bisect_right(self._keys, index) - 1]
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """Map the cleaned span [start, end) to the span of the original text it came from."""
@@ -107,14 +106,15 @@ class CleanText:
         if not self.text:
             return 0, 0
         if start == end:
-            run, _ = self._run_at(min(start, len(self.text) - 1))
-            point = run.orig_start + (start - run.clean_start) if run.copy else run.orig_start
+            clean_start, orig_start, _, copy = self._run_at(min(start, len(self.text) - 1))
+            point = orig_start + (start - clean_start) if copy else orig_start
             return point, point
-        first, _ = self._run_at(start)
-        last, _ = self._run_at(end - 1)
-        orig_start = first.orig_start + (start - first.clean_start) if first.copy \
-            else first.orig_start
-        orig_end = last.orig_start + (end - last.clean_start) if last.copy else last.orig_end
+        clean_start, orig_start, _, copy = self._run_at(start)
+        if copy:
+            orig_start += start - clean_start
+        clean_start, last_start, orig_end, copy = self._run_at(end - 1)
+        if copy:
+            orig_end = last_start + (end - clean_start)
         return orig_start, orig_end
 
     def without(self, ranges: Iterable[tuple[int, int]]) -> CleanText:
@@ -137,41 +137,55 @@ class CleanText:
         return builder.build(self.original_length)
 
     def _copy_into(self, builder: _Builder, start: int, end: int) -> None:
-        position = bisect_right(self._keys, start) - 1
+        keys, runs, text = self._keys, self._runs, self.text
+        position = bisect_right(keys, start) - 1
+        last = len(keys) - 1
         while start < end:
-            run = self._runs[position]
-            run_end = (self._keys[position + 1] if position + 1 < len(self._keys)
-                       else len(self.text))
-            stop = min(end, run_end)
-            piece = self.text[start:stop]
-            if run.copy:
-                offset = run.orig_start + (start - run.clean_start)
+            clean_start, orig_start, orig_end, copy = runs[position]
+            stop = min(end, keys[position + 1] if position < last else len(text))
+            piece = text[start:stop]
+            if copy:
+                offset = orig_start + (start - clean_start)
                 builder.copy(piece, offset, offset + len(piece))
             else:
-                builder.replace(piece, run.orig_start, run.orig_end)
+                builder.replace(piece, orig_start, orig_end)
             start = stop
             position += 1
 
 
 class _Builder:
-    """Accumulates cleaned text and its runs."""
+    """Accumulates cleaned text and its runs.
 
-    __slots__ = ("_parts", "_runs", "_size")
+    The last copy run stays open (`_open_*`) while the text appended goes on copying the
+    original character for character, so a copy run is one tuple however many pieces it
+    took; it is closed when anything else is appended or the text is built.
+    """
+
+    __slots__ = ("_open_clean", "_open_end", "_open_start", "_parts", "_runs", "_size")
 
     def __init__(self) -> None:
         self._parts: list[str] = []
         self._runs: list[_Run] = []
         self._size = 0
+        # The open copy run: its clean start and original range; -1 when there is none.
+        self._open_clean = -1
+        self._open_start = 0
+        self._open_end = 0
+
+    def _close(self) -> None:
+        if self._open_clean >= 0:
+            self._runs.append((self._open_clean, self._open_start, self._open_end, True))
+            self._open_clean = -1
 
     def copy(self, piece: str, orig_start: int, orig_end: int) -> None:
         """Append text that is identical to original[orig_start:orig_end]."""
         if not piece:
             return
-        last = self._runs[-1] if self._runs else None
-        if not (last and last.copy and last.orig_end == orig_start):
-            self._runs.append(_Run(self._size, orig_start, orig_end, True))
-        else:
-            last.orig_end = orig_end
+        if self._open_clean < 0 or self._open_end != orig_start:
+            self._close()
+            self._open_clean = self._size
+            self._open_start = orig_start
+        self._open_end = orig_end
         self._parts.append(piece)
         self._size += len(piece)
 
@@ -179,7 +193,9 @@ class _Builder:
         """Append text that stands, as a whole, for original[orig_start:orig_end]."""
         if not piece:
             return
-        self._runs.append(_Run(self._size, orig_start, orig_end, False))
+        if self._open_clean >= 0:
+            self._close()
+        self._runs.append((self._size, orig_start, orig_end, False))
         self._parts.append(piece)
         self._size += len(piece)
 
@@ -193,6 +209,7 @@ class _Builder:
 
     def build(self, original_length: int) -> CleanText:
         """The finished CleanText."""
+        self._close()
         return CleanText("".join(self._parts), self._runs, original_length)
 
 
