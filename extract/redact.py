@@ -28,6 +28,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from extract.pii import RedactionSettings, redact_pii
 from records import AuthorRole, CustomField, Note, Ticket
@@ -219,6 +220,7 @@ class _Rule:
     `needs` is the rule's gate: every group must have one of its words in the text (the
     case-folded text when the pattern ignores case) or the pattern cannot match; `gate` is an
     extra necessary condition on the raw text. Both only skip work, never change a result.
+    `plain_pattern` is `pattern` compiled with re.ASCII, for plain texts (see `_plain`).
     """
 
     category: str
@@ -228,6 +230,7 @@ class _Rule:
     gate: Callable[[str], bool] | None = None
     folded: bool = False
     groups: tuple[str, ...] = ()
+    plain_pattern: re.Pattern[str] | None = None
 
     def may_match(self, text: str, folded: str) -> bool:
         """False only when the pattern cannot match `text` (`folded` is `_fold(text)`)."""
@@ -250,7 +253,7 @@ def _rule(category: str, pattern: str, accept: Callable[[str], bool] | None = No
         raise ValueError(f"gate words of an ignore-case rule must be folded: {needs!r}")
     groups = tuple(name for name in ("value", "dq", "sq") if name in compiled.groupindex)
     return _Rule(category, compiled, accept, tuple(tuple(words) for words in needs), gate,
-                 folded, groups)
+                 folded, groups, re.compile(pattern, flags | re.ASCII))
 
 
 # Gate words shared by the password rules: _PW_WORD and "pass" all contain one of them.
@@ -387,10 +390,24 @@ def _clip(value: str) -> str:
     return clipped or value
 
 
-def _apply(rule: _Rule, text: str, counts: Counter[str]) -> str:
-    """`text` with every secret `rule` finds replaced. Even past its gate a text seldom holds a
-    match, and a bare search is cheaper than a substitution that finds nothing."""
-    if rule.pattern.search(text) is None:
+# Where Unicode and ASCII matching differ on ASCII text: only these four control characters,
+# which Unicode's \s matches and ASCII's does not (\w, \d, \b and ignoring case agree).
+_NOT_PLAIN = re.compile(r"[\x1c-\x1f]")
+
+
+def _plain(text: str) -> bool:
+    """True when every rule's `plain_pattern` finds in `text` exactly what its `pattern` finds:
+    an ASCII text without the characters of `_NOT_PLAIN`. The ASCII twins search about 1.6
+    times as fast (twice for patterns starting with \b): no Unicode table to consult."""
+    return text.isascii() and _NOT_PLAIN.search(text) is None
+
+
+def _apply(rule: _Rule, text: str, counts: Counter[str], *, plain: bool = False) -> str:
+    """`text` with every secret `rule` finds replaced, with the rule's ASCII twin when `plain`
+    (`_plain(text)`). Even past its gate a text seldom holds a match, and a bare search is
+    cheaper than a substitution that finds nothing."""
+    pattern = rule.plain_pattern if plain and rule.plain_pattern is not None else rule.pattern
+    if pattern.search(text) is None:
         return text
     groups = rule.groups
 
@@ -406,7 +423,7 @@ def _apply(rule: _Rule, text: str, counts: Counter[str]) -> str:
         counts[rule.category] += 1
         return whole[:start] + marker(rule.category) + whole[start + len(secret):]
 
-    return rule.pattern.sub(substitute, text)
+    return pattern.sub(substitute, text)
 
 
 # (word, bit mask of the rules whose first gate group holds it), for raw and folded text.
@@ -450,19 +467,20 @@ _TRIGGERS, _UNGATED = _trigger_table(_RULES)
 _ALL_RULES = (1 << len(_RULES)) - 1
 
 
-def _gated(text: str, folded: str) -> int:
-    """The bit mask of the rules whose gate `text` passes (`folded` is `_fold(text)`).
+def _gated(text: str, folded: str, within: int = _ALL_RULES) -> int:
+    """The bit mask of the rules of `within` whose gate `text` passes (`folded` is
+    `_fold(text)`).
 
     Every gate is monotone (what passes on a text passes on any text containing it), so the
     mask for a ticket's texts joined together bounds the mask of each of them.
     """
-    candidates = _UNGATED
-    raw_words, folded_words = _TRIGGERS
+    (raw_words, folded_words), candidates = _triggers_within(within)
+    # A word whose rules are all candidates already need not be looked for.
     for word, rules in raw_words:
-        if word in text:
+        if rules & ~candidates and word in text:
             candidates |= rules
     for word, rules in folded_words:
-        if word in folded:
+        if rules & ~candidates and word in folded:
             candidates |= rules
     passed = 0
     while candidates:
@@ -471,6 +489,16 @@ def _gated(text: str, folded: str) -> int:
         if _RULES[low.bit_length() - 1].may_match(text, folded):
             passed |= low
     return passed
+
+
+@lru_cache(maxsize=1024)
+def _triggers_within(within: int) -> tuple[_Triggers, int]:
+    """`_TRIGGERS` and `_UNGATED` narrowed to the rules of `within`: a text of a ticket only
+    looks for the words of the rules its ticket let through. Bounded: keyed on a rule mask."""
+    raw_words, folded_words = _TRIGGERS
+    return ((tuple((word, rules & within) for word, rules in raw_words if rules & within),
+             tuple((word, rules & within) for word, rules in folded_words if rules & within)),
+            _UNGATED & within)
 
 
 def _ticket_rules(texts: Sequence[str]) -> int:
@@ -486,27 +514,29 @@ def _redact_secrets(text: str, counts: Counter[str], *, rules: int | None = None
     `rules` narrows the rules to try to those a whole ticket's gating let through; each is
     then gated again on `text` alone.
     """
+    if rules == 0 and gated:
+        return text
     folded = _fold(text)
+    # Markers are plain, so a plain text stays plain as rules redact it.
+    plain = _plain(text)
     if not gated:
-        mask, recheck = _ALL_RULES, False
+        mask = _ALL_RULES
     elif rules is None:
-        mask, recheck = _gated(text, folded), False
+        mask = _gated(text, folded)
     else:
-        mask, recheck = rules, True
+        mask = _gated(text, folded, rules)
     while mask:
         low = mask & -mask
         mask ^= low
         rule = _RULES[low.bit_length() - 1]
-        if recheck and not rule.may_match(text, folded):
-            continue
-        redacted = _apply(rule, text, counts)
+        redacted = _apply(rule, text, counts, plain=plain)
         if redacted is not text and redacted != text:
             # A marker went in ("[REDACTED:password]" holds gate words): the rules still to
             # run are gated on the text as it now is.
             text = redacted
             folded = _fold(text)
             if gated:
-                mask, recheck = _gated(text, folded) & ~((low << 1) - 1), False
+                mask = _gated(text, folded) & ~((low << 1) - 1)
     return text
 
 
@@ -528,12 +558,13 @@ def _redact_text(text: str, *, pii: RedactionSettings | None, names: Iterable[st
 def _scrub(text: str, counts: Counter[str], *, pii: RedactionSettings | None,
            names: Iterable[str], rules: int | None) -> tuple[str, bool]:
     """Redact `text`, adding to `counts` (a whole ticket's), and say whether anything was."""
-    before = counts.total()
+    # Most tickets hold no secret: while `counts` is empty its total is 0, no sum needed.
+    before = counts.total() if counts else 0
     text = _redact_secrets(text, counts, rules=rules)
     if pii is not None and pii.any:
         text, found = redact_pii(text, pii, names=names)
         counts.update(found)
-    return text, counts.total() != before
+    return text, bool(counts) and counts.total() != before
 
 
 _SECRET_FIELD = re.compile(r"(?P<password>pass|pwd|pin\b)|secret|token|api.?key|recovery", _I)

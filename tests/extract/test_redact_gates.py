@@ -72,7 +72,8 @@ def _notes() -> list[str]:
 NOTES = _notes()
 
 # Pieces of secrets, labels and their look-alikes, including the non-ASCII letters that match
-# ASCII ones when case is ignored (dotless i, long s, Kelvin sign, dotted capital I).
+# ASCII ones when case is ignored (dotless i, long s, Kelvin sign, dotted capital I) and the
+# ASCII controls that only Unicode's \s matches (see redact._plain).
 FRAGMENTS = [
     "pw", "password", "Passwort", "pass", "p/w", "pswd", ":", ": ", " ", "  ", "=", " - ", "->",
     " is ", " was ", " now ", "set to", "key", "api key", "Key1", "token", "secret", "psk",
@@ -85,6 +86,7 @@ FRAGMENTS = [
     "Password=", ";", "-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----",
     "[REDACTED:password]", "reset", "expired", "********", "0xC000006D", "HKLM\\", "9f8e7d6c5b4a",
     "\u0131", "\u017f", "\u212a", "\u0130", "P\u0130N", "\u017fecret", "\u212aey", "\u0661\u0662",
+    "\x1c", "pw:\x1f", "\x1d\x1e",
 ]
 LABELS = ["pw", "Password", "new pw for admin", "pass", "passphrase", "api key", "token",
           "client_secret", "key1", "auth token", "psk", "creds: jdoe", "Wi-Fi: Guest", "SSID Net",
@@ -106,6 +108,20 @@ texts = st.lists(st.one_of(st.sampled_from(FRAGMENTS), labelled), max_size=30).m
 def test_every_rewrite_is_in_use_and_undone_in_the_reference(fragment: str) -> None:
     assert any(fragment in rule.pattern.pattern for rule in redact._RULES)
     assert not any(fragment in rule.pattern.pattern for rule in REFERENCE)
+
+
+@pytest.mark.parametrize("text", ["pw: x\x1cy", "\x1fkey: abc", "caf\u00e9 pw: x"])
+def test_texts_the_ascii_twins_would_read_otherwise_are_not_plain(text: str) -> None:
+    assert not redact._plain(text)
+
+
+@pytest.mark.parametrize("text", NOTES)
+def test_ascii_twins_find_what_the_rules_find_on_plain_notes(text: str) -> None:
+    if redact._plain(text):
+        for rule in redact._RULES:
+            assert rule.plain_pattern is not None
+            assert ([m.span() for m in rule.plain_pattern.finditer(text)]
+                    == [m.span() for m in rule.pattern.finditer(text)])
 
 
 @pytest.mark.parametrize("text", NOTES)
