@@ -133,24 +133,8 @@ class CleanText:
         builder = _Builder()
         for start, end in keep:
             if start < end:
-                self._copy_into(builder, start, end)
+                builder.take(self, start, end)
         return builder.build(self.original_length)
-
-    def _copy_into(self, builder: _Builder, start: int, end: int) -> None:
-        keys, runs, text = self._keys, self._runs, self.text
-        position = bisect_right(keys, start) - 1
-        last = len(keys) - 1
-        while start < end:
-            clean_start, orig_start, orig_end, copy = runs[position]
-            stop = min(end, keys[position + 1] if position < last else len(text))
-            piece = text[start:stop]
-            if copy:
-                offset = orig_start + (start - clean_start)
-                builder.copy(piece, offset, offset + len(piece))
-            else:
-                builder.replace(piece, orig_start, orig_end)
-            start = stop
-            position += 1
 
 
 class _Builder:
@@ -207,6 +191,42 @@ class _Builder:
         """True when the text appended so far ends with `suffix` (within the last piece)."""
         return bool(self._parts) and self._parts[-1].endswith(suffix)
 
+    def take(self, source: CleanText, start: int, end: int) -> None:
+        """Append source.text[start:end], mapped to where `source` maps it.
+
+        What `copy` and `replace` do for each run the range covers, written out here: this
+        loop rebuilds every cleaned text from which anything is cut.
+        """
+        keys, runs, text = source._keys, source._runs, source.text
+        parts, closed = self._parts, self._runs
+        position = bisect_right(keys, start) - 1
+        last = len(keys) - 1
+        size, open_clean = self._size, self._open_clean
+        open_start, open_end = self._open_start, self._open_end
+        while start < end:
+            clean_start, orig_start, orig_end, copy = runs[position]
+            stop = keys[position + 1] if position < last else len(text)
+            if stop > end:
+                stop = end
+            if copy:
+                offset = orig_start + (start - clean_start)
+                if open_clean < 0 or open_end != offset:
+                    if open_clean >= 0:
+                        closed.append((open_clean, open_start, open_end, True))
+                    open_clean, open_start = size, offset
+                open_end = offset + (stop - start)
+            else:
+                if open_clean >= 0:
+                    closed.append((open_clean, open_start, open_end, True))
+                    open_clean = -1
+                closed.append((size, orig_start, orig_end, False))
+            parts.append(text[start:stop])
+            size += stop - start
+            start = stop
+            position += 1
+        self._size, self._open_clean = size, open_clean
+        self._open_start, self._open_end = open_start, open_end
+
     def build(self, original_length: int) -> CleanText:
         """The finished CleanText."""
         self._close()
@@ -247,6 +267,7 @@ def _copy_text(builder: _Builder, text: str, start: int, stop: int) -> None:
 def html_to_text(text: str) -> CleanText:
     """Strip tags, decode entities, turn block elements into line breaks; keep the offset map."""
     builder = _Builder()
+    replace = builder.replace
     position = 0
     length = len(text)
     while position < length:
@@ -254,36 +275,37 @@ def html_to_text(text: str) -> CleanText:
         if match is None:
             _copy_text(builder, text, position, length)
             break
-        if match.start() > position:
-            _copy_text(builder, text, position, match.start())
         start, end = match.span()
+        if start > position:
+            _copy_text(builder, text, position, start)
         kind = match.lastgroup
         if kind == "tag":
-            name = (match.group("name") or "").lower()
-            closing = text.startswith("</", start)
-            self_closing = text[end - 2:end] == "/>"
-            if name in _DROP_CONTENT and not closing and not self_closing:
-                end = _drop_until_close(text, name, end)
-                builder.replace("\n", start, end)
-            elif name == "li" and not closing:
-                builder.replace("\n- ", start, end)
+            # Each branch tests what only its own names need: most tags are none of them.
+            name = match.group("name").lower()
+            if name in _DROP_CONTENT:
+                if not text.startswith("</", start) and text[end - 2:end] != "/>":
+                    end = _drop_until_close(text, name, end)
+                    replace("\n", start, end)
+            elif name == "li":
+                if not text.startswith("</", start):
+                    replace("\n- ", start, end)
             elif name in _BLOCK:
                 if not builder.ends_with("\n- "):  # <li><p>item</p>: the bullet keeps its item
-                    builder.replace("\n", start, end)
+                    replace("\n", start, end)
             elif name in _CELL and builder.last_char() not in " \n":
                 # Cells are separated whether or not the HTML closes them (<td>a<td>b).
-                builder.replace(" ", start, end)
+                replace(" ", start, end)
         elif kind == "entity":
             decoded = html.unescape(match.group())
             if decoded == match.group():
                 builder.copy(decoded, start, end)
             else:
-                builder.replace(decoded.replace("\xa0", " "), start, end)
+                replace(decoded.replace("\xa0", " "), start, end)
         elif kind == "space" and builder.last_char() not in " \n":
             if end - start == 1 and text[start] == " ":
                 builder.copy(" ", start, end)
             else:
-                builder.replace(" ", start, end)
+                replace(" ", start, end)
         position = end
     squeezed = builder.build(length)
     return squeezed.without(m.span() for m in _SQUEEZE.finditer(squeezed.text))

@@ -15,24 +15,30 @@ __all__ = ["noise_ranges", "tag_ranges"]
 
 _FLAGS = re.IGNORECASE | re.MULTILINE
 # `noise_ranges` runs only on a text that `_QUICK` finds something in: a word of
-# `_QUICK_WORDS`, one of `_QUICK_AT_LINE` at a line start, or a capitalised name after a blank
-# line. For lowercased ASCII text (nearly every note) the same test is split in three
-# (`_quick_ascii`): the words are looked up with `in`, a C substring search, where one regex
-# would try every alternative at every character (several times slower); the rest starts at a
-# line start, so one anchored match at the start and one search for "\n" cover it.
+# `_QUICK_WORDS` or `_QUICK_GROUPS`, one of `_QUICK_AT_LINE` at a line start, or a capitalised
+# name after a blank line. For lowercased ASCII text (nearly every note) the same test is split
+# in three (`_quick_ascii`): the words are looked up with `in`, a C substring search, where one
+# regex would try every alternative at every character (several times slower); the rest starts
+# at a line start, so one anchored match at the start and one search for "\n" cover it.
 _QUICK_WORDS = (
-    "thank", "regards", "wrote:", "sent from", "this email", "this e-mail", "this message",
-    "notice", "external", "confidential", "cheers", "thx", "original message", "get outlook",
-    "sincerely", "disclaimer", "intended recipient", "caution", "above this line",
-    "respectfully", "this ticket", "this request", "this case", "your request", "your ticket",
-    "your case", "your support", "to add", "automat", "generated", "do not reply",
-    "receiving this", "received this", "often get", "forwarded",
+    "thank", "regards", "wrote:", "sent from", "notice", "external", "confidential", "cheers",
+    "thx", "original message", "get outlook", "sincerely", "disclaimer", "intended recipient",
+    "caution", "respectfully", "to add", "automat", "generated", "do not reply", "often get",
+    "forwarded",
+)
+# Words that share a part ("this", "your "), looked for only in a text holding that part: one
+# search rules out the whole group in the many texts without it.
+_QUICK_GROUPS = (
+    ("this", ("this email", "this e-mail", "this message", "this ticket", "this request",
+              "this case", "receiving this", "received this", "above this line")),
+    ("your ", ("your request", "your ticket", "your case", "your support")),
 )
 _QUICK_AT_LINE = (r"[ \t]*>|[ \t]*(?:\*\s*)?from:|--|best|ty\b|tia\b|_{8,}"
                   r"|[ \t]*(?:ticket|alert|note|incident)\b")
 _QUICK_NAME = r"\n[ \t]*[A-Z][a-z'’-]+[ \t]+[A-Z]"
 _QUICK = re.compile(
-    "|".join(re.escape(word) for word in _QUICK_WORDS)
+    "|".join(re.escape(word) for word in
+             _QUICK_WORDS + tuple(word for _, words in _QUICK_GROUPS for word in words))
     + rf"|^(?:{_QUICK_AT_LINE})|\n{_QUICK_NAME}",
     _FLAGS,
 )
@@ -47,6 +53,11 @@ def _quick_ascii(lowered: str) -> bool:
     for word in _QUICK_WORDS:
         if word in lowered:
             return True
+    for part, words in _QUICK_GROUPS:
+        if part in lowered:
+            for word in words:
+                if word in lowered:
+                    return True
     return (_QUICK_START.match(lowered) is not None
             or _QUICK_LINE.search(lowered) is not None)
 
