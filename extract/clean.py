@@ -90,8 +90,13 @@ class CleanText:
     @classmethod
     def identity(cls, text: str) -> CleanText:
         """A cleaned text that is the original, unchanged."""
-        runs = [(0, 0, len(text), True)] if text else []
-        return cls(text, runs, len(text))
+        # Built field by field: most texts are plain, and this skips deriving the keys.
+        clean = cls.__new__(cls)
+        clean.text = text
+        clean._runs = [(0, 0, len(text), True)] if text else []
+        clean._keys = [0] if text else []
+        clean.original_length = len(text)
+        return clean
 
     def __repr__(self) -> str:
         return f"CleanText({self.text[:40]!r}..., runs={len(self._runs)})"
@@ -324,8 +329,6 @@ def _decode_entities(text: str) -> CleanText:
 
 def _giant_runs(text: str) -> list[tuple[int, int]]:
     """Ranges of `text` that are runs of more than MAX_TOKEN_CHARS non-space characters."""
-    if len(text) <= MAX_TOKEN_CHARS:
-        return []
     return [m.span() for m in _GIANT_RUN.finditer(text)]
 
 
@@ -340,14 +343,16 @@ def clean_text(text: str, *, email: bool = True) -> CleanText:
         cleaned = _decode_entities(text)
     else:
         cleaned = CleanText.identity(text)
-    ranges = tag_ranges(cleaned.text)
+    text = cleaned.text
+    ranges = tag_ranges(text) if "[" in text else []
     if email:
-        ranges += noise_ranges(cleaned.text)
-    giant = _giant_runs(cleaned.text)
-    if giant:
-        log.info("dropped %d runs of over %d characters without a space", len(giant),
-                 MAX_TOKEN_CHARS)
-        ranges += giant
+        ranges += noise_ranges(text)
+    if len(text) > MAX_TOKEN_CHARS:
+        giant = _giant_runs(text)
+        if giant:
+            log.info("dropped %d runs of over %d characters without a space", len(giant),
+                     MAX_TOKEN_CHARS)
+            ranges += giant
     if ranges:
         cleaned = cleaned.without(ranges)
     if len(cleaned.text) > MAX_CLEAN_CHARS:

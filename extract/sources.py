@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Literal
 
 from extract.clean import CleanText, clean_text
@@ -47,11 +48,15 @@ def _context(kind: NoteKind, role: AuthorRole) -> Context:
     return Context.TECHNICIAN
 
 
+_CREATED_AT = attrgetter("created_at")
+
+
 def ticket_sources(ticket: Ticket) -> list[Source]:
     """Title, description and notes (oldest first) of `ticket`, cleaned. Never empty."""
     sources = [Source("title", None, Context.TITLE, ticket.title,
                       clean_text(ticket.title, email=False), ticket.created_at)]
-    if ticket.description.strip():
+    # "not text or text.isspace()" is "not text.strip()" without copying the text.
+    if ticket.description and not ticket.description.isspace():
         clean = clean_text(ticket.description)
         sources.append(Source("description", None, Context.DESCRIPTION, ticket.description, clean,
                               ticket.created_at))
@@ -59,9 +64,9 @@ def ticket_sources(ticket: Ticket) -> list[Source]:
     # description-kind note is compared with them, so they are normalised when one comes.
     seen: set[str] = set()
     counted = 1
-    ordered = sorted(enumerate(ticket.notes), key=lambda pair: (pair[1].created_at, pair[0]))
-    for _, note in ordered:
-        if not note.text.strip():
+    # Oldest first; the sort is stable, so notes written at the same time keep their order.
+    for note in sorted(ticket.notes, key=_CREATED_AT):
+        if not note.text or note.text.isspace():
             continue
         clean = clean_text(note.text)
         if note.kind is NoteKind.DESCRIPTION:
