@@ -23,12 +23,13 @@ rules as they were, ungated.
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from extract.pii import RedactionSettings, redact_pii
 from records import AuthorRole, CustomField, Note, Ticket
@@ -188,6 +189,8 @@ def _digits_at_least(count: int) -> Callable[[str], bool]:
     """A gate for number rules: the text holds at least `count` digits (any text that is not
     ASCII passes, as ``\\d`` also matches other scripts' digits)."""
     def enough(text: str) -> bool:
+        if len(text) < count:
+            return False
         if not text.isascii():
             return True
         encoded = text.encode("ascii")
@@ -466,6 +469,45 @@ def _covering(table: Mapping[str, int]) -> tuple[tuple[str, int], ...]:
 _TRIGGERS, _UNGATED = _trigger_table(_RULES)
 _ALL_RULES = (1 << len(_RULES)) - 1
 
+# One regex for a few trigger words and the rules each lets through, with the union of those.
+_Probe = tuple[re.Pattern[str], dict[str, int], int]
+
+
+def _probes(words: Sequence[tuple[str, int]]
+            ) -> tuple[tuple[tuple[str, int], ...], tuple[_Probe, ...]]:
+    """`words` made ready for a long text (a ticket's texts joined): single characters stay
+    words, for `in` (a memchr); longer words sharing their first character become one regex,
+    whose findall lists the words the text holds. On a long text the regex engine's literal
+    scan beats `in` for short words, and one scan serves the group.
+
+    findall lists every word of a group the text holds when no word of it starts another and
+    none holds the group's first character past its start: an occurrence then cannot start
+    inside an earlier match, nor where another word matches. A word that would break this
+    gets a regex of its own.
+    """
+    singles = tuple((word, rules) for word, rules in words if len(word) == 1)
+    groups: list[dict[str, int]] = []
+    for word, rules in words:
+        if len(word) == 1:
+            continue
+        for group in groups:
+            first = next(iter(group))[0]
+            if word[0] == first and first not in word[1:] and not any(
+                    other.startswith(word) or word.startswith(other) for other in group):
+                group[word] = rules
+                break
+        else:
+            groups.append({word: rules})
+    probes = tuple(
+        (re.compile("|".join(re.escape(word) for word in group)), group,
+         functools.reduce(operator.or_, group.values()))
+        for group in groups)
+    return singles, probes
+
+
+# `_TRIGGERS` for `_ticket_rules`: raw words, then folded ones.
+_TICKET_PROBES = (_probes(_TRIGGERS[0]), _probes(_TRIGGERS[1]))
+
 
 def _gated(text: str, folded: str, within: int = _ALL_RULES) -> int:
     """The bit mask of the rules of `within` whose gate `text` passes (`folded` is
@@ -482,6 +524,11 @@ def _gated(text: str, folded: str, within: int = _ALL_RULES) -> int:
     for word, rules in folded_words:
         if rules & ~candidates and word in folded:
             candidates |= rules
+    return _passing(candidates, text, folded)
+
+
+def _passing(candidates: int, text: str, folded: str) -> int:
+    """The rules of `candidates` whose whole gate `text` passes."""
     passed = 0
     while candidates:
         low = candidates & -candidates
@@ -491,7 +538,7 @@ def _gated(text: str, folded: str, within: int = _ALL_RULES) -> int:
     return passed
 
 
-@lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=1024)
 def _triggers_within(within: int) -> tuple[_Triggers, int]:
     """`_TRIGGERS` and `_UNGATED` narrowed to the rules of `within`: a text of a ticket only
     looks for the words of the rules its ticket let through. Bounded: keyed on a rule mask."""
@@ -502,9 +549,20 @@ def _triggers_within(within: int) -> tuple[_Triggers, int]:
 
 
 def _ticket_rules(texts: Sequence[str]) -> int:
-    """The rules any of `texts` (one ticket's) can need: one gating pass over all of them."""
+    """The rules any of `texts` (one ticket's) can need: one gating pass over all of them,
+    as `_gated` but with the words looked up by `_TICKET_PROBES`."""
     joined = "\x00".join(texts)
-    return _gated(joined, _fold(joined))
+    folded = _fold(joined)
+    candidates = _UNGATED
+    for haystack, (singles, probes) in zip((joined, folded), _TICKET_PROBES, strict=True):
+        for word, rules in singles:
+            if rules & ~candidates and word in haystack:
+                candidates |= rules
+        for pattern, rules_of, rules in probes:
+            if rules & ~candidates:
+                for word in pattern.findall(haystack):
+                    candidates |= rules_of[word]
+    return _passing(candidates, joined, folded)
 
 
 def _redact_secrets(text: str, counts: Counter[str], *, rules: int | None = None,

@@ -207,3 +207,15 @@ def test_pii_gates_change_nothing(text: str) -> None:
     everything = RedactionSettings(emails=True, phones=True, ip_addresses=True)
 
     assert pii.redact_pii(text, everything) == _pii_reference(text, everything)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(texts, min_size=1, max_size=4))
+def test_ticket_probes_find_every_trigger_word_a_text_holds(notes: list[str]) -> None:
+    joined = "\x00".join(notes)
+    for haystack, (singles, probes), words in zip(
+            (joined, redact._fold(joined)), redact._TICKET_PROBES, redact._TRIGGERS, strict=True):
+        found = {word for word, _ in singles if word in haystack}
+        for pattern, _, _ in probes:
+            found.update(pattern.findall(haystack))
+        assert found == {word for word, _ in words if word in haystack}
