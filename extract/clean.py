@@ -246,7 +246,6 @@ def looks_like_html(text: str) -> bool:
 _OPEN_CLOSE = {
     name: re.compile(rf"<(/?){name}(?=[\s/>])[^<>]*>", re.IGNORECASE) for name in _DROP_CONTENT
 }
-_EDGES = re.compile(r"\A\s+|(?<!\s)\s++\Z")
 
 
 def _drop_until_close(text: str, name: str, position: int) -> int:
@@ -360,6 +359,16 @@ def clean_text(text: str, *, email: bool = True) -> CleanText:
         cleaned = cleaned.without([(MAX_CLEAN_CHARS, len(cleaned.text))])
     text = cleaned.text
     if not (text[:1].isspace() or text[-1:].isspace()):
-        return cleaned  # nothing for _EDGES to strip
-    edges = [m.span() for m in _EDGES.finditer(text)]
-    return cleaned.without(edges) if edges else cleaned
+        return cleaned  # no whitespace at either end to strip
+    return cleaned.without(_edges(text))
+
+
+def _edges(text: str) -> list[tuple[int, int]]:
+    """The ranges of whitespace that open and close `text`. str.strip's whitespace is the
+    regex's \\s, character for character, and it finds them without a regex's scan of
+    every position for a run that reaches the end."""
+    lead = len(text) - len(text.lstrip())
+    if lead == len(text):
+        return [(0, lead)] if lead else []
+    trail = len(text.rstrip())
+    return [span for span in ((0, lead), (trail, len(text))) if span[0] < span[1]]

@@ -1,8 +1,9 @@
 """The speed work on cleaning changes nothing it cleans.
 
 Two patterns of `extract.clean` were rewritten to start with one character class, which the regex
-engine skips to in C (see the comments there). Here each is compared, match by match, with the
-pattern as it read before, on generated texts made of the characters and fragments they look at.
+engine skips to in C (see the comments there), and one was replaced by str.strip (`_edges`). Here
+each is compared, match by match, with the pattern as it read before, on generated texts made of
+the characters and fragments they look at.
 """
 
 from __future__ import annotations
@@ -51,3 +52,13 @@ def test_html_tokens_are_those_of_the_pattern_before(text: str, start: int) -> N
 def test_squeezed_spans_are_those_of_the_pattern_before(text: str) -> None:
     assert ([m.span() for m in clean._SQUEEZE.finditer(text)]
             == [m.span() for m in _SQUEEZE_BEFORE.finditer(text)])
+
+
+_EDGES_BEFORE = re.compile(r"\A\s+|(?<!\s)\s++\Z")
+
+
+@_SETTINGS
+@given(st.lists(st.sampled_from([*_SPACE_FRAGMENTS, "\x1c", "\u2003", "\u3000"]),
+                max_size=20).map("".join))
+def test_edges_are_those_of_the_pattern_before(text: str) -> None:
+    assert clean._edges(text) == [m.span() for m in _EDGES_BEFORE.finditer(text)]
