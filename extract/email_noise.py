@@ -145,8 +145,11 @@ _SIGN_OFF = re.compile(
     r"|rgds|br))[ \t]*[,.!]*[ \t]*(?:[A-Z][\w.'-]*(?:[ \t]+[A-Z][\w.'-]*){0,2})?[ \t]*$",
 )
 # `_SIGN_OFF` over whole lines of a text: when no line before the cut matches, no tail line
-# can, and the tail need not be walked. Nothing it matches crosses a line break.
-_SIGN_OFF_LINE = re.compile(_SIGN_OFF.pattern, re.MULTILINE)
+# can, and the tail need not be walked. Nothing it matches crosses a line break. A line
+# starts at the text's start (`_SIGN_OFF_FIRST`) or after a "\n" (`_SIGN_OFF_NEXT`, which
+# starts with that literal so the engine skips from one line break to the next).
+_SIGN_OFF_FIRST = re.compile(_SIGN_OFF.pattern, re.MULTILINE)
+_SIGN_OFF_NEXT = re.compile("\n" + _SIGN_OFF.pattern.removeprefix("^"), re.MULTILINE)
 _DASH_DASH = re.compile(r"^--[ \t]?$", re.MULTILINE)
 # The patterns `noise_ranges` collects every match of, in order, each with the words one of
 # which each of its matches holds (as `_REPLY_WORDS`; in the text as it is when the pattern
@@ -255,7 +258,8 @@ def _covered(merged: list[tuple[int, int]], start: int, end: int) -> bool:
 
 def _signature_start(text: str, stop: int, removed: list[tuple[int, int]]) -> int | None:
     """Where a sign-off ("Thanks,\\nName\\nTitle\\nPhone") starts, if the message ends with one."""
-    if _SIGN_OFF_LINE.search(text, 0, stop) is None:
+    if (_SIGN_OFF_FIRST.match(text, 0, stop) is None
+            and _SIGN_OFF_NEXT.search(text, 0, stop) is None):
         return None
     tail = _last_lines(text, stop, removed, _SIGNATURE_MAX_LINES + 1)
     for offset, (start, end) in enumerate(tail):

@@ -78,9 +78,21 @@ def test_a_pattern_matches_only_texts_holding_one_of_its_words(text: str) -> Non
             assert any(word in haystack for word in words), (pattern.pattern, text)
 
 
+def _sign_off_line(text: str, stop: int) -> bool:
+    return bool(email_noise._SIGN_OFF_FIRST.match(text, 0, stop)
+                or email_noise._SIGN_OFF_NEXT.search(text, 0, stop))
+
+
 @_SETTINGS
 @given(_TEXTS)
 def test_sign_off_lines_are_found_by_the_whole_text_search(text: str) -> None:
     lines = text.split("\n")
     if any(email_noise._SIGN_OFF.match(line) for line in lines):
-        assert email_noise._SIGN_OFF_LINE.search(text)
+        assert _sign_off_line(text, len(text))
+
+
+@_SETTINGS
+@given(_TEXTS, st.integers(min_value=0, max_value=200))
+def test_sign_off_search_is_the_multiline_search_it_replaced(text: str, stop: int) -> None:
+    before = re.compile(email_noise._SIGN_OFF.pattern, re.MULTILINE)
+    assert _sign_off_line(text, stop) is bool(before.search(text, 0, stop))
