@@ -219,3 +219,13 @@ def test_ticket_probes_find_every_trigger_word_a_text_holds(notes: list[str]) ->
         for pattern, _, _ in probes:
             found.update(pattern.findall(haystack))
         assert found == {word for word, _ in words if word in haystack}
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["4", "1", "0", "12", " ", "-", "  ", "--", "x", ".",
+                                 "\u0661", "4111 1111 1111 1111"]), max_size=40).map("".join))
+def test_the_card_gate_passes_every_text_the_card_pattern_matches(text: str) -> None:
+    (card,) = [rule for rule in redact._RULES if rule.category == "card_number"]
+    assert card.gate is not None
+    if card.pattern.search(text):
+        assert card.gate(text)
