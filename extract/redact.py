@@ -485,10 +485,10 @@ def _probes(words: Sequence[tuple[str, int]]
             ) -> tuple[tuple[tuple[str, int], ...], tuple[_Probe, ...]]:
     """`words` made ready for a long text (a ticket's texts joined): single characters stay
     words, for `in` (a memchr); longer words sharing their first character become one regex,
-    whose findall lists the words the text holds. On a long text the regex engine's literal
+    whose matches are the words the text holds. On a long text the regex engine's literal
     scan beats `in` for short words, and one scan serves the group.
 
-    findall lists every word of a group the text holds when no word of it starts another and
+    The matches give every word of a group the text holds when no word of it starts another and
     none holds the group's first character past its start: an occurrence then cannot start
     inside an earlier match, nor where another word matches. A word that would break this
     gets a regex of its own.
@@ -568,8 +568,10 @@ def _ticket_rules(texts: Sequence[str]) -> int:
                 candidates |= rules
         for pattern, rules_of, rules in probes:
             if rules & ~candidates:
-                for word in pattern.findall(haystack):
-                    candidates |= rules_of[word]
+                for match in pattern.finditer(haystack):
+                    candidates |= rules_of[match.group()]
+                    if not rules & ~candidates:
+                        break  # a note of "pw pw pw ..." is not read to its end
     return _passing(candidates, joined, folded)
 
 
