@@ -13,6 +13,7 @@ product ("GlobalProtect 6.2.1").
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 
@@ -21,6 +22,7 @@ from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
 
 from extract.lexicon import load_json
+from extract.patterns import CasePattern
 from extract.segment import doc_text
 
 __all__ = ["FACTORY", "EntityTagger", "Mention", "mentions", "product_categories"]
@@ -70,10 +72,12 @@ _PATTERNS: dict[str, list[list[dict[str, object]]]] = {
 # separators and middle words the patterns allow, then a number (a status code and a reason
 # word for HTTP_REASON). Text without it need not run the Matcher (which builds a Token per token
 # of the doc). The only loosening of exactness: HTTP's "error/status/code" run is capped.
-_MATCHER_GATE = re.compile(
+_MATCHER_GATE = CasePattern(
     r"\b(?:event|evt|eventid|eid|https?(?:/1\.[01]|/2)?|error|err|code|kb|version|ver|v|build"
     r"|release)(?:[ :#=.-]|(?:ids?|error|status|code|article)\b){0,40}?v?\d"
-    r"|\b[1-5]\d\d [a-z]", re.IGNORECASE)
+    r"|\b[1-5]\d\d [a-z]")
+# Every gate match holds a digit: most texts are turned away by this one scan for one.
+_ANY_DIGIT = re.compile(r"\d")
 # Single-token shapes, found in one pass over the text (a per-token REGEX predicate in the
 # Matcher costs a regex call for every token of every doc). In priority order: `_shapes`
 # compiles the alternation of those a text can hold.
@@ -101,15 +105,15 @@ def _compiled_shapes(names: tuple[str, ...]) -> re.Pattern[str]:
                                if name in names))
 
 
-def _shapes(text: str) -> re.Pattern[str] | None:
-    """The shape pattern for `text`: on ASCII text, only the shapes whose literal parts it
-    holds (a shape that cannot match anywhere in the text changes nothing in a scan, and the
-    alternation is far cheaper without it); None when none can match."""
+def _shapes(text: str, lower: str) -> re.Pattern[str] | None:
+    """The shape pattern for `text` (`lower` is its ``str.lower()``): on ASCII text, only the
+    shapes whose literal parts it holds (a shape that cannot match anywhere in the text changes
+    nothing in a scan, and the alternation is far cheaper without it); None when none can
+    match."""
     if not _SHAPE_HINT.search(text):
         return None
     if not text.isascii():  # case folds such as the Kelvin sign make literal tests unsound
         return _compiled_shapes(_ALL_SHAPES)
-    lower = text.lower()
     digit = _ASCII_DIGIT.search(text) is not None
     kb = digit and "kb" in lower
     wanted = tuple(name for name, present in (
@@ -123,6 +127,29 @@ def _shapes(text: str) -> re.Pattern[str] | None:
         ("VERSION", digit),
     ) if present)
     return _compiled_shapes(wanted) if wanted else None
+
+
+# Every match of the HEX, SMTP and VERSION shapes starts a word ("\b" or "(?<![\w.])" before a
+# word character) with a digit or a "v". `re` tries a pattern that opens with a group or an
+# assertion at every character, but skips in C to the characters a leading class allows: this
+# pattern finds those word starts, and the shapes are tried only there.
+_NUMERIC_SHAPES = frozenset({"HEX", "SMTP", "VERSION"})
+_NUMERIC_START = re.compile(r"[\dvV](?<!\w[\dvV])")
+
+
+def _shape_matches(shapes: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """``shapes.finditer(text)``. For a pattern of numeric shapes only, the same matches found
+    by trying `shapes` at each candidate word start at or after the end of the last match
+    (`match` at a position sees the characters before it, as "\b" and look-behinds need)."""
+    if not _NUMERIC_SHAPES.issuperset(shapes.groupindex):
+        yield from shapes.finditer(text)
+        return
+    end = 0
+    for candidate in _NUMERIC_START.finditer(text):
+        start = candidate.start()
+        if start >= end and (match := shapes.match(text, start)) is not None:
+            end = match.end()
+            yield match
 
 
 _KB_PAGE = re.compile(r"/kb/|knowledge|/articles?/|/wiki/|/docs?/|support\.|learn\.microsoft"
@@ -210,7 +237,10 @@ class EntityTagger:
         strings = doc.vocab.strings
         found: list[_Found] = []
         text = doc_text(doc)
-        if _MATCHER_GATE.search(text) is not None:
+        # Lowercased ASCII text lets the gate run case-sensitively (see extract.patterns).
+        lower = text.lower()
+        if _ANY_DIGIT.search(text) is not None \
+                and _MATCHER_GATE.search(lower if text.isascii() else text) is not None:
             for match_id, start, end in self.matcher(doc):
                 key = strings[match_id]
                 span = doc[start:end]
@@ -218,8 +248,8 @@ class EntityTagger:
                 if value is not None:
                     found.append((start, end, _LABELS[key], value, span.start_char,
                                   span.end_char))
-        shapes = _shapes(text)
-        for match in shapes.finditer(text) if shapes is not None else ():
+        shapes = _shapes(text, lower)
+        for match in _shape_matches(shapes, text) if shapes is not None else ():
             key = match.lastgroup or ""
             shape = match.group().rstrip(".,;:") if key == "KB_URL" else match.group()
             value = _normalise(key, shape, shape, shape)
