@@ -93,7 +93,9 @@ _ENDERS = frozenset({".", "!", "?", "...", "..", "!!", "??", "?!", "!?", "…", 
 _TRAILING = _ENDERS | {'"', "'", ")", "]", "}", "”", "’", "»"}
 _ENDER_RUN = re.compile("[.!?…。]+")
 _NOT_START = numpy.iinfo(numpy.uint64).max  # SENT_START -1, as `Doc.from_array` reads it
-# (first token of each segment, then the token count; start offset and length of every token)
+# Boundaries' segments, as (cuts, starts, lengths): segment k runs from unit cuts[k] to unit
+# cuts[k + 1] - 1, and a unit's offset and length are starts[unit], lengths[unit]. The units are
+# the doc's tokens, or the whole doc when it is one segment.
 _BOUNDS_KEY = "fixedit_bounds"
 
 
@@ -131,6 +133,19 @@ class Boundaries:
         size = len(doc)
         if size == 0:
             return doc
+        marks = [m.end() for m in _LINE_START.finditer(text)]
+        # Lowercased ASCII keeps every offset and lets the clause pattern run case-sensitively.
+        lowered = text.lower() if text.isascii() else text
+        marks.extend(m.end() for m in self.clauses.finditer(lowered))
+        values = numpy.full(size, _NOT_START, dtype=numpy.uint64)
+        values[0] = 1
+        if not marks and _ENDER_RUN.search(text) is None:
+            # One segment, the whole doc: its offsets come without reading the arrays.
+            whole = doc[:]
+            doc.from_array([SENT_START], values)
+            doc.user_data[_BOUNDS_KEY] = ([0, 1], [whole.start_char],
+                                          [whole.end_char - whole.start_char])
+            return doc
         # Token texts are read as slices of the text: a Python int per ORTH hash costs more.
         starts, lengths = doc.to_array([IDX, LENGTH]).T.tolist()
         firsts = {0}
@@ -147,15 +162,10 @@ class Boundaries:
                     if after < size:
                         firsts.add(after)
                 index += 1
-        marks = [m.end() for m in _LINE_START.finditer(text)]
-        # Lowercased ASCII keeps every offset and lets the clause pattern run case-sensitively.
-        lowered = text.lower() if text.isascii() else text
-        marks.extend(m.end() for m in self.clauses.finditer(lowered))
         for mark in marks:  # a mark counts where a token starts
             index = bisect_left(starts, mark)
             if index < size and starts[index] == mark:
                 firsts.add(index)
-        values = numpy.full(size, _NOT_START, dtype=numpy.uint64)
         cuts = sorted(firsts)
         values[cuts] = 1
         doc.from_array([SENT_START], values)
