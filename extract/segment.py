@@ -117,11 +117,11 @@ class Boundaries:
     """Sets every segment start of a doc in one pass: sentences, lines and list clauses.
 
     Sentences follow the stock ``sentencizer`` rule (a new sentence after a ".", "!" or "?"
-    token and any closing quotes or brackets) but are computed on the doc's arrays, and all
-    marks are written at once through SENT_START: setting `Token.is_sent_start` token by token
-    is quadratic, and the sentencizer builds a Python object per token. The token offsets read
-    here and the segment starts found are kept in the doc's user_data, so `segment_spans`
-    need not read the arrays again.
+    token and any closing quotes or brackets) but are computed from the token offsets and the
+    text, and all marks are written at once through SENT_START: setting `Token.is_sent_start`
+    token by token is quadratic, and the sentencizer builds a Python object per token. The
+    token offsets read here and the segment starts found are kept in the doc's user_data, so
+    `segment_spans` need not read the arrays again.
     """
 
     def __init__(self, vocab: Vocab) -> None:
@@ -135,8 +135,12 @@ class Boundaries:
             return doc
         marks = [m.end() for m in _LINE_START.finditer(text)]
         # Lowercased ASCII keeps every offset and lets the clause pattern run case-sensitively.
-        lowered = text.lower() if text.isascii() else text
-        marks.extend(m.end() for m in self.clauses.finditer(lowered))
+        # Each clause opens with a separator: lowercase ASCII text without one skips the scan.
+        ascii_text = text.isascii()
+        lowered = text.lower() if ascii_text else text
+        if not ascii_text or "," in lowered or "and" in lowered or "-" in lowered \
+                or "then" in lowered or ";" in lowered or "&" in lowered or "+" in lowered:
+            marks.extend(m.end() for m in self.clauses.finditer(lowered))
         values = numpy.full(size, _NOT_START, dtype=numpy.uint64)
         values[0] = 1
         if not marks and _ENDER_RUN.search(text) is None:
@@ -152,12 +156,15 @@ class Boundaries:
         after = 0  # the first token past the last ender and the closers and spaces after it
         # An ender token is made of ender characters only, so it starts inside a run of them.
         for run in _ENDER_RUN.finditer(text):
+            run_end = run.end()
             index = bisect_left(starts, run.start())
-            while index < size and starts[index] < run.end():
+            while index < size and (start := starts[index]) < run_end:
                 # An ender before `after` is followed by the same run: its start is marked.
-                if index >= after and text[starts[index]:starts[index] + lengths[index]] in _ENDERS:
+                if index >= after and text[start:start + lengths[index]] in _ENDERS:
                     after = index + 1
-                    while after < size and _trails(text, starts[after], lengths[after]):
+                    # A token is whitespace or holds none: its first character tells which.
+                    while after < size and (text[start := starts[after]].isspace()
+                                            or text[start:start + lengths[after]] in _TRAILING):
                         after += 1
                     if after < size:
                         firsts.add(after)
@@ -172,12 +179,6 @@ class Boundaries:
         cuts.append(size)
         doc.user_data[_BOUNDS_KEY] = (cuts, starts, lengths)
         return doc
-
-
-def _trails(text: str, start: int, length: int) -> bool:
-    """True for a token that stays in the sentence an ender closes: a space, a closer or another
-    ender (a token is whitespace or holds none, so its first character tells which)."""
-    return text[start].isspace() or text[start:start + length] in _TRAILING
 
 
 @Language.factory(FACTORY)

@@ -1,8 +1,9 @@
 """The entity and segment fast paths find exactly what the general tools they replace find.
 
 `TokenPatterns` stands in for spaCy's `Matcher`, the word-start scan for `finditer` of the
-numeric shapes, and `trim`'s character tests for its patterns: each is checked here against the
-general tool on texts dense in what they look for.
+numeric shapes, `trim`'s character tests for its patterns, and the segments Boundaries keeps for
+the doc's sentences: each is checked here against the general tool on texts dense in what they
+look for.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from extract.entities import (
     _compiled_shapes,
     _shape_matches,
 )
-from extract.segment import _TRIM_LEFT, _TRIM_RIGHT, trim
+from extract.segment import _TRIM_LEFT, _TRIM_RIGHT, _sentence_bounds, segment_spans, trim
 
 SETTINGS = settings(max_examples=400, deadline=None, derandomize=True)
 
@@ -79,3 +80,21 @@ def test_trim_matches_its_patterns(text: str, start: int, end: int) -> None:
 
     assert trim(text, start, end) == _trim_by_patterns(text, start, end)
     assert trim(text, 0, len(text)) == _trim_by_patterns(text, 0, len(text))
+
+
+_SENTENCE_PARTS = ["rebooted", "Dr.", "it", "says", '"failed."', "works", "now", ",", ";", "and",
+                   "then", "still", "tested", "...", "?!", "-", "&", "(ok)", "1.", "*", "é", "so"]
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.sampled_from(_SENTENCE_PARTS),
+                          st.sampled_from([" ", " ", "  ", "\n", "\n\n ", ". ", ""])),
+                max_size=30).map(lambda parts: "".join(w + s for w, s in parts)))
+def test_kept_segments_are_the_doc_sentences(extractor: Extractor, text: str) -> None:
+    doc = extractor.nlp(text)
+    kept, kept_spans = list(_sentence_bounds(doc)), segment_spans(doc, text)
+    doc.user_data.pop("fixedit_bounds", None)  # read SENT_START from the arrays instead
+
+    assert kept == list(_sentence_bounds(doc))
+    assert kept == ([(sent.start_char, sent.end_char) for sent in doc.sents] if len(doc) else [])
+    assert kept_spans == segment_spans(doc, text)
