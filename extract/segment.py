@@ -48,6 +48,8 @@ _TRIM_LEFT = re.compile(
 )
 _TRIM_RIGHT = re.compile(r"(?:[\s,;:.\-–—(\[&+]|\b(?:and|then|also|but|so)\b)+$", re.IGNORECASE)
 _HAS_WORD = re.compile(r"[A-Za-z0-9]")
+# What `_HAS_WORD` looks for: a segment opening with one of them needs no search.
+_WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 _LINE_START = re.compile(r"\n[ \t\r\n]*(?=\S)")
 
 
@@ -258,7 +260,7 @@ def segment_spans(doc: Doc, text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     for sent_start, sent_end in _sentence_bounds(doc):
         start, end = trim(text, sent_start, sent_end)
-        if end > start and _HAS_WORD.search(text, start, end):
+        if end > start and (text[start] in _WORD_CHARS or _HAS_WORD.search(text, start, end)):
             spans.append((start, end))
             if len(spans) == MAX_SEGMENTS:
                 log.info("read the first %d segments of a text of %d characters", MAX_SEGMENTS,
