@@ -13,17 +13,24 @@ product ("GlobalProtect 6.2.1").
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
+from operator import attrgetter
 
+from spacy.attrs import LOWER
 from spacy.language import Language
-from spacy.matcher import Matcher, PhraseMatcher
-from spacy.tokens import Doc
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc, Token
+from spacy.vocab import Vocab
 
 from extract.lexicon import load_json
+from extract.patterns import CasePattern
 from extract.segment import doc_text
 
-__all__ = ["FACTORY", "EntityTagger", "Mention", "mentions", "product_categories"]
+__all__ = [
+    "FACTORY", "EntityTagger", "Mention", "TokenPatterns", "mentions", "product_categories",
+]
 
 FACTORY = "fixedit_entities_v1"
 PRODUCT, VERSION, ERROR_CODE, KB_REF = "PRODUCT", "VERSION", "ERROR_CODE", "KB_REF"
@@ -66,14 +73,85 @@ _PATTERNS: dict[str, list[list[dict[str, object]]]] = {
                         {"LOWER": {"REGEX": r"^v?\d+(?:\.\d+){1,3}[a-z]?$"}}]),
                 *_each(["build"], [{"TEXT": {"REGEX": r"^\d{4,5}(?:\.\d+)?$"}}])],
 }
+# A token test of a pattern step, and the step: its test and its operator ("1", "?" or "*").
+_Test = Callable[[Token], bool]
+_Step = tuple[_Test, str]
+
+
+def _test(spec: dict[str, object]) -> _Test:
+    """The test of one pattern step: equality, "IN" or "REGEX" on the token's TEXT or LOWER,
+    as the Matcher reads them (a REGEX is searched for, not matched)."""
+    (attr, wanted), = ((k, v) for k, v in spec.items() if k != "OP")
+    read: Callable[[Token], str] = {"TEXT": attrgetter("text"), "LOWER": attrgetter("lower_")}[attr]
+    if isinstance(wanted, str):
+        return lambda token: read(token) == wanted
+    if not isinstance(wanted, dict) or len(wanted) != 1:
+        raise ValueError(f"unsupported pattern step {spec!r}")
+    if "IN" in wanted:
+        values = frozenset(wanted["IN"])
+        return lambda token: read(token) in values
+    search = re.compile(wanted["REGEX"]).search
+    return lambda token: search(read(token)) is not None
+
+
+class TokenPatterns:
+    """`_PATTERNS` matched as spaCy's `Matcher` matches them: every (key, start, end) any
+    pattern matches, once, in no particular order (equal spans of one key are equal entities).
+
+    Every pattern opens with an exact word, so only a token whose LOWER is some pattern's first
+    word (lowercased) can start a match: one pass over the doc's LOWER hashes finds those, and
+    the patterns are stepped through from them alone. The Matcher steps every token of the doc
+    through its states and builds a Token for each, which cost ten times more. The pattern
+    language read is the part `_PATTERNS` uses: one TEXT or LOWER test a step (a string, "IN"
+    or "REGEX") and the operators "?" and "*"; anything else is refused when built.
+    """
+
+    def __init__(self, vocab: Vocab, patterns: dict[str, list[list[dict[str, object]]]]) -> None:
+        self.first: dict[int, list[tuple[str, list[_Step]]]] = {}
+        for key, variants in patterns.items():
+            for pattern in variants:
+                opener = next(iter(pattern[0].values()))
+                if not isinstance(opener, str) or "OP" in pattern[0]:
+                    raise ValueError(f"a pattern must open with an exact word: {pattern!r}")
+                steps = [(_test(spec), str(spec.get("OP", "1"))) for spec in pattern]
+                if any(op not in ("1", "?", "*") for _, op in steps):
+                    raise ValueError(f"unsupported operator in {pattern!r}")
+                self.first.setdefault(vocab.strings.add(opener.lower()), []).append((key, steps))
+
+    def __call__(self, doc: Doc) -> set[tuple[str, int, int]]:
+        """(key, start, end) of every match in `doc`."""
+        found: set[tuple[str, int, int]] = set()
+        size = len(doc)
+        for start, lower in enumerate(doc.to_array(LOWER).tolist() if size else ()):
+            for key, steps in self.first.get(lower, ()):
+                ends = {start}  # where the steps so far can have got to
+                for test, op in steps:
+                    reached: set[int] = set()
+                    for end in ends:
+                        if op != "1":  # "?" and "*" may take no token
+                            reached.add(end)
+                        while end < size and test(doc[end]):
+                            end += 1
+                            reached.add(end)
+                            if op != "*":
+                                break
+                    ends = reached
+                    if not ends:
+                        break
+                found.update((key, start, end) for end in ends)
+        return found
+
+
 # What every `_PATTERNS` match looks like in the text, loosely: a first word, then only the
 # separators and middle words the patterns allow, then a number (a status code and a reason
 # word for HTTP_REASON). Text without it need not run the Matcher (which builds a Token per token
 # of the doc). The only loosening of exactness: HTTP's "error/status/code" run is capped.
-_MATCHER_GATE = re.compile(
+_MATCHER_GATE = CasePattern(
     r"\b(?:event|evt|eventid|eid|https?(?:/1\.[01]|/2)?|error|err|code|kb|version|ver|v|build"
     r"|release)(?:[ :#=.-]|(?:ids?|error|status|code|article)\b){0,40}?v?\d"
-    r"|\b[1-5]\d\d [a-z]", re.IGNORECASE)
+    r"|\b[1-5]\d\d [a-z]")
+# Every gate match holds a digit: most texts are turned away by this one scan for one.
+_ANY_DIGIT = re.compile(r"\d")
 # Single-token shapes, found in one pass over the text (a per-token REGEX predicate in the
 # Matcher costs a regex call for every token of every doc). In priority order: `_shapes`
 # compiles the alternation of those a text can hold.
@@ -89,9 +167,9 @@ _SHAPE_PARTS = (
 )
 _ALL_SHAPES = tuple(name for name, _ in _SHAPE_PARTS)
 # Every shape match holds a digit, an underscore (ERR_*, bugcheck names), "://" or "caa"
-# (CAA codes may be all hex letters): text without any of them skips the scan.
+# (CAA codes may be all hex letters): non-ASCII text without any of them skips the scan (ASCII
+# text is tested for each shape's literals instead).
 _SHAPE_HINT = re.compile(r"[0-9_]|://|(?i:caa)")
-_ASCII_DIGIT = re.compile(r"[0-9]")
 
 
 @cache
@@ -101,16 +179,13 @@ def _compiled_shapes(names: tuple[str, ...]) -> re.Pattern[str]:
                                if name in names))
 
 
-def _shapes(text: str) -> re.Pattern[str] | None:
-    """The shape pattern for `text`: on ASCII text, only the shapes whose literal parts it
-    holds (a shape that cannot match anywhere in the text changes nothing in a scan, and the
-    alternation is far cheaper without it); None when none can match."""
-    if not _SHAPE_HINT.search(text):
-        return None
+def _shapes(text: str, lower: str, digit: bool) -> re.Pattern[str] | None:
+    """The shape pattern for `text` (`lower` is its ``str.lower()``, `digit` whether it holds a
+    digit): on ASCII text, only the shapes whose literal parts it holds (a shape that cannot
+    match anywhere in the text changes nothing in a scan, and the alternation is far cheaper
+    without it); None when none can match."""
     if not text.isascii():  # case folds such as the Kelvin sign make literal tests unsound
-        return _compiled_shapes(_ALL_SHAPES)
-    lower = text.lower()
-    digit = _ASCII_DIGIT.search(text) is not None
+        return _compiled_shapes(_ALL_SHAPES) if _SHAPE_HINT.search(text) else None
     kb = digit and "kb" in lower
     wanted = tuple(name for name, present in (
         ("HEX", "0x" in lower),
@@ -123,6 +198,29 @@ def _shapes(text: str) -> re.Pattern[str] | None:
         ("VERSION", digit),
     ) if present)
     return _compiled_shapes(wanted) if wanted else None
+
+
+# Every match of the HEX, SMTP and VERSION shapes starts a word ("\b" or "(?<![\w.])" before a
+# word character) with a digit or a "v". `re` tries a pattern that opens with a group or an
+# assertion at every character, but skips in C to the characters a leading class allows: this
+# pattern finds those word starts, and the shapes are tried only there.
+_NUMERIC_SHAPES = frozenset({"HEX", "SMTP", "VERSION"})
+_NUMERIC_START = re.compile(r"[\dvV](?<!\w[\dvV])")
+
+
+def _shape_matches(shapes: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """``shapes.finditer(text)``. For a pattern of numeric shapes only, the same matches found
+    by trying `shapes` at each candidate word start at or after the end of the last match
+    (`match` at a position sees the characters before it, as "\b" and look-behinds need)."""
+    if not _NUMERIC_SHAPES.issuperset(shapes.groupindex):
+        yield from shapes.finditer(text)
+        return
+    end = 0
+    for candidate in _NUMERIC_START.finditer(text):
+        start = candidate.start()
+        if start >= end and (match := shapes.match(text, start)) is not None:
+            end = match.end()
+            yield match
 
 
 _KB_PAGE = re.compile(r"/kb/|knowledge|/articles?/|/wiki/|/docs?/|support\.|learn\.microsoft"
@@ -191,9 +289,7 @@ class EntityTagger:
     """Finds error codes, KB references, versions and products in a doc."""
 
     def __init__(self, nlp: Language) -> None:
-        self.matcher = Matcher(nlp.vocab)
-        for key, patterns in _PATTERNS.items():
-            self.matcher.add(key, patterns)
+        self.patterns = TokenPatterns(nlp.vocab, _PATTERNS)
         self.aliases = PhraseMatcher(nlp.vocab, attr="LOWER")
         self.cased = PhraseMatcher(nlp.vocab, attr="ORTH")
         for product in _products():
@@ -210,16 +306,18 @@ class EntityTagger:
         strings = doc.vocab.strings
         found: list[_Found] = []
         text = doc_text(doc)
-        if _MATCHER_GATE.search(text) is not None:
-            for match_id, start, end in self.matcher(doc):
-                key = strings[match_id]
+        # Lowercased ASCII text lets the gate run case-sensitively (see extract.patterns).
+        lower = text.lower()
+        digit = _ANY_DIGIT.search(text) is not None  # on ASCII text, "[0-9]"
+        if digit and _MATCHER_GATE.search(lower if text.isascii() else text) is not None:
+            for key, start, end in self.patterns(doc):
                 span = doc[start:end]
                 value = _normalise(key, span.text, span[0].text, span[-1].text)
                 if value is not None:
                     found.append((start, end, _LABELS[key], value, span.start_char,
                                   span.end_char))
-        shapes = _shapes(text)
-        for match in shapes.finditer(text) if shapes is not None else ():
+        shapes = _shapes(text, lower, digit)
+        for match in _shape_matches(shapes, text) if shapes is not None else ():
             key = match.lastgroup or ""
             shape = match.group().rstrip(".,;:") if key == "KB_URL" else match.group()
             value = _normalise(key, shape, shape, shape)

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import logging
 import re
+from bisect import bisect_left
 from collections.abc import Iterator
+from itertools import pairwise
 
 import numpy
-from spacy.attrs import IDX, IS_SPACE, LENGTH, ORTH, SENT_START
+from spacy.attrs import IDX, LENGTH, SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
@@ -46,6 +48,8 @@ _TRIM_LEFT = re.compile(
 )
 _TRIM_RIGHT = re.compile(r"(?:[\s,;:.\-–—(\[&+]|\b(?:and|then|also|but|so)\b)+$", re.IGNORECASE)
 _HAS_WORD = re.compile(r"[A-Za-z0-9]")
+# What `_HAS_WORD` looks for: a segment opening with one of them needs no search.
+_WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 _LINE_START = re.compile(r"\n[ \t\r\n]*(?=\S)")
 
 
@@ -87,8 +91,14 @@ def _clause_pattern() -> CasePattern:
 
 FACTORY = "fixedit_boundaries_v1"
 _TEXT_KEY = "fixedit_text"
-_ENDERS = (".", "!", "?", "...", "..", "!!", "??", "?!", "!?", "…", "。", "!!!", "???")
-_CLOSERS = ('"', "'", ")", "]", "}", "”", "’", "»")
+_ENDERS = frozenset({".", "!", "?", "...", "..", "!!", "??", "?!", "!?", "…", "。", "!!!", "???"})
+_TRAILING = _ENDERS | {'"', "'", ")", "]", "}", "”", "’", "»"}
+_ENDER_RUN = re.compile("[.!?…。]+")
+_NOT_START = numpy.iinfo(numpy.uint64).max  # SENT_START -1, as `Doc.from_array` reads it
+# Boundaries' segments, as (cuts, starts, lengths): segment k runs from unit cuts[k] to unit
+# cuts[k + 1] - 1, and a unit's offset and length are starts[unit], lengths[unit]. The units are
+# the doc's tokens, or the whole doc when it is one segment.
+_BOUNDS_KEY = "fixedit_bounds"
 
 
 def doc_text(doc: Doc) -> str:
@@ -109,15 +119,15 @@ class Boundaries:
     """Sets every segment start of a doc in one pass: sentences, lines and list clauses.
 
     Sentences follow the stock ``sentencizer`` rule (a new sentence after a ".", "!" or "?"
-    token and any closing quotes or brackets) but are computed on the doc's arrays, and all
-    marks are written at once through SENT_START: setting `Token.is_sent_start` token by token
-    is quadratic, and the sentencizer builds a Python object per token.
+    token and any closing quotes or brackets) but are computed from the token offsets and the
+    text, and all marks are written at once through SENT_START: setting `Token.is_sent_start`
+    token by token is quadratic, and the sentencizer builds a Python object per token. The
+    token offsets read here and the segment starts found are kept in the doc's user_data, so
+    `segment_spans` need not read the arrays again.
     """
 
     def __init__(self, vocab: Vocab) -> None:
         self.clauses = _clause_pattern()
-        self.enders = frozenset(vocab.strings.add(p) for p in _ENDERS)
-        self.trailing = self.enders | frozenset(vocab.strings.add(p) for p in _CLOSERS)
 
     def __call__(self, doc: Doc) -> Doc:
         """Set SENT_START on the first token of every sentence, line and list clause."""
@@ -125,33 +135,51 @@ class Boundaries:
         size = len(doc)
         if size == 0:
             return doc
-        table = doc.to_array([IDX, ORTH])
-        starts = table[:, 0]
-        orths = table[:, 1].tolist()
-        values = numpy.full(size, -1, dtype=numpy.int64)
-        values[0] = 1
-        spaces: list[int] | None = None  # IS_SPACE per token, read when an ender is found
-        for index, orth in enumerate(orths):
-            if orth not in self.enders:
-                continue
-            if spaces is None:
-                spaces = doc.to_array(IS_SPACE).tolist()
-            after = index + 1
-            while after < size and (orths[after] in self.trailing or spaces[after]):
-                after += 1
-            if after < size:
-                values[after] = 1
         marks = [m.end() for m in _LINE_START.finditer(text)]
         # Lowercased ASCII keeps every offset and lets the clause pattern run case-sensitively.
-        lowered = text.lower() if text.isascii() else text
-        marks.extend(m.end() for m in self.clauses.finditer(lowered))
-        if marks:
-            wanted = numpy.asarray(marks, dtype=starts.dtype)
-            positions = numpy.searchsorted(starts, wanted)
-            inside = positions < size
-            positions, wanted = positions[inside], wanted[inside]
-            values[positions[starts[positions] == wanted]] = 1
-        doc.from_array([SENT_START], values.astype(numpy.uint64))
+        # Each clause opens with a separator: lowercase ASCII text without one skips the scan.
+        ascii_text = text.isascii()
+        lowered = text.lower() if ascii_text else text
+        if not ascii_text or "," in lowered or "and" in lowered or "-" in lowered \
+                or "then" in lowered or ";" in lowered or "&" in lowered or "+" in lowered:
+            marks.extend(m.end() for m in self.clauses.finditer(lowered))
+        values = numpy.full(size, _NOT_START, dtype=numpy.uint64)
+        values[0] = 1
+        if not marks and _ENDER_RUN.search(text) is None:
+            # One segment, the whole doc: its offsets come without reading the arrays.
+            whole = doc[:]
+            doc.from_array([SENT_START], values)
+            doc.user_data[_BOUNDS_KEY] = ([0, 1], [whole.start_char],
+                                          [whole.end_char - whole.start_char])
+            return doc
+        # Token texts are read as slices of the text: a Python int per ORTH hash costs more.
+        starts, lengths = doc.to_array([IDX, LENGTH]).T.tolist()
+        firsts = {0}
+        after = 0  # the first token past the last ender and the closers and spaces after it
+        # An ender token is made of ender characters only, so it starts inside a run of them.
+        for run in _ENDER_RUN.finditer(text):
+            run_end = run.end()
+            index = bisect_left(starts, run.start())
+            while index < size and (start := starts[index]) < run_end:
+                # An ender before `after` is followed by the same run: its start is marked.
+                if index >= after and text[start:start + lengths[index]] in _ENDERS:
+                    after = index + 1
+                    # A token is whitespace or holds none: its first character tells which.
+                    while after < size and (text[start := starts[after]].isspace()
+                                            or text[start:start + lengths[after]] in _TRAILING):
+                        after += 1
+                    if after < size:
+                        firsts.add(after)
+                index += 1
+        for mark in marks:  # a mark counts where a token starts
+            index = bisect_left(starts, mark)
+            if index < size and starts[index] == mark:
+                firsts.add(index)
+        cuts = sorted(firsts)
+        values[cuts] = 1
+        doc.from_array([SENT_START], values)
+        cuts.append(size)
+        doc.user_data[_BOUNDS_KEY] = (cuts, starts, lengths)
         return doc
 
 
@@ -161,8 +189,25 @@ def make_boundaries(nlp: Language, name: str) -> Boundaries:
     return Boundaries(nlp.vocab)
 
 
+# What `_TRIM_LEFT` cannot start with (no space, bullet, digit or connective's first letter) and
+# what cannot end a match of `_TRIM_RIGHT` (no space, listed punctuation or connective's last
+# letter); ASCII only, so case folds stay out of it. `trim` reads these two before any pattern.
+_PLAIN_FIRST = frozenset("CDEFGHIJKLMNOQRUVWXYZcdefghijklmnoqruvwxyz(\"'[{<#$%/=?@!_`|~")
+_PLAIN_LAST = frozenset("ABCEFGHIJKLMPQRSUVWXYZabcefghijklmpqrsuvwxyz0123456789)]}>!?'\"*/%#$@_|~")
+# Characters `_TRIM_RIGHT` strips one by one (its \s, for ASCII, and its class)
+_STRIPPED = frozenset(" \t\n\r\x0b\x0c,;:.-([&+")
+
+
 def trim(text: str, start: int, end: int) -> tuple[int, int]:
     """Shrink [start, end) past bullets, connectives and dangling punctuation."""
+    if start < end and text[start] in _PLAIN_FIRST:
+        # The common case without a pattern: nothing to strip on the left, and on the right at
+        # most a run of stripped characters after a character no strip can take.
+        stop = end
+        while stop > start and text[stop - 1] in _STRIPPED:
+            stop -= 1
+        if stop > start and text[stop - 1] in _PLAIN_LAST:
+            return start, stop
     piece = text[start:end]
     left = _TRIM_LEFT.match(piece)
     offset = left.end() if left else 0
@@ -175,7 +220,16 @@ def _sentence_bounds(doc: Doc) -> Iterator[tuple[int, int]]:
     """(start_char, end_char) of each of `doc.sents`, read from the doc's arrays: iterating
     `doc.sents` builds a Span and several Token objects per sentence. Lazy, in chunks, so a
     reader that stops early (`segment_spans` at MAX_SEGMENTS) does not pay for the rest."""
-    if "sents" in doc.user_hooks or not doc.has_annotation("SENT_START"):
+    if "sents" in doc.user_hooks:
+        yield from ((sent.start_char, sent.end_char) for sent in doc.sents)
+        return
+    kept = doc.user_data.get(_BOUNDS_KEY)
+    if kept is not None:  # Boundaries' marks
+        cuts, starts, lengths = kept
+        yield from ((starts[first], starts[stop - 1] + lengths[stop - 1])
+                    for first, stop in pairwise(cuts))
+        return
+    if not doc.has_annotation("SENT_START"):
         yield from ((sent.start_char, sent.end_char) for sent in doc.sents)
         return
     size = len(doc)
@@ -206,7 +260,7 @@ def segment_spans(doc: Doc, text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     for sent_start, sent_end in _sentence_bounds(doc):
         start, end = trim(text, sent_start, sent_end)
-        if end > start and _HAS_WORD.search(text, start, end):
+        if end > start and (text[start] in _WORD_CHARS or _HAS_WORD.search(text, start, end)):
             spans.append((start, end))
             if len(spans) == MAX_SEGMENTS:
                 log.info("read the first %d segments of a text of %d characters", MAX_SEGMENTS,
