@@ -17,9 +17,14 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from functools import reduce
+from itertools import product
+from operator import or_
+from re import _constants as sre  # type: ignore[attr-defined]
+from re import _parser as sre_parse  # type: ignore[attr-defined]
 
-__all__ = ["CasePattern"]
+__all__ = ["CasePattern", "TokenGates", "required_literals"]
 
 # What in a pattern is not a literal letter: escapes ("\S", "\Z") and group names.
 _NOT_LETTERS = re.compile(r"\\.|\(\?P[<=]\w+>?|\(\?[a-zA-Z]+[:)]")
@@ -84,3 +89,191 @@ class CasePattern:
 
     def __repr__(self) -> str:
         return f"CasePattern({self.pattern[:40]!r}...)"
+
+
+# Bigger finite languages are not worth spelling out: `required_literals` falls back to a part.
+_MAX_LITERALS = 64
+_ZERO_WIDTH = frozenset({""})
+_SPACE = frozenset({" "})
+# Words in most sentences: a gate on them stays open; any rarer word of a literal gates better.
+_COMMON = frozenset({
+    "a", "all", "am", "an", "and", "are", "as", "at", "back", "be", "been", "but", "by", "can",
+    "did", "do", "does", "for", "had", "has", "have", "he", "i", "if", "in", "is", "it", "it's",
+    "its", "me", "my", "no", "not", "now", "of", "ok", "on", "or", "our", "she", "so", "that",
+    "the", "they", "this", "to", "up", "us", "user", "was", "we", "were", "will", "with", "work",
+})
+# What `_Literals` knows of a piece of pattern: the finite set of strings it matches (None when
+# infinite or too many), and literals one of which every match contains (None when unknown).
+_Info = tuple[frozenset[str] | None, frozenset[str] | None]
+
+
+def _rank(part: str) -> tuple[bool, bool, int]:
+    return (part != "", part not in _COMMON, len(part))
+
+
+def piece(literal: str) -> str:
+    """The part of `literal` between spaces that best tells whether it can occur (rare, long)."""
+    return max(literal.split(" "), key=_rank)
+
+
+def _score(literals: frozenset[str]) -> tuple[bool, bool, int, int]:
+    """A set of literals gates as well as its weakest literal's piece; fewer are cheaper."""
+    return (*min(_rank(piece(literal)) for literal in literals), -len(literals))
+
+
+def _best(info: _Info) -> frozenset[str] | None:
+    exact, required = info
+    return exact if exact is not None and "" not in exact else required
+
+
+class _Literals:
+    """`required_literals` of one pattern, read from its parse tree."""
+
+    def __init__(self, single_spaced: bool) -> None:
+        self.single_spaced = single_spaced
+
+    def sequence(self, items: Iterable[_Info]) -> _Info:
+        """A concatenation: finite runs multiply out; the best-scoring part gates it all."""
+        run: frozenset[str] | None = _ZERO_WIDTH
+        whole = True
+        candidates: list[frozenset[str]] = []
+        for exact, required in items:
+            if exact is not None and run is not None and len(run) * len(exact) <= _MAX_LITERALS:
+                run = frozenset(a + b for a, b in product(run, exact))
+                continue
+            whole = False
+            if run is not None:
+                candidates.append(run)
+            if required is not None:
+                candidates.append(required)
+            run = exact
+        if whole:
+            return run, None
+        if run is not None:
+            candidates.append(run)
+        usable = [c for c in candidates if c and "" not in c]
+        return None, max(usable, key=_score) if usable else None
+
+    def info(self, pattern: list[tuple[object, object]]) -> _Info:
+        """What a parsed (sub)pattern requires."""
+        return self.sequence(self.node(op, arg) for op, arg in pattern)
+
+    def node(self, op: object, arg: object) -> _Info:
+        """What one parsed node requires."""
+        if op is sre.LITERAL:
+            return frozenset({chr(arg)}), None  # type: ignore[arg-type]
+        if op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):
+            return _ZERO_WIDTH, None  # consumes nothing: matches as the empty string would
+        if op is sre.SUBPATTERN:
+            _, added, _, body = arg  # type: ignore[misc]
+            return (None, None) if added & re.IGNORECASE else self.info(body)
+        if op is sre.ATOMIC_GROUP:
+            return self.info(arg)  # type: ignore[arg-type]
+        if op is sre.IN:
+            return self.chars(arg), None  # type: ignore[arg-type]
+        if op is sre.BRANCH:
+            infos = [self.info(branch) for branch in arg[1]]  # type: ignore[index]
+            exacts = [exact for exact, _ in infos]
+            union = (frozenset().union(*exacts) if all(e is not None for e in exacts) else None)
+            if union is not None and len(union) <= _MAX_LITERALS:
+                return union, None
+            gates = [_best(info) for info in infos]
+            return None, (frozenset().union(*gates) if all(g is not None for g in gates)
+                          else None)
+        if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
+            low, high, body = arg  # type: ignore[misc]
+            inner = self.info(body)
+            if high == 0:
+                return _ZERO_WIDTH, None
+            if self.single_spaced and inner[0] is not None and inner[0] <= _SPACE:
+                # A run of whitespace is one space, or none.
+                return (inner[0] if low else inner[0] | _ZERO_WIDTH), None
+            if low == high == 1:
+                return inner
+            if low == 0 and high == 1:
+                return (inner[0] | _ZERO_WIDTH if inner[0] is not None else None), None
+            return None, (_best(inner) if low >= 1 else None)
+        return None, None  # any character, a back reference: nothing to require
+
+    def chars(self, items: list[tuple[object, object]]) -> frozenset[str] | None:
+        """The characters a class matches, when it lists a few (None for ranges, negations)."""
+        found: set[str] = set()
+        for kind, value in items:
+            if kind is sre.LITERAL:
+                found.add(chr(value))  # type: ignore[arg-type]
+            elif self.single_spaced and kind is sre.CATEGORY and value is sre.CATEGORY_SPACE:
+                found.add(" ")
+            else:
+                return None
+        if self.single_spaced:
+            # The only whitespace single-spaced text holds is " ".
+            found = {c for c in found if c == " " or not c.isspace()}
+        return frozenset(found) if len(found) <= 8 else None
+
+
+def required_literals(pattern: str, *, single_spaced: bool = False) -> frozenset[str] | None:
+    r"""Literals one of which every match of `pattern` (compiled case-sensitively) contains, or
+    None when the pattern promises none (it can match the empty string, or starts anywhere).
+
+    Read from the parsed pattern, so unlike a hand-written gate it cannot miss a case: a
+    concatenation needs every part, so one part's literals (the rarest) gate it; an alternation
+    needs one branch, so it needs the union of theirs; finite runs ("w" + "as|ere") multiply out.
+    With `single_spaced` the literals hold only for text whose whitespace is single spaces
+    (`extract.roles.normalise`): there ``\s+`` matches " " alone, so words on either side of it
+    join one literal.
+    """
+    parsed = sre_parse.parse(pattern)
+    if parsed.state.flags & re.IGNORECASE:
+        return None
+    return _best(_Literals(single_spaced).info(list(parsed)))
+
+
+class _Masks(dict[str, int]):
+    """Token -> bits of the gates it opens; computed on first sight, cleared when it grows past
+    `limit` (real notes bring an endless stream of ids and host names)."""
+
+    def __init__(self, pieces: list[tuple[int, tuple[str, ...]]], limit: int) -> None:
+        super().__init__()
+        self.pieces = pieces
+        self.limit = limit
+
+    def __missing__(self, token: str) -> int:
+        if len(self) >= self.limit:
+            self.clear()
+        mask = 0
+        for bit, pieces in self.pieces:
+            if any(piece in token for piece in pieces):
+                mask |= bit
+        self[token] = mask
+        return mask
+
+
+class TokenGates:
+    """Which of many patterns can match a text, from its space-separated tokens.
+
+    Pattern *i* (bit ``1 << i``) can only match where one of its `required_literals` occurs,
+    and a literal occurs only where each of its space-free pieces lies inside one token: so a
+    pattern none of whose literals' longest piece is in any token cannot match. A token's bits
+    are looked up once (bounded cache), making the gate for a whole segment a split and a few
+    dictionary lookups, where one regex gate per pattern costs a scan of the text each.
+    Patterns without required literals are always open. Sound for the patterns compiled
+    case-sensitively (`CasePattern.exact`), so only for text that is ASCII and lowercase.
+    """
+
+    __slots__ = ("always", "masks")
+
+    def __init__(self, patterns: Iterable[str], *, limit: int = 50_000) -> None:
+        self.always = 0
+        pieces: list[tuple[int, tuple[str, ...]]] = []
+        for index, pattern in enumerate(patterns):
+            literals = required_literals(pattern, single_spaced=True)
+            rarest = [piece(literal) for literal in literals or ()]
+            if not rarest or not all(rarest):
+                self.always |= 1 << index
+            else:
+                pieces.append((1 << index, tuple(sorted(set(rarest)))))
+        self.masks = _Masks(pieces, limit)
+
+    def mask(self, text: str) -> int:
+        """Bits of the patterns that may match `text` (ASCII, lowercase)."""
+        return reduce(or_, map(self.masks.__getitem__, text.split(" ")), self.always)
