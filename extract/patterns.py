@@ -24,7 +24,7 @@ from operator import or_
 from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 
-__all__ = ["CasePattern", "TokenGates", "required_literals"]
+__all__ = ["CasePattern", "TokenGates", "required_literals", "trie_alternation"]
 
 # What in a pattern is not a literal letter: escapes ("\S", "\Z") and group names.
 _NOT_LETTERS = re.compile(r"\\.|\(\?P[<=]\w+>?|\(\?[a-zA-Z]+[:)]")
@@ -102,9 +102,12 @@ _COMMON = frozenset({
     "its", "me", "my", "no", "not", "now", "of", "ok", "on", "or", "our", "she", "so", "that",
     "the", "they", "this", "to", "up", "us", "user", "was", "we", "were", "will", "with", "work",
 })
+# Clauses kept per piece of pattern: each is a further condition a gate can check.
+_MAX_CLAUSES = 3
 # What `_Literals` knows of a piece of pattern: the finite set of strings it matches (None when
-# infinite or too many), and literals one of which every match contains (None when unknown).
-_Info = tuple[frozenset[str] | None, frozenset[str] | None]
+# infinite or too many), and clauses, best first: sets of literals such that every match
+# contains one literal of each set.
+_Info = tuple[frozenset[str] | None, tuple[frozenset[str], ...]]
 
 
 def _rank(part: str) -> tuple[bool, bool, int]:
@@ -121,9 +124,15 @@ def _score(literals: frozenset[str]) -> tuple[bool, bool, int, int]:
     return (*min(_rank(piece(literal)) for literal in literals), -len(literals))
 
 
-def _best(info: _Info) -> frozenset[str] | None:
-    exact, required = info
-    return exact if exact is not None and "" not in exact else required
+def _clauses(info: _Info) -> tuple[frozenset[str], ...]:
+    exact, clauses = info
+    return (exact,) if exact is not None and "" not in exact else clauses
+
+
+def _ranked(candidates: Iterable[frozenset[str]]) -> tuple[frozenset[str], ...]:
+    usable = {c for c in candidates if c and "" not in c}
+    return tuple(sorted(usable, key=lambda c: (_score(c), sorted(c)),
+                        reverse=True))[:_MAX_CLAUSES]
 
 
 class _Literals:
@@ -133,26 +142,24 @@ class _Literals:
         self.single_spaced = single_spaced
 
     def sequence(self, items: Iterable[_Info]) -> _Info:
-        """A concatenation: finite runs multiply out; the best-scoring part gates it all."""
+        """A concatenation: finite runs multiply out; every part's clauses hold (best kept)."""
         run: frozenset[str] | None = _ZERO_WIDTH
         whole = True
         candidates: list[frozenset[str]] = []
-        for exact, required in items:
+        for exact, clauses in items:
             if exact is not None and run is not None and len(run) * len(exact) <= _MAX_LITERALS:
                 run = frozenset(a + b for a, b in product(run, exact))
                 continue
             whole = False
             if run is not None:
                 candidates.append(run)
-            if required is not None:
-                candidates.append(required)
+            candidates.extend(clauses)
             run = exact
         if whole:
-            return run, None
+            return run, ()
         if run is not None:
             candidates.append(run)
-        usable = [c for c in candidates if c and "" not in c]
-        return None, max(usable, key=_score) if usable else None
+        return None, _ranked(candidates)
 
     def info(self, pattern: list[tuple[object, object]]) -> _Info:
         """What a parsed (sub)pattern requires."""
@@ -161,39 +168,49 @@ class _Literals:
     def node(self, op: object, arg: object) -> _Info:
         """What one parsed node requires."""
         if op is sre.LITERAL:
-            return frozenset({chr(arg)}), None  # type: ignore[arg-type]
+            return frozenset({chr(arg)}), ()  # type: ignore[arg-type]
         if op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):
-            return _ZERO_WIDTH, None  # consumes nothing: matches as the empty string would
+            return _ZERO_WIDTH, ()  # consumes nothing: matches as the empty string would
         if op is sre.SUBPATTERN:
             _, added, _, body = arg  # type: ignore[misc]
-            return (None, None) if added & re.IGNORECASE else self.info(body)
+            return (None, ()) if added & re.IGNORECASE else self.info(body)
         if op is sre.ATOMIC_GROUP:
             return self.info(arg)  # type: ignore[arg-type]
         if op is sre.IN:
-            return self.chars(arg), None  # type: ignore[arg-type]
+            return self.chars(arg), ()  # type: ignore[arg-type]
         if op is sre.BRANCH:
-            infos = [self.info(branch) for branch in arg[1]]  # type: ignore[index]
-            exacts = [exact for exact, _ in infos]
-            union = (frozenset().union(*exacts) if all(e is not None for e in exacts) else None)
-            if union is not None and len(union) <= _MAX_LITERALS:
-                return union, None
-            gates = [_best(info) for info in infos]
-            return None, (frozenset().union(*gates) if all(g is not None for g in gates)
-                          else None)
+            return self.branch([self.info(branch) for branch in arg[1]])  # type: ignore[index]
         if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
             low, high, body = arg  # type: ignore[misc]
             inner = self.info(body)
             if high == 0:
-                return _ZERO_WIDTH, None
+                return _ZERO_WIDTH, ()
             if self.single_spaced and inner[0] is not None and inner[0] <= _SPACE:
                 # A run of whitespace is one space, or none.
-                return (inner[0] if low else inner[0] | _ZERO_WIDTH), None
+                return (inner[0] if low else inner[0] | _ZERO_WIDTH), ()
             if low == high == 1:
                 return inner
             if low == 0 and high == 1:
-                return (inner[0] | _ZERO_WIDTH if inner[0] is not None else None), None
-            return None, (_best(inner) if low >= 1 else None)
-        return None, None  # any character, a back reference: nothing to require
+                return (inner[0] | _ZERO_WIDTH if inner[0] is not None else None), ()
+            return None, (_clauses(inner) if low >= 1 else ())
+        return None, ()  # any character, a back reference: nothing to require
+
+    @staticmethod
+    def branch(infos: list[_Info]) -> _Info:
+        """An alternation: the union of the branches' languages, or of their clauses.
+
+        A match is one branch's match, so it meets that branch's every clause: the union of
+        the branches' *j*-th clauses (a branch with fewer lends its best) holds for each *j*."""
+        exacts = [exact for exact, _ in infos]
+        union = (frozenset().union(*exacts) if all(e is not None for e in exacts) else None)
+        if union is not None and len(union) <= _MAX_LITERALS:
+            return union, ()
+        ranked = [_clauses(info) for info in infos]
+        if not all(ranked):
+            return None, ()
+        return None, _ranked(frozenset().union(*(clauses[j] if j < len(clauses) else clauses[0]
+                                                 for clauses in ranked))
+                             for j in range(max(map(len, ranked))))
 
     def chars(self, items: list[tuple[object, object]]) -> frozenset[str] | None:
         """The characters a class matches, when it lists a few (None for ranges, negations)."""
@@ -222,28 +239,58 @@ def required_literals(pattern: str, *, single_spaced: bool = False) -> frozenset
     (`extract.roles.normalise`): there ``\s+`` matches " " alone, so words on either side of it
     join one literal.
     """
+    clauses = _required(pattern, single_spaced=single_spaced)
+    return clauses[0] if clauses else None
+
+
+def _required(pattern: str, *, single_spaced: bool) -> tuple[frozenset[str], ...]:
+    """Every clause `required_literals` knows of, best first (none for an ``IGNORECASE`` one)."""
     parsed = sre_parse.parse(pattern)
     if parsed.state.flags & re.IGNORECASE:
-        return None
-    return _best(_Literals(single_spaced).info(list(parsed)))
+        return ()
+    return _clauses(_Literals(single_spaced).info(list(parsed)))
+
+
+def trie_alternation(words: Iterable[str]) -> str:
+    """A regex alternation of `words` as a trie ("ab(?:c|d)?"): at each position `re` follows
+    one branch per character instead of trying every word, and takes the longest word there."""
+    heads: dict[str, set[str]] = {}
+    for word in words:
+        if word:
+            heads.setdefault(word[0], set()).add(word[1:])
+    branches = []
+    for head, rests in sorted(heads.items()):
+        longer = rests - {""}
+        if not longer:
+            branches.append(re.escape(head))
+            continue
+        tail = trie_alternation(longer)
+        optional = "?" if "" in rests else ""
+        branches.append(f"{re.escape(head)}(?:{tail}){optional}")
+    return "|".join(branches)
 
 
 class _Masks(dict[str, int]):
     """Token -> bits of the gates it opens; computed on first sight, cleared when it grows past
-    `limit` (real notes bring an endless stream of ids and host names)."""
+    `limit` (real notes bring an endless stream of ids and host names).
 
-    def __init__(self, pieces: list[tuple[int, tuple[str, ...]]], limit: int) -> None:
+    A new token costs one regex scan: `finder` reports the longest piece starting at each of
+    its positions, and `opens` maps that piece to the bits of every piece it begins with (the
+    pieces found at that position)."""
+
+    def __init__(self, bits: dict[str, int], limit: int) -> None:
         super().__init__()
-        self.pieces = pieces
+        self.opens = {found: reduce(or_, (bit for other, bit in bits.items()
+                                          if found.startswith(other)), 0)
+                      for found in bits}
+        self.finder = re.compile(f"(?=({trie_alternation(bits)}))") if bits else None
         self.limit = limit
 
     def __missing__(self, token: str) -> int:
         if len(self) >= self.limit:
             self.clear()
-        mask = 0
-        for bit, pieces in self.pieces:
-            if any(piece in token for piece in pieces):
-                mask |= bit
+        mask = 0 if self.finder is None else reduce(
+            or_, map(self.opens.__getitem__, self.finder.findall(token)), 0)
         self[token] = mask
         return mask
 
@@ -251,29 +298,56 @@ class _Masks(dict[str, int]):
 class TokenGates:
     """Which of many patterns can match a text, from its space-separated tokens.
 
-    Pattern *i* (bit ``1 << i``) can only match where one of its `required_literals` occurs,
-    and a literal occurs only where each of its space-free pieces lies inside one token: so a
-    pattern none of whose literals' longest piece is in any token cannot match. A token's bits
-    are looked up once (bounded cache), making the gate for a whole segment a split and a few
-    dictionary lookups, where one regex gate per pattern costs a scan of the text each.
-    Patterns without required literals are always open. Sound for the patterns compiled
-    case-sensitively (`CasePattern.exact`), so only for text that is ASCII and lowercase.
+    Pattern *i* can only match where one of its `required_literals` occurs, and a literal
+    occurs only where each of its space-free pieces lies inside one token. So each pattern gets
+    `slots` bits: bit *s* is on when, for some literal, its *s*-th rarest piece (its rarest
+    again when it has fewer) is inside some token; a pattern whose bits are not all on cannot
+    match. A token's bits are looked up once (bounded cache), making the gate for a whole
+    segment a split, a few dictionary lookups and shifts, where one regex gate per pattern
+    costs a scan of the text each. Patterns without required literals are always open. Sound
+    for the patterns compiled case-sensitively (`CasePattern.exact`) on single-spaced text, so
+    only for text that is ASCII, lowercase and `extract.roles.normalise`d.
     """
 
-    __slots__ = ("always", "masks")
+    __slots__ = ("always", "masks", "slots", "width")
 
-    def __init__(self, patterns: Iterable[str], *, limit: int = 50_000) -> None:
+    def __init__(self, patterns: Iterable[str], *, slots: int = 2, limit: int = 50_000) -> None:
+        compiled = [_required(pattern, single_spaced=True) for pattern in patterns]
+        self.width = len(compiled)
+        self.slots = slots
         self.always = 0
-        pieces: list[tuple[int, tuple[str, ...]]] = []
-        for index, pattern in enumerate(patterns):
-            literals = required_literals(pattern, single_spaced=True)
-            rarest = [piece(literal) for literal in literals or ()]
-            if not rarest or not all(rarest):
-                self.always |= 1 << index
-            else:
-                pieces.append((1 << index, tuple(sorted(set(rarest)))))
-        self.masks = _Masks(pieces, limit)
+        bits: dict[str, int] = {}
+        for index, clauses in enumerate(compiled):
+            for slot in range(slots):
+                bit = 1 << (slot * self.width + index)
+                pieces = self._pieces(clauses, slot)
+                if pieces is None:
+                    self.always |= bit
+                for part in pieces or ():
+                    bits[part] = bits.get(part, 0) | bit
+        self.masks = _Masks(bits, limit)
+
+    @staticmethod
+    def _pieces(clauses: tuple[frozenset[str], ...], slot: int) -> set[str] | None:
+        """What `slot` checks: the rarest piece of each literal of the slot-th clause; past the
+        last clause, the next-rarest pieces of the best clause's literals. None: nothing."""
+        clause, rank = (clauses[slot], 0) if slot < len(clauses) \
+            else (clauses[0] if clauses else frozenset(), slot - len(clauses) + 1)
+        pieces = set()
+        for literal in sorted(clause):
+            # Rarest first; ties keep the literal's word order (`sorted` is stable).
+            parts = sorted(dict.fromkeys(p for p in literal.split(" ") if p), key=_rank,
+                           reverse=True)
+            if not parts:
+                return None
+            pieces.add(parts[rank] if rank < len(parts) else parts[0])
+        return pieces or None
 
     def mask(self, text: str) -> int:
-        """Bits of the patterns that may match `text` (ASCII, lowercase)."""
-        return reduce(or_, map(self.masks.__getitem__, text.split(" ")), self.always)
+        """Bit *i* on for each pattern *i* that may match `text` (ASCII, lowercase,
+        single-spaced)."""
+        found = reduce(or_, map(self.masks.__getitem__, text.split(" ")), self.always)
+        opened = found
+        for slot in range(1, self.slots):
+            opened &= found >> (slot * self.width)
+        return opened & ((1 << self.width) - 1)

@@ -18,7 +18,7 @@ from typing import Generic, TypeVar
 
 from extract import cues
 from extract.lexicon import verbs
-from extract.patterns import CasePattern, TokenGates
+from extract.patterns import CasePattern, TokenGates, trie_alternation
 
 __all__ = [
     "Classification", "Context", "Role", "classify", "is_closure", "label_length", "normalise",
@@ -168,20 +168,15 @@ class _Starters(dict[str, bool]):
     def __init__(self, limit: int = 50_000) -> None:
         super().__init__()
         self.limit = limit
+        firsts = {form.split(" ", 1)[0] for form in verbs().action_forms}
+        self.first_word = re.compile(rf"(?:{trie_alternation(firsts)})(?![\w'])")
 
     def __missing__(self, token: str) -> bool:
         if len(self) >= self.limit:
             self.clear()
-        firsts = _first_words()
-        starts = any(token[:end] in firsts for end in range(1, len(token) + 1)
-                     if end == len(token) or not (token[end].isalnum() or token[end] in "_'"))
+        starts = self.first_word.match(token) is not None
         self[token] = starts
         return starts
-
-
-@cache
-def _first_words() -> frozenset[str]:
-    return frozenset(form.split(" ", 1)[0] for form in verbs().action_forms)
 
 
 _STARTERS = _Starters()
