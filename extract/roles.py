@@ -18,7 +18,7 @@ from typing import Generic, TypeVar
 
 from extract import cues
 from extract.lexicon import verbs
-from extract.patterns import CasePattern, TokenGates, trie_alternation
+from extract.patterns import Alternation, CasePattern, TokenGates, trie_alternation
 
 __all__ = [
     "Classification", "Context", "Role", "classify", "is_closure", "label_length", "normalise",
@@ -132,11 +132,8 @@ class _Cues(Generic[_T]):
     base_blockers: _T
     noun_phrase_next: _T
     tried: _T
-    failure: _T
     success: _T
-    symptom_strong: _T
     symptom_weak: _T
-    verify: _T
     short_ok: _T
     cause_strong: _T
     cause_because: _T
@@ -153,8 +150,39 @@ _PATTERNS = [_CLOSING if f.name == "closing" else getattr(cues, f.name.upper())
 _EXACT = _Cues(*(p.exact for p in _PATTERNS))
 _FOLDED = _Cues(*(p.folded for p in _PATTERNS))
 _BIT = _Cues(*(1 << index for index in range(len(_PATTERNS))))
-_GATES = TokenGates(p.pattern for p in _PATTERNS)
+# What the gates say for text they do not cover (not ASCII): everything may match.
 _ALL_OPEN = -1
+
+
+@dataclass(frozen=True, slots=True)
+class _Split:
+    """A big cue searched branch by branch: each of its top-level branches has its own gate bit
+    (from `shift` on), so a segment runs only the branches whose literals it holds."""
+
+    folded: re.Pattern[str]
+    exact: Alternation
+    shift: int
+    # The gate bits of all the branches: any on, and the cue may match.
+    bits: int
+
+    def search(self, text: str, gates: int, pos: int = 0) -> re.Match[str] | None:
+        """The cue's `search`, given the segment's gate bits (`_ALL_OPEN`: the folded form)."""
+        if gates == _ALL_OPEN:
+            return self.folded.search(text, pos)
+        return self.exact.search(text, (gates & self.bits) >> self.shift, pos)
+
+
+def _split(cue: CasePattern, shift: int) -> _Split:
+    exact = Alternation(cue.pattern)
+    return _Split(cue.folded, exact, shift, ((1 << len(exact.branches)) - 1) << shift)
+
+
+_FAILURE = _split(cues.FAILURE, len(_PATTERNS))
+_SYMPTOM_STRONG = _split(cues.SYMPTOM_STRONG, _FAILURE.shift + len(_FAILURE.exact.branches))
+_VERIFY = _split(cues.VERIFY, _SYMPTOM_STRONG.shift + len(_SYMPTOM_STRONG.exact.branches))
+_GATES = TokenGates([*(p.pattern for p in _PATTERNS),
+                     *(branch.pattern for split in (_FAILURE, _SYMPTOM_STRONG, _VERIFY)
+                       for branch in split.exact.branches)])
 
 
 class _Starters(dict[str, bool]):
@@ -295,7 +323,7 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
     body = rx.lead.sub("", norm)
     customer_side = context in (Context.TITLE, Context.DESCRIPTION, Context.CUSTOMER)
     roles: set[Role] = {hint} if hint is not None else set()
-    symptom = bool(gates & _BIT.symptom_strong) and rx.symptom_strong.search(body) is not None
+    symptom = bool(gates & _SYMPTOM_STRONG.bits) and _SYMPTOM_STRONG.search(body, gates) is not None
     not_done = rx.not_done.search(body) if gates & _BIT.not_done else None
     if not_done and (not_done.group().endswith("?")
                      or not (gates & _BIT.confirmed and rx.confirmed.search(body))):
@@ -307,11 +335,11 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
     start = _NO_ACTION if gates & _BIT.negated_start and rx.negated_start.match(body) \
         else _action_start(body, rx, gates)
     tried = bool(gates & _BIT.tried) and rx.tried.search(body) is not None
-    failure = bool(gates & _BIT.failure) and rx.failure.search(body) is not None
+    failure = bool(gates & _FAILURE.bits) and _FAILURE.search(body, gates) is not None
     # After the leading verb: "fixed the mapping" is a step, not a report that it worked.
     success = not failure and bool(gates & _BIT.success) \
         and rx.success.search(body, len(start.verb)) is not None
-    check = rx.verify.search(body) if gates & _BIT.verify else None
+    check = _VERIFY.search(body, gates) if gates & _VERIFY.bits else None
     # "authenticated successfully" inside a quoted error message is not a check.
     verified = not failure and (
         (check is not None and not (symptom and check.group().startswith("success")))

@@ -128,3 +128,15 @@ def test_the_action_phrase_starters_hold_every_token_a_phrase_matches_at(
             if pattern.match(text, start) is not None:
                 assert roles._STARTERS[token], (token, text)
             start += len(token) + 1
+
+
+def test_the_branch_gates_of_the_split_cues_never_close_on_a_match_in_real_text(
+        extractor: Extractor) -> None:
+    for text in _real_texts(extractor):
+        if not text.isascii():
+            continue
+        mask = roles._GATES.mask(text)
+        for split in (roles._FAILURE, roles._SYMPTOM_STRONG, roles._VERIFY):
+            for index, branch in enumerate(split.exact.branches):
+                if branch.search(text) is not None:
+                    assert mask >> (split.shift + index) & 1, (branch.pattern, text)

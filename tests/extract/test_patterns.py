@@ -7,7 +7,13 @@ from hypothesis import strategies as st
 
 from extract import cues
 from extract.lexicon import verbs
-from extract.patterns import CasePattern, TokenGates, required_literals
+from extract.patterns import (
+    Alternation,
+    CasePattern,
+    TokenGates,
+    required_literals,
+    top_level_branches,
+)
 
 _CUES = [getattr(cues, name) for name in cues.__all__ if isinstance(getattr(cues, name),
                                                                      CasePattern)]
@@ -97,3 +103,28 @@ def test_token_gates_never_close_on_a_match(words: list[str], pattern: CasePatte
     gates = TokenGates([pattern.pattern])
     if pattern.exact.search(text) is not None:
         assert gates.mask(text) == 1
+
+
+def test_top_level_branches_split_only_the_outermost_alternation() -> None:
+    assert top_level_branches(r"a|b(c|d)|[|]x|[]|]y|[^]|]w|\|z") == [
+        "a", "b(c|d)", "[|]x", "[]|]y", "[^]|]w", r"\|z"]
+    for pattern in _CUES:
+        assert "|".join(top_level_branches(pattern.pattern)) == pattern.pattern
+
+
+@given(st.lists(_TEXT_WORDS, min_size=1, max_size=10), st.sampled_from(_CUES))
+def test_an_alternation_with_every_branch_open_finds_what_the_pattern_finds(
+        words: list[str], pattern: CasePattern) -> None:
+    text = " ".join(words)
+    alternation = Alternation(pattern.pattern)
+    expected = pattern.exact.search(text)
+    got = alternation.search(text, (1 << len(alternation.branches)) - 1)
+    assert _same(got, expected)
+
+
+def test_an_alternation_takes_the_leftmost_match_then_the_first_branch() -> None:
+    alternation = Alternation(r"b+|ab|a")
+    assert alternation.search("xabb", 0b111).group() == "ab"  # type: ignore[union-attr]
+    assert alternation.search("xabb", 0b101).group() == "a"  # type: ignore[union-attr]
+    assert alternation.search("xabb", 0b001).group() == "bb"  # type: ignore[union-attr]
+    assert alternation.search("xabb", 0) is None
