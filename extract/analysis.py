@@ -160,11 +160,12 @@ def analyse(sources: list[Source], docs: Sequence[Doc], *, use_model: bool = Tru
         ids, starts = doc_words(doc)
         words.append(ids)
         first = len(segments)
+        context = source.context
         for start, end in segment_spans(doc, text):
-            classification = classify(text[start:end], context=source.context)
+            piece = text[start:end]
+            classification = classify(piece, context=context)
             # Evidence and text start after a "Resolution:" / "Cause -" label.
-            start += label_length(text[start:end])
-            segments.append(Segment(source, start, end, classification,
+            segments.append(Segment(source, start + label_length(piece), end, classification,
                                     set(classification.roles)))
         if len(segments) > first:
             mine = segments[first:]

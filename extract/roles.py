@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, fields
 from enum import StrEnum
 from functools import cache
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 from extract import cues
 from extract.lexicon import verbs
@@ -210,9 +210,10 @@ class _Starters(dict[str, bool]):
 _STARTERS = _Starters()
 
 
-@dataclass(frozen=True, slots=True)
-class _Start:
-    """How a segment begins: with an action verb or not, which one, and whether it is bare."""
+class _Start(NamedTuple):
+    """How a segment begins: with an action verb or not, which one, and whether it is bare.
+
+    A named tuple: one is built for nearly every segment, and tuples are the cheapest to build."""
 
     acted: bool
     verb: str = ""
@@ -229,11 +230,13 @@ def _title_case(text: str) -> bool:
     return len(words) >= 2 and all(w[0].isupper() for w in words) and not text.isupper()
 
 
-def _passive(body: str, rx: _Cues[re.Pattern[str]]) -> _Start | None:
-    """ "pw reset", "ost rebuilt": a thing named first, then the done-form of what was done."""
+def _passive(body: str, rx: _Cues[re.Pattern[str]], tokens: list[str]) -> _Start | None:
+    """ "pw reset", "ost rebuilt": a thing named first, then the done-form of what was done.
+
+    `tokens`: the first five tokens of `body` (the last one holding the rest)."""
     lexicon = verbs()
     # The subject is one to three tokens: the done-form starts the second, third or fourth.
-    if rx is _EXACT and not any(map(_STARTERS.__getitem__, body.split(" ", 4)[1:4])):
+    if rx is _EXACT and not any(map(_STARTERS.__getitem__, tokens[1:4])):
         return None
     subject = rx.passive_subject.match(body)
     if subject is None:
@@ -261,13 +264,14 @@ def _action_start(body: str, rx: _Cues[re.Pattern[str]], gates: int) -> _Start:
             or (gates & _BIT.cause_found and rx.cause_found.match(body))
             or (gates & _BIT.adjectival and rx.adjectival.match(body))):
         return _NO_ACTION  # "turned out ...", "looks like ...", "shared mailbox not showing"
+    tokens = body.split(" ", 4)
     match = lexicon.action_pattern.match(body) \
-        if rx is not _EXACT or _STARTERS[body.split(" ", 1)[0]] else None
+        if rx is not _EXACT or _STARTERS[tokens[0]] else None
     if match is None:
-        passive = _passive(body, rx)
+        passive = _passive(body, rx, tokens)
         if passive is not None:
             return passive
-        word = body.split(" ", 1)[0].strip(",.;:")
+        word = tokens[0].strip(",.;:")
         generic = (len(word) >= 5 and word.endswith(("ed", "'d"))
                    and word.replace("'", "").isalpha() and word not in lexicon.not_actions
                    and word not in lexicon.symptom_verbs)
