@@ -105,8 +105,7 @@ def _settle_description(segments: list[Segment]) -> None:
     """
     described = [s for s in segments if s.source.context is Context.DESCRIPTION]
     acting = [s for s in described if Role.ACTION in s.roles]
-    first_person = any(_FIRST_PERSON.search(s.text) for s in described)
-    if acting and (first_person or len(acting) < 2):
+    if acting and (len(acting) < 2 or any(_FIRST_PERSON.search(s.text) for s in described)):
         for segment in acting:
             segment.roles.discard(Role.ACTION)
             segment.roles.discard(Role.VERIFICATION)

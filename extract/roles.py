@@ -323,8 +323,10 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
     if gates & _BIT.closing and _is_closure_words(_WORD.findall(norm)) \
             and context is not Context.TITLE:
         return _closure(norm)
-    # A suffix of `norm` (the pattern is anchored), so `gates` holds for it too.
-    body = rx.lead.sub("", norm)
+    # Lead-ins off: the pattern is anchored and never matches empty, so `sub` would drop one
+    # match at the start. A suffix of `norm`, so `gates` hold for it too.
+    lead = rx.lead.match(norm)
+    body = norm[lead.end():] if lead else norm
     customer_side = context in (Context.TITLE, Context.DESCRIPTION, Context.CUSTOMER)
     roles: set[Role] = {hint} if hint is not None else set()
     symptom = bool(gates & _SYMPTOM_STRONG.bits) and _SYMPTOM_STRONG.search(body, gates) is not None
