@@ -25,8 +25,8 @@ from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 
 __all__ = [
-    "Alternation", "CasePattern", "TokenGates", "required_literals", "top_level_branches",
-    "trie_alternation",
+    "MAX_CACHED_TOKEN", "Alternation", "CasePattern", "TokenGates", "required_literals",
+    "top_level_branches", "trie_alternation",
 ]
 
 # What in a pattern is not a literal letter: escapes ("\S", "\Z") and group names.
@@ -273,6 +273,11 @@ def trie_alternation(words: Iterable[str]) -> str:
     return "|".join(branches)
 
 
+# Longer tokens (a pasted log line, a base64 blob) are rarely seen twice and would make a full
+# cache hold megabytes: they are looked at and forgotten.
+MAX_CACHED_TOKEN = 64
+
+
 class _Masks(dict[str, int]):
     """Token -> bits of the gates it opens; computed on first sight, cleared when it grows past
     `limit` (real notes bring an endless stream of ids and host names).
@@ -290,11 +295,12 @@ class _Masks(dict[str, int]):
         self.limit = limit
 
     def __missing__(self, token: str) -> int:
-        if len(self) >= self.limit:
-            self.clear()
         mask = 0 if self.finder is None else reduce(
             or_, map(self.opens.__getitem__, self.finder.findall(token)), 0)
-        self[token] = mask
+        if len(token) <= MAX_CACHED_TOKEN:
+            if len(self) >= self.limit:
+                self.clear()
+            self[token] = mask
         return mask
 
 

@@ -18,7 +18,13 @@ from typing import Generic, NamedTuple, TypeVar
 
 from extract import cues
 from extract.lexicon import verbs
-from extract.patterns import Alternation, CasePattern, TokenGates, trie_alternation
+from extract.patterns import (
+    MAX_CACHED_TOKEN,
+    Alternation,
+    CasePattern,
+    TokenGates,
+    trie_alternation,
+)
 
 __all__ = [
     "Classification", "Context", "Role", "classify", "is_closure", "label_length", "normalise",
@@ -200,10 +206,11 @@ class _Starters(dict[str, bool]):
         self.first_word = re.compile(rf"(?:{trie_alternation(firsts)})(?![\w'])")
 
     def __missing__(self, token: str) -> bool:
-        if len(self) >= self.limit:
-            self.clear()
         starts = self.first_word.match(token) is not None
-        self[token] = starts
+        if len(token) <= MAX_CACHED_TOKEN:
+            if len(self) >= self.limit:
+                self.clear()
+            self[token] = starts
         return starts
 
 

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from extract import cues
 from extract.lexicon import verbs
 from extract.patterns import (
+    MAX_CACHED_TOKEN,
     Alternation,
     CasePattern,
     TokenGates,
@@ -128,3 +129,10 @@ def test_an_alternation_takes_the_leftmost_match_then_the_first_branch() -> None
     assert alternation.search("xabb", 0b101).group() == "a"  # type: ignore[union-attr]
     assert alternation.search("xabb", 0b001).group() == "bb"  # type: ignore[union-attr]
     assert alternation.search("xabb", 0) is None
+
+
+def test_token_gates_look_at_long_tokens_without_keeping_them() -> None:
+    gates = TokenGates([r"\bfixed\b"])
+    token = "x" * (MAX_CACHED_TOKEN + 1) + "fixed"
+    assert gates.mask(token) == 1
+    assert token not in gates.masks
