@@ -171,7 +171,7 @@ class _Literals:
     def node(self, op: object, arg: object) -> _Info:
         """What one parsed node requires."""
         if op is sre.LITERAL:
-            return frozenset({chr(arg)}), ()  # type: ignore[arg-type]
+            return frozenset({self.char(chr(arg))}), ()  # type: ignore[arg-type]
         if op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):
             return _ZERO_WIDTH, ()  # consumes nothing: matches as the empty string would
         if op is sre.SUBPATTERN:
@@ -220,15 +220,16 @@ class _Literals:
         found: set[str] = set()
         for kind, value in items:
             if kind is sre.LITERAL:
-                found.add(chr(value))  # type: ignore[arg-type]
+                found.add(self.char(chr(value)))  # type: ignore[arg-type]
             elif self.single_spaced and kind is sre.CATEGORY and value is sre.CATEGORY_SPACE:
                 found.add(" ")
             else:
                 return None
-        if self.single_spaced:
-            # The only whitespace single-spaced text holds is " ".
-            found = {c for c in found if c == " " or not c.isspace()}
         return frozenset(found) if len(found) <= 8 else None
+
+    def char(self, char: str) -> str:
+        """A literal character as literals spell it: with `single_spaced`, whitespace is " "."""
+        return " " if self.single_spaced and char.isspace() else char
 
 
 def required_literals(pattern: str, *, single_spaced: bool = False) -> frozenset[str] | None:
@@ -238,9 +239,10 @@ def required_literals(pattern: str, *, single_spaced: bool = False) -> frozenset
     Read from the parsed pattern, so unlike a hand-written gate it cannot miss a case: a
     concatenation needs every part, so one part's literals (the rarest) gate it; an alternation
     needs one branch, so it needs the union of theirs; finite runs ("w" + "as|ere") multiply out.
-    With `single_spaced` the literals hold only for text whose whitespace is single spaces
-    (`extract.roles.normalise`): there ``\s+`` matches " " alone, so words on either side of it
-    join one literal.
+    With `single_spaced` the literals are spelled with one space wherever the pattern matches
+    whitespace (``\s+`` is " "), so words on either side of it join one literal: they hold for
+    text whose whitespace is single spaces (`extract.roles.normalise`), and their parts between
+    spaces for any text.
     """
     clauses = _required(pattern, single_spaced=single_spaced)
     return clauses[0] if clauses else None
@@ -307,15 +309,16 @@ class _Masks(dict[str, int]):
 class TokenGates:
     """Which of many patterns can match a text, from its space-separated tokens.
 
-    Pattern *i* can only match where one of its `required_literals` occurs, and a literal
-    occurs only where each of its space-free pieces lies inside one token. So each pattern gets
+    Pattern *i* can only match where one of its `required_literals` (`single_spaced`) occurs,
+    and each of the literal's parts between spaces then lies inside one whitespace-separated
+    token, whatever whitespace the text has there. So each pattern gets
     `slots` bits: bit *s* is on when, for some literal, its *s*-th rarest piece (its rarest
     again when it has fewer) is inside some token; a pattern whose bits are not all on cannot
     match. A token's bits are looked up once (bounded cache), making the gate for a whole
     segment a split, a few dictionary lookups and shifts, where one regex gate per pattern
     costs a scan of the text each. Patterns without required literals are always open. Sound
-    for the patterns compiled case-sensitively (`CasePattern.exact`) on single-spaced text, so
-    only for text that is ASCII, lowercase and `extract.roles.normalise`d.
+    for the patterns compiled case-sensitively (`CasePattern.exact`), so for text that is ASCII
+    without uppercase letters.
     """
 
     __slots__ = ("always", "masks", "slots", "width")
@@ -353,9 +356,8 @@ class TokenGates:
         return pieces or None
 
     def mask(self, text: str) -> int:
-        """Bit *i* on for each pattern *i* that may match `text` (ASCII, lowercase,
-        single-spaced)."""
-        found = reduce(or_, map(self.masks.__getitem__, text.split(" ")), self.always)
+        """Bit *i* on for each pattern *i* that may match `text` (ASCII, no uppercase letter)."""
+        found = reduce(or_, map(self.masks.__getitem__, text.split()), self.always)
         opened = found
         for slot in range(1, self.slots):
             opened &= found >> (slot * self.width)

@@ -140,3 +140,15 @@ def test_the_branch_gates_of_the_split_cues_never_close_on_a_match_in_real_text(
             for index, branch in enumerate(split.exact.branches):
                 if branch.search(text) is not None:
                     assert mask >> (split.shift + index) & 1, (branch.pattern, text)
+
+
+def test_the_note_gates_of_outcome_never_close_on_a_match_in_real_text(
+        extractor: Extractor) -> None:
+    cues_ = (outcome._UNRESOLVED, outcome._WORKAROUND, outcome._ESCALATED)
+    for text in _real_texts(extractor):
+        if not (text.isascii() and text.islower()):
+            continue
+        mask = outcome._NOTE_GATES.mask(text)
+        for bit, cue in enumerate(cues_):
+            if cue.exact.search(text) is not None:
+                assert mask >> bit & 1, (cue.pattern[:30], text)
