@@ -214,7 +214,10 @@ class _Starters(dict[str, bool]):
         return starts
 
 
-_STARTERS = _Starters()
+@cache
+def _starters() -> _Starters:
+    """The starters, built on first use (the verb lexicon loads then, not at import)."""
+    return _Starters()
 
 
 class _Start(NamedTuple):
@@ -243,7 +246,7 @@ def _passive(body: str, rx: _Cues[re.Pattern[str]], tokens: list[str]) -> _Start
     `tokens`: the first five tokens of `body` (the last one holding the rest)."""
     lexicon = verbs()
     # The subject is one to three tokens: the done-form starts the second, third or fourth.
-    if rx is _EXACT and not any(map(_STARTERS.__getitem__, tokens[1:4])):
+    if rx is _EXACT and not any(map(_starters().__getitem__, tokens[1:4])):
         return None
     subject = rx.passive_subject.match(body)
     if subject is None:
@@ -273,7 +276,7 @@ def _action_start(body: str, rx: _Cues[re.Pattern[str]], gates: int) -> _Start:
         return _NO_ACTION  # "turned out ...", "looks like ...", "shared mailbox not showing"
     tokens = body.split(" ", 4)
     match = lexicon.action_pattern.match(body) \
-        if rx is not _EXACT or _STARTERS[tokens[0]] else None
+        if rx is not _EXACT or _starters()[tokens[0]] else None
     if match is None:
         passive = _passive(body, rx, tokens)
         if passive is not None:

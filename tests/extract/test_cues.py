@@ -126,7 +126,7 @@ def test_the_action_phrase_starters_hold_every_token_a_phrase_matches_at(
         start = 0
         for token in text.split(" "):
             if pattern.match(text, start) is not None:
-                assert roles._STARTERS[token], (token, text)
+                assert roles._starters()[token], (token, text)
             start += len(token) + 1
 
 
