@@ -11,6 +11,10 @@ A pattern may also carry a *gate*: literals at least one of which every match co
 "fixed", ... for "it works now" / "fixed"). On lowercase ASCII text `search` first looks for a
 literal, a plain alternation that `re` scans many times faster than the pattern, and skips the
 pattern when none is there. Most cues match few segments, so most searches stop at the gate.
+
+Where many patterns run on the same text, `TokenGates` decides for all of them at once from the
+text's words (cached per word), using literals read from each parsed pattern
+(`required_literals`), and `Alternation` runs only the open branches of a big alternation.
 """
 
 from __future__ import annotations
@@ -117,14 +121,14 @@ def _rank(part: str) -> tuple[bool, bool, int]:
     return (part != "", part not in _COMMON, len(part))
 
 
-def piece(literal: str) -> str:
+def _piece(literal: str) -> str:
     """The part of `literal` between spaces that best tells whether it can occur (rare, long)."""
     return max(literal.split(" "), key=_rank)
 
 
 def _score(literals: frozenset[str]) -> tuple[bool, bool, int, int]:
     """A set of literals gates as well as its weakest literal's piece; fewer are cheaper."""
-    return (*min(_rank(piece(literal)) for literal in literals), -len(literals))
+    return (*min(_rank(_piece(literal)) for literal in literals), -len(literals))
 
 
 def _clauses(info: _Info) -> tuple[frozenset[str], ...]:

@@ -150,7 +150,7 @@ class _Cues(Generic[_T]):
 
 
 # `closing` gates the closure-note check: such a note holds one of the heads.
-_CLOSING = CasePattern("|".join(sorted(_CLOSURE_HEADS)))
+_CLOSING = CasePattern("|".join(map(re.escape, sorted(_CLOSURE_HEADS))))
 _PATTERNS = [_CLOSING if f.name == "closing" else getattr(cues, f.name.upper())
              for f in fields(_Cues)]
 _EXACT = _Cues(*(p.exact for p in _PATTERNS))
