@@ -105,8 +105,7 @@ def _settle_description(segments: list[Segment]) -> None:
     """
     described = [s for s in segments if s.source.context is Context.DESCRIPTION]
     acting = [s for s in described if Role.ACTION in s.roles]
-    first_person = any(_FIRST_PERSON.search(s.text) for s in described)
-    if acting and (first_person or len(acting) < 2):
+    if acting and (len(acting) < 2 or any(_FIRST_PERSON.search(s.text) for s in described)):
         for segment in acting:
             segment.roles.discard(Role.ACTION)
             segment.roles.discard(Role.VERIFICATION)
@@ -160,11 +159,12 @@ def analyse(sources: list[Source], docs: Sequence[Doc], *, use_model: bool = Tru
         ids, starts = doc_words(doc)
         words.append(ids)
         first = len(segments)
+        context = source.context
         for start, end in segment_spans(doc, text):
-            classification = classify(text[start:end], context=source.context)
+            piece = text[start:end]
+            classification = classify(piece, context=context)
             # Evidence and text start after a "Resolution:" / "Cause -" label.
-            start += label_length(text[start:end])
-            segments.append(Segment(source, start, end, classification,
+            segments.append(Segment(source, start + label_length(piece), end, classification,
                                     set(classification.roles)))
         if len(segments) > first:
             mine = segments[first:]

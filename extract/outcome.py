@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from extract.patterns import CasePattern
+from extract.patterns import CasePattern, TokenGates
 from records import Outcome
 
 __all__ = ["decide_outcome", "is_closed_status", "note_outcome"]
@@ -56,6 +56,11 @@ _UNRESOLVED = _rx(
 )
 
 
+# One look at a note's words decides which of the three note cues can match at all (bits 1, 2,
+# 4): most notes hold none, and each cue's own gate is a scan of the whole note.
+_NOTE_GATES = TokenGates([_UNRESOLVED.pattern, _WORKAROUND.pattern, _ESCALATED.pattern])
+
+
 def is_closed_status(status: str | None) -> bool:
     """True when a PSA status reads as closed ("Closed", ">Resolved", "Completed - No Response")."""
     return bool(status) and _CLOSED_STATUS.search(status or "") is not None
@@ -63,13 +68,22 @@ def is_closed_status(status: str | None) -> bool:
 
 def note_outcome(text: str, *, says_done: bool) -> Outcome | None:
     """What one note says about the ending, if anything; `says_done` when it verifies or closes."""
-    if _UNRESOLVED.search(text):
+    # The gates hold for the case-sensitive forms, which match exactly on such text.
+    gates = _NOTE_GATES.mask(text) if text.isascii() and text.islower() else None
+    if _says(_UNRESOLVED, 1, text, gates):
         return Outcome.UNRESOLVED
-    if _WORKAROUND.search(text):
+    if _says(_WORKAROUND, 2, text, gates):
         return Outcome.WORKAROUND
-    if _ESCALATED.search(text) and not says_done:
+    if not says_done and _says(_ESCALATED, 4, text, gates):
         return Outcome.ESCALATED
     return Outcome.RESOLVED if says_done else None
+
+
+def _says(cue: CasePattern, bit: int, text: str, gates: int | None) -> bool:
+    """Whether `cue` is in `text`, given `_NOTE_GATES`' bits for it (None: not gated)."""
+    if gates is None:
+        return cue.search(text) is not None
+    return bool(gates & bit) and cue.exact.search(text) is not None
 
 
 def decide_outcome(status: str | None, *, closed: bool, note_outcomes: Sequence[Outcome | None],

@@ -11,15 +11,27 @@ A pattern may also carry a *gate*: literals at least one of which every match co
 "fixed", ... for "it works now" / "fixed"). On lowercase ASCII text `search` first looks for a
 literal, a plain alternation that `re` scans many times faster than the pattern, and skips the
 pattern when none is there. Most cues match few segments, so most searches stop at the gate.
+
+Where many patterns run on the same text, `TokenGates` decides for all of them at once from the
+text's words (cached per word), using literals read from each parsed pattern
+(`required_literals`), and `Alternation` runs only the open branches of a big alternation.
 """
 
 from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from functools import reduce
+from itertools import product
+from operator import or_
+from re import _constants as sre  # type: ignore[attr-defined]
+from re import _parser as sre_parse  # type: ignore[attr-defined]
 
-__all__ = ["CasePattern"]
+__all__ = [
+    "MAX_CACHED_TOKEN", "Alternation", "CasePattern", "TokenGates", "required_literals",
+    "top_level_branches", "trie_alternation",
+]
 
 # What in a pattern is not a literal letter: escapes ("\S", "\Z") and group names.
 _NOT_LETTERS = re.compile(r"\\.|\(\?P[<=]\w+>?|\(\?[a-zA-Z]+[:)]")
@@ -84,3 +96,326 @@ class CasePattern:
 
     def __repr__(self) -> str:
         return f"CasePattern({self.pattern[:40]!r}...)"
+
+
+# Bigger finite languages are not worth spelling out: `required_literals` falls back to a part.
+_MAX_LITERALS = 64
+_ZERO_WIDTH = frozenset({""})
+_SPACE = frozenset({" "})
+# Words in most sentences: a gate on them stays open; any rarer word of a literal gates better.
+_COMMON = frozenset({
+    "a", "all", "am", "an", "and", "are", "as", "at", "back", "be", "been", "but", "by", "can",
+    "did", "do", "does", "for", "had", "has", "have", "he", "i", "if", "in", "is", "it", "it's",
+    "its", "me", "my", "no", "not", "now", "of", "ok", "on", "or", "our", "she", "so", "that",
+    "the", "they", "this", "to", "up", "us", "user", "was", "we", "were", "will", "with", "work",
+})
+# Clauses kept per piece of pattern: each is a further condition a gate can check.
+_MAX_CLAUSES = 3
+# What `_Literals` knows of a piece of pattern: the finite set of strings it matches (None when
+# infinite or too many), and clauses, best first: sets of literals such that every match
+# contains one literal of each set.
+_Info = tuple[frozenset[str] | None, tuple[frozenset[str], ...]]
+
+
+def _rank(part: str) -> tuple[bool, bool, int]:
+    return (part != "", part not in _COMMON, len(part))
+
+
+def _piece(literal: str) -> str:
+    """The part of `literal` between spaces that best tells whether it can occur (rare, long)."""
+    return max(literal.split(" "), key=_rank)
+
+
+def _score(literals: frozenset[str]) -> tuple[bool, bool, int, int]:
+    """A set of literals gates as well as its weakest literal's piece; fewer are cheaper."""
+    return (*min(_rank(_piece(literal)) for literal in literals), -len(literals))
+
+
+def _clauses(info: _Info) -> tuple[frozenset[str], ...]:
+    exact, clauses = info
+    return (exact,) if exact is not None and "" not in exact else clauses
+
+
+def _ranked(candidates: Iterable[frozenset[str]]) -> tuple[frozenset[str], ...]:
+    usable = {c for c in candidates if c and "" not in c}
+    return tuple(sorted(usable, key=lambda c: (_score(c), sorted(c)),
+                        reverse=True))[:_MAX_CLAUSES]
+
+
+class _Literals:
+    """`required_literals` of one pattern, read from its parse tree."""
+
+    def __init__(self, single_spaced: bool) -> None:
+        self.single_spaced = single_spaced
+
+    def sequence(self, items: Iterable[_Info]) -> _Info:
+        """A concatenation: finite runs multiply out; every part's clauses hold (best kept)."""
+        run: frozenset[str] | None = _ZERO_WIDTH
+        whole = True
+        candidates: list[frozenset[str]] = []
+        for exact, clauses in items:
+            if exact is not None and run is not None and len(run) * len(exact) <= _MAX_LITERALS:
+                run = frozenset(a + b for a, b in product(run, exact))
+                continue
+            whole = False
+            if run is not None:
+                candidates.append(run)
+            candidates.extend(clauses)
+            run = exact
+        if whole:
+            return run, ()
+        if run is not None:
+            candidates.append(run)
+        return None, _ranked(candidates)
+
+    def info(self, pattern: list[tuple[object, object]]) -> _Info:
+        """What a parsed (sub)pattern requires."""
+        return self.sequence(self.node(op, arg) for op, arg in pattern)
+
+    def node(self, op: object, arg: object) -> _Info:
+        """What one parsed node requires."""
+        if op is sre.LITERAL:
+            return frozenset({self.char(chr(arg))}), ()  # type: ignore[arg-type]
+        if op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):
+            return _ZERO_WIDTH, ()  # consumes nothing: matches as the empty string would
+        if op is sre.SUBPATTERN:
+            _, added, _, body = arg  # type: ignore[misc]
+            return (None, ()) if added & re.IGNORECASE else self.info(body)
+        if op is sre.ATOMIC_GROUP:
+            return self.info(arg)  # type: ignore[arg-type]
+        if op is sre.IN:
+            return self.chars(arg), ()  # type: ignore[arg-type]
+        if op is sre.BRANCH:
+            return self.branch([self.info(branch) for branch in arg[1]])  # type: ignore[index]
+        if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
+            low, high, body = arg  # type: ignore[misc]
+            inner = self.info(body)
+            if high == 0:
+                return _ZERO_WIDTH, ()
+            if self.single_spaced and inner[0] is not None and inner[0] <= _SPACE:
+                # A run of whitespace is one space, or none.
+                return (inner[0] if low else inner[0] | _ZERO_WIDTH), ()
+            if low == high == 1:
+                return inner
+            if low == 0 and high == 1:
+                return (inner[0] | _ZERO_WIDTH if inner[0] is not None else None), ()
+            return None, (_clauses(inner) if low >= 1 else ())
+        return None, ()  # any character, a back reference: nothing to require
+
+    @staticmethod
+    def branch(infos: list[_Info]) -> _Info:
+        """An alternation: the union of the branches' languages, or of their clauses.
+
+        A match is one branch's match, so it meets that branch's every clause: the union of
+        the branches' *j*-th clauses (a branch with fewer lends its best) holds for each *j*."""
+        exacts = [exact for exact, _ in infos]
+        union = (frozenset().union(*exacts) if all(e is not None for e in exacts) else None)
+        if union is not None and len(union) <= _MAX_LITERALS:
+            return union, ()
+        ranked = [_clauses(info) for info in infos]
+        if not all(ranked):
+            return None, ()
+        return None, _ranked(frozenset().union(*(clauses[j] if j < len(clauses) else clauses[0]
+                                                 for clauses in ranked))
+                             for j in range(max(map(len, ranked))))
+
+    def chars(self, items: list[tuple[object, object]]) -> frozenset[str] | None:
+        """The characters a class matches, when it lists a few (None for ranges, negations)."""
+        found: set[str] = set()
+        for kind, value in items:
+            if kind is sre.LITERAL:
+                found.add(self.char(chr(value)))  # type: ignore[arg-type]
+            elif self.single_spaced and kind is sre.CATEGORY and value is sre.CATEGORY_SPACE:
+                found.add(" ")
+            else:
+                return None
+        return frozenset(found) if len(found) <= 8 else None
+
+    def char(self, char: str) -> str:
+        """A literal character as literals spell it: with `single_spaced`, whitespace is " "."""
+        return " " if self.single_spaced and char.isspace() else char
+
+
+def required_literals(pattern: str, *, single_spaced: bool = False) -> frozenset[str] | None:
+    r"""Literals one of which every match of `pattern` (compiled case-sensitively) contains, or
+    None when the pattern promises none (it can match the empty string, or starts anywhere).
+
+    Read from the parsed pattern, so unlike a hand-written gate it cannot miss a case: a
+    concatenation needs every part, so one part's literals (the rarest) gate it; an alternation
+    needs one branch, so it needs the union of theirs; finite runs ("w" + "as|ere") multiply out.
+    With `single_spaced` the literals are spelled with one space wherever the pattern matches
+    whitespace (``\s+`` is " "), so words on either side of it join one literal: they hold for
+    text whose whitespace is single spaces (`extract.roles.normalise`), and their parts between
+    spaces for any text.
+    """
+    clauses = _required(pattern, single_spaced=single_spaced)
+    return clauses[0] if clauses else None
+
+
+def _required(pattern: str, *, single_spaced: bool) -> tuple[frozenset[str], ...]:
+    """Every clause `required_literals` knows of, best first (none for an ``IGNORECASE`` one)."""
+    parsed = sre_parse.parse(pattern)
+    if parsed.state.flags & re.IGNORECASE:
+        return ()
+    return _clauses(_Literals(single_spaced).info(list(parsed)))
+
+
+def trie_alternation(words: Iterable[str]) -> str:
+    """A regex alternation of `words` as a trie ("ab(?:c|d)?"): at each position `re` follows
+    one branch per character instead of trying every word, and takes the longest word there."""
+    heads: dict[str, set[str]] = {}
+    for word in words:
+        if word:
+            heads.setdefault(word[0], set()).add(word[1:])
+    branches = []
+    for head, rests in sorted(heads.items()):
+        longer = rests - {""}
+        if not longer:
+            branches.append(re.escape(head))
+            continue
+        tail = trie_alternation(longer)
+        optional = "?" if "" in rests else ""
+        branches.append(f"{re.escape(head)}(?:{tail}){optional}")
+    return "|".join(branches)
+
+
+# Longer tokens (a pasted log line, a base64 blob) are rarely seen twice and would make a full
+# cache hold megabytes: they are looked at and forgotten.
+MAX_CACHED_TOKEN = 64
+
+
+class _Masks(dict[str, int]):
+    """Token -> bits of the gates it opens; computed on first sight, cleared when it grows past
+    `limit` (real notes bring an endless stream of ids and host names).
+
+    A new token costs one regex scan: `finder` reports the longest piece starting at each of
+    its positions, and `opens` maps that piece to the bits of every piece it begins with (the
+    pieces found at that position)."""
+
+    def __init__(self, bits: dict[str, int], limit: int) -> None:
+        super().__init__()
+        self.opens = {found: reduce(or_, (bit for other, bit in bits.items()
+                                          if found.startswith(other)), 0)
+                      for found in bits}
+        self.finder = re.compile(f"(?=({trie_alternation(bits)}))") if bits else None
+        self.limit = limit
+
+    def __missing__(self, token: str) -> int:
+        mask = 0 if self.finder is None else reduce(
+            or_, map(self.opens.__getitem__, self.finder.findall(token)), 0)
+        if len(token) <= MAX_CACHED_TOKEN:
+            if len(self) >= self.limit:
+                self.clear()
+            self[token] = mask
+        return mask
+
+
+class TokenGates:
+    """Which of many patterns can match a text, from its space-separated tokens.
+
+    Pattern *i* can only match where one of its `required_literals` (`single_spaced`) occurs,
+    and each of the literal's parts between spaces then lies inside one whitespace-separated
+    token, whatever whitespace the text has there. So each pattern gets
+    `slots` bits: bit *s* is on when, for some literal, its *s*-th rarest piece (its rarest
+    again when it has fewer) is inside some token; a pattern whose bits are not all on cannot
+    match. A token's bits are looked up once (bounded cache), making the gate for a whole
+    segment a split, a few dictionary lookups and shifts, where one regex gate per pattern
+    costs a scan of the text each. Patterns without required literals are always open. Sound
+    for the patterns compiled case-sensitively (`CasePattern.exact`), so for text that is ASCII
+    without uppercase letters.
+    """
+
+    __slots__ = ("always", "masks", "slots", "width")
+
+    def __init__(self, patterns: Iterable[str], *, slots: int = 2, limit: int = 50_000) -> None:
+        compiled = [_required(pattern, single_spaced=True) for pattern in patterns]
+        self.width = len(compiled)
+        self.slots = slots
+        self.always = 0
+        bits: dict[str, int] = {}
+        for index, clauses in enumerate(compiled):
+            for slot in range(slots):
+                bit = 1 << (slot * self.width + index)
+                pieces = self._pieces(clauses, slot)
+                if pieces is None:
+                    self.always |= bit
+                for part in pieces or ():
+                    bits[part] = bits.get(part, 0) | bit
+        self.masks = _Masks(bits, limit)
+
+    @staticmethod
+    def _pieces(clauses: tuple[frozenset[str], ...], slot: int) -> set[str] | None:
+        """What `slot` checks: the rarest piece of each literal of the slot-th clause; past the
+        last clause, the next-rarest pieces of the best clause's literals. None: nothing."""
+        clause, rank = (clauses[slot], 0) if slot < len(clauses) \
+            else (clauses[0] if clauses else frozenset(), slot - len(clauses) + 1)
+        pieces = set()
+        for literal in sorted(clause):
+            # Rarest first; ties keep the literal's word order (`sorted` is stable).
+            parts = sorted(dict.fromkeys(p for p in literal.split(" ") if p), key=_rank,
+                           reverse=True)
+            if not parts:
+                return None
+            pieces.add(parts[rank] if rank < len(parts) else parts[0])
+        return pieces or None
+
+    def mask(self, text: str) -> int:
+        """Bit *i* on for each pattern *i* that may match `text` (ASCII, no uppercase letter)."""
+        found = reduce(or_, map(self.masks.__getitem__, text.split()), self.always)
+        opened = found
+        for slot in range(1, self.slots):
+            opened &= found >> (slot * self.width)
+        return opened & ((1 << self.width) - 1)
+
+
+def top_level_branches(pattern: str) -> list[str]:
+    """The branches of `pattern`'s outermost alternation ("a|b(c|d)" -> ["a", "b(c|d)"]), joined
+    by "|" they give `pattern` back."""
+    branches: list[str] = []
+    depth = start = index = 0
+    in_class = False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            index += 1 + (pattern[index + 1:index + 2] == "^")
+            index += pattern[index:index + 1] == "]"  # a "]" first in a class is a member
+            continue
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and not depth:
+            branches.append(pattern[start:index])
+            start = index + 1
+        index += 1
+    branches.append(pattern[start:])
+    return branches
+
+
+class Alternation:
+    """A pattern's top-level branches compiled one by one (case-sensitively), so that a search
+    tries only the branches a gate left open: usually none or one of a dozen."""
+
+    __slots__ = ("branches",)
+
+    def __init__(self, pattern: str) -> None:
+        self.branches = tuple(re.compile(branch) for branch in top_level_branches(pattern))
+
+    def search(self, text: str, opened: int, pos: int = 0) -> re.Match[str] | None:
+        """What the whole pattern's `search` finds, when bit *i* of `opened` is on for every
+        branch *i* that can match `text`: the leftmost match, of the first branch matching there
+        (the order `re` tries an alternation in)."""
+        found: re.Match[str] | None = None
+        while opened:
+            low = opened & -opened
+            match = self.branches[low.bit_length() - 1].search(text, pos)
+            if match is not None and (found is None or match.start() < found.start()):
+                found = match
+            opened ^= low
+        return found

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connectors.sandbox.corpus import load_corpus
-from extract import Extractor, cues, outcome
+from extract import Extractor, cues, outcome, roles
 from extract.labelled import load_labelled
 from extract.lexicon import PhrasePattern, verbs
 from extract.patterns import CasePattern
@@ -105,3 +105,50 @@ def test_phrase_index_matches_what_the_whole_alternation_matches(form: str, tail
         got = pattern.match(text, pos)
         assert (got is None) == (expected is None)
         assert got is None or got.span() == expected.span()  # type: ignore[union-attr]
+
+
+def test_the_token_gates_of_classify_never_close_on_a_match_in_real_text(
+        extractor: Extractor) -> None:
+    texts = [text for text in _real_texts(extractor) if text.isascii()]
+    for text in texts:
+        mask = roles._GATES.mask(text)
+        for name, pattern in zip(roles._BIT.__slots__, roles._PATTERNS, strict=True):
+            if pattern.exact.search(text) is not None:
+                assert mask & getattr(roles._BIT, name), (name, text)
+
+
+def test_the_action_phrase_starters_hold_every_token_a_phrase_matches_at(
+        extractor: Extractor) -> None:
+    pattern = verbs().action_pattern.exact
+    for text in _real_texts(extractor):
+        if not text.isascii():
+            continue
+        start = 0
+        for token in text.split(" "):
+            if pattern.match(text, start) is not None:
+                assert roles._starters()[token], (token, text)
+            start += len(token) + 1
+
+
+def test_the_branch_gates_of_the_split_cues_never_close_on_a_match_in_real_text(
+        extractor: Extractor) -> None:
+    for text in _real_texts(extractor):
+        if not text.isascii():
+            continue
+        mask = roles._GATES.mask(text)
+        for split in (roles._FAILURE, roles._SYMPTOM_STRONG, roles._VERIFY):
+            for index, branch in enumerate(split.exact.branches):
+                if branch.search(text) is not None:
+                    assert mask >> (split.shift + index) & 1, (branch.pattern, text)
+
+
+def test_the_note_gates_of_outcome_never_close_on_a_match_in_real_text(
+        extractor: Extractor) -> None:
+    cues_ = (outcome._UNRESOLVED, outcome._WORKAROUND, outcome._ESCALATED)
+    for text in _real_texts(extractor):
+        if not (text.isascii() and text.islower()):
+            continue
+        mask = outcome._NOTE_GATES.mask(text)
+        for bit, cue in enumerate(cues_):
+            if cue.exact.search(text) is not None:
+                assert mask >> bit & 1, (cue.pattern[:30], text)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from extract import outcome
 from extract.outcome import decide_outcome, is_closed_status, note_outcome
 from records import Outcome
 
@@ -63,3 +66,26 @@ def test_closed_with_steps_but_no_words_is_resolved_and_with_nothing_is_unknown(
         is Outcome.UNKNOWN
     assert decide_outcome("New", closed=False, note_outcomes=[], has_steps=False) \
         is Outcome.UNKNOWN
+
+
+def _reference(text: str, *, says_done: bool) -> Outcome | None:
+    """note_outcome without the token gates: each cue searched on its own."""
+    if outcome._UNRESOLVED.search(text):
+        return Outcome.UNRESOLVED
+    if outcome._WORKAROUND.search(text):
+        return Outcome.WORKAROUND
+    if outcome._ESCALATED.search(text) and not says_done:
+        return Outcome.ESCALATED
+    return Outcome.RESOLVED if says_done else None
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(
+    ["could", "not", "resolve", "no", "response", "from", "user", "work", "around", "workaround",
+     "temp", "fix", "escalated", "to", "vendor", "tier", "2", "opened", "a", "case", "with",
+     "in", "the", "meantime", "fixed", "unresolved", "sent", "rma", "Closing", "heard", "back"]),
+    min_size=1, max_size=10), st.sampled_from([" ", "  ", "\n", "\t", " \n "]), st.booleans())
+def test_gated_note_outcome_equals_each_cue_searched_on_its_own(words: list[str], space: str,
+                                                                says_done: bool) -> None:
+    text = space.join(words)
+    assert note_outcome(text, says_done=says_done) == _reference(text, says_done=says_done)

@@ -7,7 +7,14 @@ from hypothesis import strategies as st
 
 from extract import cues
 from extract.lexicon import verbs
-from extract.patterns import CasePattern
+from extract.patterns import (
+    MAX_CACHED_TOKEN,
+    Alternation,
+    CasePattern,
+    TokenGates,
+    required_literals,
+    top_level_branches,
+)
 
 _CUES = [getattr(cues, name) for name in cues.__all__ if isinstance(getattr(cues, name),
                                                                      CasePattern)]
@@ -43,3 +50,89 @@ def test_fast_path_agrees_with_ignorecase(text: str, pattern: CasePattern) -> No
 def test_mixed_case_text_still_matches_case_insensitively() -> None:
     assert cues.FAILURE.search("Still Not Working") is not None
     assert verbs().action_pattern.match("Rebooted the server") is not None
+
+
+def test_required_literals_multiply_out_finite_runs() -> None:
+    assert required_literals(r"\b(?:was|were) unsuccessful\b") == {
+        "was unsuccessful", "were unsuccessful"}
+
+
+def test_required_literals_of_an_alternation_need_every_branch() -> None:
+    assert required_literals(r"\bfoo\b|\bbar\d") == {"foo", "bar"}
+    assert required_literals(r"\bfoo\b|\d+") is None
+
+
+def test_required_literals_pick_the_rarest_part_of_a_sequence() -> None:
+    assert required_literals(r"(?:is|are)\s+\w+\s+(?:broken|stuck)") == {"broken", "stuck"}
+
+
+def test_required_literals_join_words_across_spaces_only_in_single_spaced_text() -> None:
+    pattern = r"\bno\s+(?:luck|joy)\b"
+    assert required_literals(pattern, single_spaced=True) == {"no luck", "no joy"}
+    assert required_literals(pattern) == {"luck", "joy"}
+
+
+def test_required_literals_need_nothing_of_what_can_match_empty() -> None:
+    assert required_literals(r"(?:foo)?") is None
+    assert required_literals(r"(?i)foo") is None
+
+
+def test_token_gates_open_on_a_piece_inside_a_token() -> None:
+    gates = TokenGates([r"\bno luck\b", r"\bfixed\b", r"\d+"])
+    assert gates.mask("still no luck, sorry") == 0b101
+    assert gates.mask("fixed.") == 0b110
+    assert gates.mask("nothing here") == 0b100
+
+
+def test_token_gates_forget_tokens_past_their_limit() -> None:
+    gates = TokenGates([r"\bfixed\b"], limit=2)
+    for text in ("a", "b", "c", "fixed", "d"):
+        gates.mask(text)
+    assert len(gates.masks) <= 2
+    assert gates.mask("fixed") == 1
+
+
+_TEXT_WORDS = st.sampled_from(
+    ["no", "luck", "is", "working", "not", "fixed", "user", "can't", "print", "still",
+     "the", "back", "up", "again", "didn't", "help", "?", "confirmed", "because", "b/c",
+     "shared", "mailbox", "missing", "tried", "restart", "1.", "ok", "now", "it", "was", "-"])
+
+
+@given(st.lists(_TEXT_WORDS, min_size=1, max_size=10), st.sampled_from(_CUES))
+def test_token_gates_never_close_on_a_match(words: list[str], pattern: CasePattern) -> None:
+    text = " ".join(words)
+    gates = TokenGates([pattern.pattern])
+    if pattern.exact.search(text) is not None:
+        assert gates.mask(text) == 1
+
+
+def test_top_level_branches_split_only_the_outermost_alternation() -> None:
+    assert top_level_branches(r"a|b(c|d)|[|]x|[]|]y|[^]|]w|\|z") == [
+        "a", "b(c|d)", "[|]x", "[]|]y", "[^]|]w", r"\|z"]
+    for pattern in _CUES:
+        assert "|".join(top_level_branches(pattern.pattern)) == pattern.pattern
+
+
+@given(st.lists(_TEXT_WORDS, min_size=1, max_size=10), st.sampled_from(_CUES))
+def test_an_alternation_with_every_branch_open_finds_what_the_pattern_finds(
+        words: list[str], pattern: CasePattern) -> None:
+    text = " ".join(words)
+    alternation = Alternation(pattern.pattern)
+    expected = pattern.exact.search(text)
+    got = alternation.search(text, (1 << len(alternation.branches)) - 1)
+    assert _same(got, expected)
+
+
+def test_an_alternation_takes_the_leftmost_match_then_the_first_branch() -> None:
+    alternation = Alternation(r"b+|ab|a")
+    assert alternation.search("xabb", 0b111).group() == "ab"  # type: ignore[union-attr]
+    assert alternation.search("xabb", 0b101).group() == "a"  # type: ignore[union-attr]
+    assert alternation.search("xabb", 0b001).group() == "bb"  # type: ignore[union-attr]
+    assert alternation.search("xabb", 0) is None
+
+
+def test_token_gates_look_at_long_tokens_without_keeping_them() -> None:
+    gates = TokenGates([r"\bfixed\b"])
+    token = "x" * (MAX_CACHED_TOKEN + 1) + "fixed"
+    assert gates.mask(token) == 1
+    assert token not in gates.masks
