@@ -77,9 +77,12 @@ class _Collector:
         # The words of `normalise(key_text)`: lowercasing is the only part of it that can change
         # which [a-z0-9] runs a text has.
         words = frozenset(_WORDS.findall(key_text.lower()))
+        size = len(words)
         for seen, _, found in self._items:
-            if words == seen or (min(len(words), len(seen)) >= 3
-                                 and len(words & seen) / len(words | seen) >= 0.8):
+            # Jaccard similarity |A & B| / |A | B|, with |A | B| = |A| + |B| - |A & B| (the same
+            # integers, so the same quotient) and no union built.
+            if words == seen or (size >= 3 and len(seen) >= 3 and (
+                    (common := len(words & seen)) / (size + len(seen) - common) >= 0.8)):
                 # Only the first _MAX_EVIDENCE spans are kept: stop comparing once full, so a
                 # note repeating one line thousands of times stays linear.
                 for item in evidence:
