@@ -48,13 +48,18 @@ def key(text: str) -> int:
     return int(hash_string(text))
 
 
+_WORD_ATTRS = [LOWER, IDX, IS_SPACE]
+
+
 def doc_words(doc: Doc) -> tuple[numpy.ndarray, numpy.ndarray]:
     """LOWER ids and start offsets of a doc's non-space tokens."""
     if not len(doc):
         return EMPTY, numpy.zeros(0, dtype=numpy.int64)
-    table = doc.to_array([LOWER, IDX, IS_SPACE])
-    kept = table[table[:, 2] == 0]
-    return numpy.ascontiguousarray(kept[:, 0]), kept[:, 1].astype(numpy.int64)
+    table = doc.to_array(_WORD_ATTRS)
+    spaces = table[:, 2]
+    if spaces.any():  # most texts have no space token: no selection to make
+        table = table[spaces == 0]
+    return table[:, 0].copy(), table[:, 1].astype(numpy.int64)
 
 
 def text_words(text: str) -> numpy.ndarray:
