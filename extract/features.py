@@ -392,11 +392,18 @@ class Block:
                 shape=matrix.shape)
             matrix = matrix + pairs
         matrix = sparse.csr_matrix(matrix)
-        # a product or a sum holds each (row, column) once: the counts are final
-        matrix.data = (1.0 + numpy.log(matrix.data)) * self.idf[matrix.indices]
-        row_of = numpy.repeat(numpy.arange(matrix.shape[0]), numpy.diff(matrix.indptr))
-        norms = numpy.sqrt(numpy.bincount(row_of, weights=matrix.data * matrix.data,
+        # a product or a sum holds each (row, column) once: the counts are final. They are
+        # weighted in place (the matrix is this call's own): a fresh array of a batch's size
+        # costs more in page faults than its arithmetic. The same operations in the same order
+        # as (1 + log(count)) * idf / norm.
+        data = matrix.data
+        numpy.log(data, out=data)
+        data += 1.0
+        data *= self.idf[matrix.indices]
+        counts = numpy.diff(matrix.indptr)
+        row_of = numpy.repeat(numpy.arange(matrix.shape[0]), counts)
+        norms = numpy.sqrt(numpy.bincount(row_of, weights=data * data,
                                           minlength=matrix.shape[0]))
         norms[norms == 0] = 1.0
-        matrix.data /= norms[row_of]
+        data /= numpy.repeat(norms, counts)
         return matrix
