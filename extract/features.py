@@ -184,7 +184,8 @@ class _Words:
         distinct, inverse = _unique(words)
         indptr = numpy.zeros(len(rows) + 1, dtype=numpy.int64)
         numpy.cumsum(lengths, out=indptr[1:])
-        occurs = sparse.csr_matrix((numpy.ones(words.size), inverse.astype(numpy.int64), indptr),
+        indices = inverse.astype(numpy.int64, copy=False)
+        occurs = sparse.csr_matrix((numpy.ones(words.size), indices, indptr),
                                    shape=(len(rows), len(distinct)))
         return cls(words, numpy.repeat(numpy.arange(len(rows)), lengths), distinct, occurs)
 

@@ -277,9 +277,10 @@ def test_role_index_answers_as_by_role_on_the_labelled_corpus(extractor: Extract
 @given(st.lists(_CUEY.map(" ".join), max_size=4), st.sampled_from(["", "\u0130", "\n"]))
 def test_a_shut_gate_over_joined_texts_means_no_match_in_any(texts: list[str], extra: str) -> None:
     texts = [*texts, extra]
-    for pattern, any_case, gate in ((_SCOPE, _SCOPE_ANY_CASE, _SCOPE_GATE_RE),
-                                    (_CONDITION, _CONDITION_ANY_CASE, _CONDITION_GATE_RE)):
-        if _gate_shut(gate, texts):
+    for pattern, any_case, gate, literals in (
+            (_SCOPE, _SCOPE_ANY_CASE, _SCOPE_GATE_RE, _SCOPE_GATE),
+            (_CONDITION, _CONDITION_ANY_CASE, _CONDITION_GATE_RE, _CONDITION_GATE)):
+        if _gate_shut(literals, texts):
             assert all(not list(_lowered_matches(pattern, any_case, gate, text))
                        for text in texts)
         else:
