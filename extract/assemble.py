@@ -77,9 +77,12 @@ class _Collector:
         # The words of `normalise(key_text)`: lowercasing is the only part of it that can change
         # which [a-z0-9] runs a text has.
         words = frozenset(_WORDS.findall(key_text.lower()))
+        size = len(words)
         for seen, _, found in self._items:
-            if words == seen or (min(len(words), len(seen)) >= 3
-                                 and len(words & seen) / len(words | seen) >= 0.8):
+            # Jaccard similarity |A & B| / |A | B|, with |A | B| = |A| + |B| - |A & B| (the same
+            # integers, so the same quotient) and no union built.
+            if words == seen or (size >= 3 and len(seen) >= 3 and (
+                    (common := len(words & seen)) / (size + len(seen) - common) >= 0.8)):
                 # Only the first _MAX_EVIDENCE spans are kept: stop comparing once full, so a
                 # note repeating one line thousands of times stays linear.
                 for item in evidence:
@@ -119,6 +122,26 @@ def _collect(segments: Iterable[Segment], limit: int | None = None) -> list[_Tex
     return items[:limit] if limit else items
 
 
+class _ByRole:
+    """`Analysis.by_role` answered from one pass over the segments: assembly asks it about a
+    dozen times a ticket, and each question read every segment again."""
+
+    __slots__ = ("_found",)
+
+    def __init__(self, segments: Iterable[Segment]) -> None:
+        self._found: dict[Role, list[Segment]] = {}
+        for segment in segments:
+            for role in segment.roles:
+                self._found.setdefault(role, []).append(segment)
+
+    def __call__(self, role: Role, *, contexts: Sequence[Context] | None = None) -> list[Segment]:
+        """Segments playing `role`, in reading order, optionally only from some contexts."""
+        found = self._found.get(role, [])
+        if contexts is None:
+            return list(found)
+        return [s for s in found if s.source.context in contexts]
+
+
 def _title_statement(analysis: Analysis) -> _Text | None:
     """The ticket title without "RE:"/"[External]"/"Ticket #123 -" prefixes, with evidence."""
     title: Source = analysis.sources[0]
@@ -131,7 +154,7 @@ def _title_statement(analysis: Analysis) -> _Text | None:
     return _text(text[start:end], [_evidence(title, start, end)])
 
 
-def _problem(analysis: Analysis, title: _Text | None) -> _Text | None:
+def _problem(analysis: Analysis, by_role: _ByRole, title: _Text | None) -> _Text | None:
     """The best problem statement: a telling title, else the first reported symptom."""
     title_tells = title is not None and (len(title["text"].split()) >= 3 or (
         any(Role.SYMPTOM in s.roles for s in analysis.segments
@@ -140,7 +163,7 @@ def _problem(analysis: Analysis, title: _Text | None) -> _Text | None:
     if title is not None and title_tells:
         return title
     for contexts in ((Context.DESCRIPTION, Context.CUSTOMER), (Context.TECHNICIAN,)):
-        symptoms = analysis.by_role(Role.SYMPTOM, contexts=contexts)
+        symptoms = by_role(Role.SYMPTOM, contexts=contexts)
         if symptoms:
             return _segment_text(symptoms[0])
     if title is not None and len(title["text"].split()) >= 2:
@@ -151,10 +174,10 @@ def _problem(analysis: Analysis, title: _Text | None) -> _Text | None:
     return title
 
 
-def _cause(analysis: Analysis) -> Segment | None:
+def _cause(by_role: _ByRole) -> Segment | None:
     """The technicians' explanation if they gave one, else a customer's stated cause."""
     for contexts in ((Context.TECHNICIAN,), (Context.DESCRIPTION, Context.CUSTOMER)):
-        causes = [s for s in analysis.by_role(Role.CAUSE, contexts=contexts)
+        causes = [s for s in by_role(Role.CAUSE, contexts=contexts)
                   if Role.FAILED not in s.roles]
         if causes:
             pure = [s for s in causes if Role.ACTION not in s.roles]
@@ -162,9 +185,9 @@ def _cause(analysis: Analysis) -> Segment | None:
     return None
 
 
-def _verification(analysis: Analysis, has_steps: bool) -> Segment | None:
+def _verification(by_role: _ByRole, has_steps: bool) -> Segment | None:
     """The last check that the fix worked; a bare "works now" counts only after real steps."""
-    checks = analysis.by_role(Role.VERIFICATION, contexts=_AFTER_REPORT)
+    checks = by_role(Role.VERIFICATION, contexts=_AFTER_REPORT)
     real = [s for s in checks if Role.CLOSURE not in s.roles]
     chosen = real or (checks if has_steps else [])
     return chosen[-1] if chosen else None
@@ -191,21 +214,29 @@ def _texts(values: dict[str, list[_Evidence]] | None) -> list[_Text]:
 # (every hostname shape ends in <letters>[-]<digits>), or a letter or digit, a dot and two
 # letters (an FQDN's ".tld"). `find_hosts`' patterns never cross whitespace, so only the
 # whitespace-bounded chunks around those hints are given to it; elsewhere it cannot match.
-_HOST_HINT = re.compile(r"\\\\|[a-z-]\d|[a-z0-9]\.[a-z]{2}", re.IGNORECASE)
-_BREAKS = (" ", "\n", "\t")
+# Each hint is written from its rare character (the digit, the dot, the backslash), with the
+# letter before it as a lookbehind: `re` tries the pattern only where such a character is, not
+# at every letter. A match starts one character into its hint, inside the same chunk.
+_HOST_HINT = re.compile(r"\d(?<=[a-z-]\d)|\.(?<=[a-z0-9]\.)[a-z]{2}|\\\\", re.IGNORECASE)
+_BREAK = re.compile(r"[ \n\t]")
 
 
 def _host_chunks(text: str) -> list[tuple[int, int]]:
     """Spans of `text` that may hold a host, each starting and ending at whitespace (or the
     text's ends), in order, not overlapping."""
     chunks: list[tuple[int, int]] = []
+    end = 0
     for hint in _HOST_HINT.finditer(text):
         at = hint.start()
-        if chunks and at < chunks[-1][1]:
-            continue
-        start = max(text.rfind(mark, 0, at) for mark in _BREAKS) + 1
-        ends = [end for end in (text.find(mark, at) for mark in _BREAKS) if end >= 0]
-        chunks.append((start, min(ends, default=len(text))))
+        if at < end:
+            continue  # inside the chunk already found
+        # The last break before the hint is at or after the previous chunk's end (itself a
+        # break): looking back no further keeps a long text with many chunks linear.
+        start = max(text.rfind(" ", end, at), text.rfind("\n", end, at),
+                    text.rfind("\t", end, at), end - 1) + 1
+        stop = _BREAK.search(text, at)
+        end = stop.start() if stop else len(text)
+        chunks.append((start, end))
     return chunks
 
 
@@ -342,6 +373,18 @@ _SCOPE_GATE_RE = _gate(_SCOPE_GATE)
 _CONDITION_GATE_RE = _gate(_CONDITION_GATE)
 
 
+def _gate_shut(gate: tuple[str, ...], texts: Sequence[str]) -> bool:
+    """True when `_lowered_matches` with the gate of these literals finds nothing in any of
+    `texts`: one lowering and one look for the literals for all of them instead of one per
+    text. The texts are joined by newlines, which no gate literal holds, so no literal spans two
+    texts; lowering changes the length only of "İ" (it never shortens a text), so the joined
+    text keeps its length exactly when every text does. A few `in` tests over the whole text
+    are cheaper here than the alternation."""
+    joined = "\n".join(texts)
+    lowered = joined.lower()
+    return len(lowered) == len(joined) and not any(literal in lowered for literal in gate)
+
+
 def _lowered_matches(lowercase: re.Pattern[str], any_case: re.Pattern[str],
                      gate: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
     """Matches of a lowercase pattern in `text`: over ``text.lower()`` when lowering keeps every
@@ -357,13 +400,14 @@ def _lowered_matches(lowercase: re.Pattern[str], any_case: re.Pattern[str],
 
 def _conditions(analysis: Analysis) -> list[_Text]:
     """The sentences that state a limit ("only when connected over VPN"), each once."""
+    read = [source for source in analysis.sources if source.context is not Context.SYSTEM]
+    if _gate_shut(_CONDITION_GATE, [source.clean.text for source in read]):
+        return []
     collector = _Collector()
     by_source: dict[int, list[Segment]] = {}
     for segment in analysis.segments:
         by_source.setdefault(id(segment.source), []).append(segment)
-    for source in analysis.sources:
-        if source.context is Context.SYSTEM:
-            continue
+    for source in read:
         segments = by_source.get(id(source), [])
         text = source.clean.text
         for match in _lowered_matches(_CONDITION, _CONDITION_ANY_CASE, _CONDITION_GATE_RE, text):
@@ -380,11 +424,13 @@ def _scope(parts: Sequence[tuple[str, Segment]],
     if not parts:
         return Scope.UNKNOWN, []
     found: dict[str, list[_Text]] = {"one_off": [], "environment": []}
-    for what, segment in parts:
-        for match in _lowered_matches(_SCOPE, _SCOPE_ANY_CASE, _SCOPE_GATE_RE,
-                                      segment.text):
+    texts = [segment.text for _, segment in parts]
+    cues = not _gate_shut(_SCOPE_GATE, texts)
+    for (what, segment), text in zip(parts, texts, strict=True):
+        for match in (_lowered_matches(_SCOPE, _SCOPE_ANY_CASE, _SCOPE_GATE_RE, text)
+                      if cues else ()):
             kind = match.lastgroup or "environment"
-            cue = segment.text[match.start():match.end()]
+            cue = text[match.start():match.end()]
             reason = (f'{what} describes a one-off event ("{cue}")' if kind == "one_off"
                       else f'{what} depends on this client\'s setup ("{cue}")')
             found[kind].append(_text(reason, [_evidence(
@@ -473,10 +519,10 @@ def _category(analysis: Analysis, row: tuple[str, str, str] | None = None) -> st
     return label if confidence >= CATEGORY_THRESHOLD else rule
 
 
-def _technician(ticket: Ticket, analysis: Analysis) -> str | None:
+def _technician(ticket: Ticket, analysis: Analysis, by_role: _ByRole) -> str | None:
     if ticket.assignee:
         return ticket.assignee
-    acting = analysis.by_role(Role.ACTION, contexts=(Context.TECHNICIAN,))
+    acting = by_role(Role.ACTION, contexts=(Context.TECHNICIAN,))
     authors = [s.source.author for s in acting if s.source.author]
     if authors:
         return authors[-1]
@@ -501,7 +547,7 @@ def _confidence(*, problem: bool, steps: int, verification: bool, cause: bool,
     return round(max(0.0, min(score, 1.0)), 2)
 
 
-def _flags(analysis: Analysis, *, title: _Text | None, problem: _Text | None,
+def _flags(analysis: Analysis, by_role: _ByRole, *, title: _Text | None, problem: _Text | None,
            steps: Sequence[Segment], kept_steps: int, cause: Segment | None,
            verification: Segment | None, outcome: Outcome, closed: bool) -> set[QualityFlag]:
     """The quality flags of a record (see `records.QualityFlag` for what each means)."""
@@ -512,8 +558,8 @@ def _flags(analysis: Analysis, *, title: _Text | None, problem: _Text | None,
         flags.add(QualityFlag.GENERIC_TITLE)
     if not steps:
         flags.add(QualityFlag.NO_STEPS)
-        closure_said = bool(analysis.by_role(Role.CLOSURE))
-        technician_cause = analysis.by_role(Role.CAUSE, contexts=(Context.TECHNICIAN,))
+        closure_said = bool(by_role(Role.CLOSURE))
+        technician_cause = by_role(Role.CAUSE, contexts=(Context.TECHNICIAN,))
         if not technician_cause and (closed or closure_said or outcome is Outcome.RESOLVED):
             flags.add(QualityFlag.NO_RESOLUTION_DETAIL)
     else:
@@ -537,14 +583,15 @@ def build_resolution(ticket: Ticket, analysis: Analysis, *, version: str,
                      category_row: tuple[str, str, str] | None = None) -> Resolution:
     """The Resolution of `ticket` from its analysis. `category_row` is `category_inputs` of the
     same analysis when the caller already computed it (for the batched category model)."""
+    by_role = _ByRole(analysis.segments)
     title = _title_statement(analysis)
-    problem = _problem(analysis, title)
-    symptoms = _collect(analysis.by_role(Role.SYMPTOM, contexts=_READ_CONTEXTS), _MAX_SYMPTOMS)
-    step_segments = analysis.by_role(Role.ACTION, contexts=_READ_CONTEXTS)
+    problem = _problem(analysis, by_role, title)
+    symptoms = _collect(by_role(Role.SYMPTOM, contexts=_READ_CONTEXTS), _MAX_SYMPTOMS)
+    step_segments = by_role(Role.ACTION, contexts=_READ_CONTEXTS)
     steps = _collect(step_segments)
-    failed = _collect(analysis.by_role(Role.FAILED, contexts=_READ_CONTEXTS))
-    cause = _cause(analysis)
-    verification = _verification(analysis, bool(steps))
+    failed = _collect(by_role(Role.FAILED, contexts=_READ_CONTEXTS))
+    cause = _cause(by_role)
+    verification = _verification(by_role, bool(steps))
     entities = _entities(analysis)
     products = entities.get(PRODUCT, {})
     hosts, host_places = _hosts(analysis)
@@ -552,7 +599,7 @@ def build_resolution(ticket: Ticket, analysis: Analysis, *, version: str,
     outcome = decide_outcome(ticket.status, closed=closed, note_outcomes=_note_outcomes(analysis),
                              has_steps=bool(steps))
     category = _category(analysis, category_row)
-    flags = _flags(analysis, title=title, problem=problem, steps=step_segments,
+    flags = _flags(analysis, by_role, title=title, problem=problem, steps=step_segments,
                    kept_steps=len(steps), cause=cause, verification=verification,
                    outcome=outcome, closed=closed)
     # A ticket with no title gets a made-up one, honestly without evidence.
@@ -584,7 +631,7 @@ def build_resolution(ticket: Ticket, analysis: Analysis, *, version: str,
         "kb_refs": _texts(entities.get(KB_REF)),
         "hosts": _texts(hosts),
         "company": ticket.company,
-        "technician": _technician(ticket, analysis),
+        "technician": _technician(ticket, analysis, by_role),
         "board": ticket.board,
         "closed_at": ticket.closed_at,
         "applicability": _applicability(analysis, products, parts, host_places),

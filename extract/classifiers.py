@@ -297,7 +297,7 @@ def predict_category(row: CategoryRow) -> Probabilities:
 
 def best(probabilities: Mapping[str, float]) -> tuple[str, float]:
     """The likeliest label and its probability."""
-    label = max(sorted(probabilities), key=lambda name: probabilities[name])
+    label = max(sorted(probabilities), key=probabilities.__getitem__)
     return label, probabilities[label]
 
 

@@ -43,14 +43,25 @@ def _cycle_collection_paused() -> Iterator[None]:
     A batch allocates hundreds of thousands of short-lived objects (tokens, matches, segments,
     dicts for pydantic), which trigger collection after collection, each traversing objects
     that reference counting frees anyway: about a fifth of the extractor's CPU time (bench
-    `bench.extract`). Reference counting still frees what is not in a cycle; the cycles a batch
-    leaves are collected as soon as the collector runs again, so memory stays bounded by one
-    batch. The collector is re-enabled only if it was enabled on entry (nested or concurrent
-    batches leave it as they found it)."""
+    `bench.extract`). Reference counting still frees what is not in a cycle, and a batch leaves
+    no cycle (tests/extract/test_extractor_errors.py checks). The collector is re-enabled only if
+    it was enabled on entry (nested or concurrent batches leave it as they found it).
+
+    What a batch that succeeds leaves alive (its Resolutions, tens of thousands of pydantic
+    objects and their field sets) is moved to the oldest generation at once (``gc.freeze`` then
+    ``gc.unfreeze``, two list splices): otherwise the young-generation collection due as soon as
+    the collector is back traverses every one of them, and the middle generation's again, for
+    objects the caller usually drops a moment later. Cycles among them (a caller's, later) are
+    found by the next full collection, as for any long-lived object. Skipped while the process
+    keeps objects frozen on purpose (`gc.unfreeze` would release them): `fixedit serve` freezes
+    its index."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
+        if enabled and not gc.get_freeze_count():
+            gc.freeze()
+            gc.unfreeze()
     finally:
         if enabled:
             gc.enable()

@@ -15,16 +15,23 @@ from extract import Extractor
 from extract.analysis import Analysis, analyse
 from extract.assemble import (
     _CONDITION,
+    _CONDITION_ANY_CASE,
     _CONDITION_GATE,
+    _CONDITION_GATE_RE,
     _SCOPE,
+    _SCOPE_ANY_CASE,
     _SCOPE_GATE,
+    _SCOPE_GATE_RE,
+    _ByRole,
+    _gate_shut,
+    _lowered_matches,
     _note_outcomes,
     find_ticket_hosts,
 )
 from extract.hosts import find_hosts
 from extract.labelled import LabelledTicket, load_labelled
 from extract.outcome import decide_outcome, note_outcome
-from extract.roles import Role, normalise
+from extract.roles import Context, Role, normalise
 from extract.segment import with_text
 from extract.sources import ticket_sources
 from records import AuthorRole, NoteKind, QualityFlag, Resolution, Scope, Ticket
@@ -250,3 +257,33 @@ def test_regex_gates_hold(words: list[str]) -> None:
     text = " ".join(words)
     _gate_holds(_SCOPE, _SCOPE_GATE, text)
     _gate_holds(_CONDITION, _CONDITION_GATE, text)
+
+
+_CONTEXT_CHOICES = (None, (Context.DESCRIPTION, Context.CUSTOMER), (Context.TECHNICIAN,),
+                    (Context.DESCRIPTION, Context.CUSTOMER, Context.TECHNICIAN))
+
+
+def test_role_index_answers_as_by_role_on_the_labelled_corpus(extractor: Extractor) -> None:
+    for labelled in _labelled():
+        analysis = _analysis(extractor, labelled.ticket)
+        by_role = _ByRole(analysis.segments)
+        for role in Role:
+            for contexts in _CONTEXT_CHOICES:
+                assert by_role(role, contexts=contexts) == analysis.by_role(role,
+                                                                            contexts=contexts)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_CUEY.map(" ".join), max_size=4), st.sampled_from(["", "\u0130", "\n"]))
+def test_a_shut_gate_over_joined_texts_means_no_match_in_any(texts: list[str], extra: str) -> None:
+    texts = [*texts, extra]
+    for pattern, any_case, gate, literals in (
+            (_SCOPE, _SCOPE_ANY_CASE, _SCOPE_GATE_RE, _SCOPE_GATE),
+            (_CONDITION, _CONDITION_ANY_CASE, _CONDITION_GATE_RE, _CONDITION_GATE)):
+        if _gate_shut(literals, texts):
+            assert all(not list(_lowered_matches(pattern, any_case, gate, text))
+                       for text in texts)
+        else:
+            # open only for a reason: a literal in some text, or a text lowering longer
+            assert any(gate.search(text.lower()) or len(text.lower()) != len(text)
+                       for text in texts)

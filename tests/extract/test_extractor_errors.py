@@ -138,3 +138,32 @@ def test_the_garbage_collector_is_left_as_it_was_found(extractor: Extractor,
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_batch_leaves_no_reference_cycle(extractor: Extractor, ticket: TicketMaker,
+                                           note: NoteMaker) -> None:
+    # What a batch leaves alive goes straight to the oldest generation (see
+    # extract.extractor._cycle_collection_paused): sound because a batch makes no cycle that
+    # only a collection would free.
+    tickets = _tickets(ticket, note)
+    list(extractor.extract_many(tickets))  # warm: first-use loading may make cycles
+    gc.collect()
+    resolutions = list(extractor.extract_many(tickets))
+    assert gc.collect() == 0
+    assert len(resolutions) == len(tickets)
+
+
+def test_objects_frozen_by_the_caller_stay_frozen(extractor: Extractor, ticket: TicketMaker,
+                                                  note: NoteMaker) -> None:
+    list(extractor.extract_many(_tickets(ticket, note)))
+    assert gc.get_freeze_count() == 0  # the batch's own move leaves nothing frozen
+    marker: list[object] = [[]]
+    gc.freeze()
+    try:
+        list(extractor.extract_many(_tickets(ticket, note)))
+        # frozen objects are in no generation: the collector does not list them
+        assert gc.get_freeze_count() > 0
+        assert all(item is not marker for item in gc.get_objects())
+    finally:
+        gc.unfreeze()
+    assert any(item is marker for item in gc.get_objects())
