@@ -61,6 +61,7 @@ class ApiSettings(BaseModel):
     max_page_size: int = Field(default=100, ge=1, le=1_000)
     refresh_seconds: float = Field(default=5.0, ge=0, le=3_600)
     key_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    workers: int = Field(default=1, ge=1, le=64)
     docs: bool = True
 
 
