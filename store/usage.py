@@ -18,6 +18,15 @@ from store.tables import FeedbackRow, LookupRow, ResolutionRow, nul_free, utcnow
 
 _LOOKUPS: sa.Table = LookupRow.__table__  # type: ignore[attr-defined]
 _RESOLUTIONS: sa.Table = ResolutionRow.__table__  # type: ignore[attr-defined]
+_INSERT_LOOKUP = _LOOKUPS.insert().values(
+    # The index may be a refresh behind a deletion: the lookup is kept, a dangling top id
+    # becomes NULL (no row matches the subquery).
+    top_resolution_id=sa.select(_RESOLUTIONS.c.id).where(
+        _RESOLUTIONS.c.id == sa.bindparam("top_id", type_=_RESOLUTIONS.c.id.type)
+    ).scalar_subquery(),
+).returning(_LOOKUPS.c.id)
+"""One Core INSERT … RETURNING, built once (its SQL is compiled once): the ORM's unit of work
+and a statement built per call cost more than the rest of a lookup's bookkeeping."""
 
 CHANNELS = ("api", "mcp", "suggest", "cli")
 """Where a lookup can come from."""
@@ -43,22 +52,11 @@ def record_lookup(
         raise ValueError(f"unknown lookup channel {channel!r}; expected one of {CHANNELS}")
     top = matches[0] if matches else None
     top_id = top.resolution_id if top is not None and top.resolution_id > 0 else None
-    # One Core INSERT … RETURNING: the ORM's unit of work cost more than the rest of a lookup's
-    # bookkeeping. The index may be a refresh behind a deletion: the subquery keeps the lookup
-    # and drops a dangling top id.
-    top_ref = _RESOLUTIONS.select().with_only_columns(_RESOLUTIONS.c.id).where(
-        _RESOLUTIONS.c.id == top_id).scalar_subquery()
-    statement = _LOOKUPS.insert().values(
-        channel=channel,
-        key_id=key_id,
-        company=nul_free(company),
-        matches=len(matches),
-        top_score=float(top.score) if top is not None else None,
-        top_resolution_id=top_ref if top_id is not None else None,
-        confident=any(match.confident for match in matches),
-        created_at=utcnow(),
-    ).returning(_LOOKUPS.c.id)
-    return int(session.connection().execute(statement).scalar_one())
+    row = {"channel": channel, "key_id": key_id, "company": nul_free(company),
+           "matches": len(matches), "top_score": float(top.score) if top is not None else None,
+           "top_id": top_id, "confident": any(match.confident for match in matches),
+           "created_at": utcnow()}
+    return int(session.connection().execute(_INSERT_LOOKUP, row).scalar_one())
 
 
 def record_feedback(
