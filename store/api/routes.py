@@ -68,9 +68,10 @@ Writer = Annotated[ApiKey, Depends(require("write"))]
 Admin = Annotated[ApiKey, Depends(require("admin"))]
 
 
-def single_query_values(request: Request) -> None:
+async def single_query_values(request: Request) -> None:
     """Refuse a query parameter given twice: every parameter here takes one value, and which
-    of two would win is not something a client should have to guess."""
+    of two would win is not something a client should have to guess. (A coroutine: a plain
+    check has no reason to make every request wait for a thread.)"""
     names = [name for name, _ in request.query_params.multi_items()]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
