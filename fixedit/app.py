@@ -54,6 +54,7 @@ def create_app(settings: Settings, *, engine: sa.Engine | None = None) -> FastAP
         max_page_size=api.max_page_size,
         redaction=settings.redaction,
         refresh_seconds=api.refresh_seconds,
+        key_cache_seconds=api.key_cache_seconds,
     )
     app = FastAPI(
         title="fixedit",

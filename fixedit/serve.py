@@ -6,10 +6,17 @@ context object (``ctx.obj``: `settings()` and `engine(settings)`), like every ot
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
+import socket
+import traceback
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
+import sqlalchemy as sa
 import typer
 from rich.console import Console
 from rich.table import Column, Table
@@ -31,6 +38,9 @@ def serve(
                     ] = None,
     port: Annotated[int | None, typer.Option(help="Port. Default: [api] port.", min=1,
                                              max=65535)] = None,
+    workers: Annotated[int | None, typer.Option(
+        help="Server processes sharing the port. Default: [api] workers.", min=1, max=64)
+                       ] = None,
 ) -> None:
     """Serve the REST API (lookup, resolutions, feedback, metrics; OpenAPI at /docs).
 
@@ -43,16 +53,93 @@ def serve(
     settings = ctx.obj.settings()
     chosen_host = host or settings.api.host
     chosen_port = port or settings.api.port
-    app = ready_app(settings, engine=ctx.obj.engine(settings))
-    err.print(f"fixedit API on http://{chosen_host}:{chosen_port} (docs at /docs; Ctrl-C stops)",
-              highlight=False, markup=False)
+    processes = workers or settings.api.workers
+    engine = ctx.obj.engine(settings)
+    app = ready_app(settings, engine=engine)
     try:
-        # access_log off: request lines would carry query strings (search text) into the log.
-        uvicorn.run(app, host=chosen_host, port=chosen_port, log_level="warning",
-                    access_log=False, log_config=None, server_header=False)
+        sock = _listen(chosen_host, chosen_port)
     except OSError as exc:
         raise ConfigError("--port", f"cannot listen on {chosen_host}:{chosen_port}: "
                           f"{exc.strerror or exc}") from exc
+    shown = f"[{chosen_host}]" if ":" in chosen_host else chosen_host
+    err.print(f"fixedit API on http://{shown}:{chosen_port} (docs at /docs; Ctrl-C stops)"
+              + (f", {processes} processes" if processes > 1 else ""),
+              highlight=False, markup=False)
+    # access_log off: request lines would carry query strings (search text) into the log.
+    config = uvicorn.Config(app, log_level="warning", access_log=False, log_config=None,
+                            server_header=False)
+
+    def run() -> None:
+        server = uvicorn.Server(config)
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: a graceful stop, not an error
+            server.run(sockets=[sock])
+        if not server.started:
+            raise typer.Exit(1)  # uvicorn has logged why
+
+    with sock:
+        if processes == 1:
+            run()
+        else:
+            _serve_forked(run, processes, engine)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so a taken port is a one-line error, not a log."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def _serve_forked(run: Callable[[], None], processes: int, engine: sa.Engine) -> None:
+    """Run `run` (uvicorn on the shared socket) in `processes` forked children, and wait.
+
+    Forked after the index is built, so the children share its memory (copy-on-write; the app
+    was moved out of the garbage collector's sight, which keeps the pages shared) and none of
+    them builds its own. One process serves lookups on one core at most (the GIL); this is how
+    a second core helps. Each child keeps its own index refresh, key cache and rate-limit
+    buckets (a key may be allowed up to `processes` times its rate). SIGINT or SIGTERM to this
+    process stops the children gracefully; if one dies, the others are stopped too.
+    """
+    children: list[int] = []
+    for _ in range(processes):
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into the CLI
+            code = 1
+            try:
+                engine.dispose(close=False)  # the parent's pooled connections are not ours
+                run()
+                code = 0
+            except Exception:  # noqa: BLE001  (reported here: a child never returns to the CLI)
+                traceback.print_exc()
+            finally:
+                os._exit(code)
+        children.append(pid)
+
+    def stop(_signum: int, _frame: object) -> None:
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    failed = False
+    while children:
+        pid, status = os.wait()
+        children.remove(pid)
+        if os.waitstatus_to_exitcode(status) not in (0, -signal.SIGTERM, -signal.SIGINT) \
+                and not failed:
+            failed = True
+            err.print(f"a server process ({pid}) ended with status "
+                      f"{os.waitstatus_to_exitcode(status)}; stopping the others", markup=False)
+            stop(signal.SIGTERM, None)
+    if failed:
+        raise typer.Exit(1)
 
 
 @keys_app.command("create")
@@ -109,7 +196,8 @@ def revoke(
     ctx: typer.Context,
     prefix: Annotated[str, typer.Argument(help="The key's prefix, as `fixedit keys list` shows.")],
 ) -> None:
-    """Revoke an API key at once: requests with it are refused from now on."""
+    """Revoke an API key: refused from now on (a running server that verified it in the last
+    [api] key_cache_seconds, 5 by default, refuses it once that has passed)."""
     settings = ctx.obj.settings()
     with store.session_scope(ctx.obj.engine(settings)) as session:
         key = revoke_key(session, prefix=prefix)

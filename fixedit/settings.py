@@ -60,6 +60,8 @@ class ApiSettings(BaseModel):
     max_body_bytes: int = Field(default=1_000_000, ge=1_024, le=100_000_000)
     max_page_size: int = Field(default=100, ge=1, le=1_000)
     refresh_seconds: float = Field(default=5.0, ge=0, le=3_600)
+    key_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    workers: int = Field(default=1, ge=1, le=64)
     docs: bool = True
 
 

@@ -89,6 +89,28 @@ class Match:
     coverage: float = 0.0
 
 
+@dataclass(frozen=True)
+class Hit:
+    """One ranked prior resolution as stored: its JSON payload, not yet read into a model.
+
+    For a caller that passes the record on as JSON (the API): validating ten payloads into
+    `Resolution` models costs more than ranking them. `match()` reads it into a `Match`.
+    """
+
+    resolution_id: int
+    payload: str
+    score: float
+    confident: bool
+    matched: tuple[str, ...] = ()
+    coverage: float = 0.0
+
+    def match(self) -> Match:
+        """This hit with its resolution read from the payload."""
+        return Match(resolution_id=self.resolution_id,
+                     resolution=Resolution.model_validate_json(self.payload), score=self.score,
+                     confident=self.confident, matched=self.matched, coverage=self.coverage)
+
+
 class SearchIndex:
     """Ranks stored resolutions for a query. Thread-safe for concurrent `search` calls.
 
@@ -210,6 +232,18 @@ class SearchIndex:
         offset: int = 0,
     ) -> list[Match]:
         """The best `limit` matches after `offset`, best first; [] for a blank query."""
+        return [hit.match() for hit in self.hits(query, filters=filters, limit=limit,
+                                                 offset=offset)]
+
+    def hits(
+        self,
+        query: str,
+        *,
+        filters: LookupFilters = LookupFilters(),
+        limit: int = 10,
+        offset: int = 0,
+    ) -> list[Hit]:
+        """`search`, with each resolution left as its stored JSON."""
         if limit < 0 or offset < 0 or limit > MAX_LIMIT:
             raise ValueError(f"limit must be 0..{MAX_LIMIT} and offset >= 0")
         if self._state is None:
@@ -234,7 +268,7 @@ class SearchIndex:
         page = [(int(slots[i]), float(ranked[i])) for i in order]
         payloads = self._payloads([int(snapshot.columns.resolution_id[s]) for s, _ in page])
         explained = _explain(snapshot, plan, np.array([s for s, _ in page], np.int32))
-        matches: list[Match] = []
+        hits: list[Hit] = []
         for (slot, value), (matched, coverage, code_match) in zip(page, explained, strict=True):
             resolution_id = int(snapshot.columns.resolution_id[slot])
             payload = payloads.get(resolution_id)
@@ -243,13 +277,10 @@ class SearchIndex:
             confident = (coverage >= CONFIDENT_COVERAGE
                          and (len(plan.word_idf) < 2 or _words(plan, matched) >= 2)) or \
                 (code_match and coverage >= CONFIDENT_CODE_COVERAGE)
-            matches.append(Match(
-                resolution_id=resolution_id,
-                resolution=Resolution.model_validate_json(payload),
-                score=round(value, 6), confident=confident, matched=matched,
-                coverage=round(coverage, 4),
-            ))
-        return matches
+            hits.append(Hit(resolution_id=resolution_id, payload=payload, score=round(value, 6),
+                            confident=confident, matched=matched,
+                            coverage=round(coverage, 4)))
+        return hits
 
     def _payloads(self, ids: Sequence[int]) -> dict[int, str]:
         """The stored JSON of the page's resolutions: one Core round trip, no ORM session."""

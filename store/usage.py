@@ -9,11 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from sqlmodel import Session
 
 from records import StoreError
-from store.lookup import Match
+from store.lookup import Hit, Match
 from store.tables import FeedbackRow, LookupRow, ResolutionRow, nul_free, utcnow
+
+_LOOKUPS: sa.Table = LookupRow.__table__  # type: ignore[attr-defined]
+_RESOLUTIONS: sa.Table = ResolutionRow.__table__  # type: ignore[attr-defined]
+_INSERT_LOOKUP = _LOOKUPS.insert().values(
+    # The index may be a refresh behind a deletion: the lookup is kept, a dangling top id
+    # becomes NULL (no row matches the subquery).
+    top_resolution_id=sa.select(_RESOLUTIONS.c.id).where(
+        _RESOLUTIONS.c.id == sa.bindparam("top_id", type_=_RESOLUTIONS.c.id.type)
+    ).scalar_subquery(),
+).returning(_LOOKUPS.c.id)
+"""One Core INSERT … RETURNING, built once (its SQL is compiled once): the ORM's unit of work
+and a statement built per call cost more than the rest of a lookup's bookkeeping."""
 
 CHANNELS = ("api", "mcp", "suggest", "cli")
 """Where a lookup can come from."""
@@ -26,7 +39,7 @@ def record_lookup(
     session: Session,
     *,
     channel: str,
-    matches: Sequence[Match],
+    matches: Sequence[Match | Hit],
     key_id: int | None = None,
     company: str | None = None,
 ) -> int:
@@ -39,23 +52,11 @@ def record_lookup(
         raise ValueError(f"unknown lookup channel {channel!r}; expected one of {CHANNELS}")
     top = matches[0] if matches else None
     top_id = top.resolution_id if top is not None and top.resolution_id > 0 else None
-    if top_id is not None and session.get(ResolutionRow, top_id) is None:
-        # The index may be a refresh behind a deletion; keep the lookup, drop the dangling id.
-        top_id = None
-    row = LookupRow(
-        channel=channel,
-        key_id=key_id,
-        company=nul_free(company),
-        matches=len(matches),
-        top_score=float(top.score) if top is not None else None,
-        top_resolution_id=top_id,
-        confident=any(match.confident for match in matches),
-        created_at=utcnow(),
-    )
-    session.add(row)
-    session.flush()
-    assert row.id is not None
-    return row.id
+    row = {"channel": channel, "key_id": key_id, "company": nul_free(company),
+           "matches": len(matches), "top_score": float(top.score) if top is not None else None,
+           "top_id": top_id, "confident": any(match.confident for match in matches),
+           "created_at": utcnow()}
+    return int(session.connection().execute(_INSERT_LOOKUP, row).scalar_one())
 
 
 def record_feedback(

@@ -3,6 +3,10 @@
 A key comes in ``Authorization: Bearer fxk_…`` or ``X-API-Key: fxk_…``. Order of checks:
 no or bad key → 401 (with WWW-Authenticate), over the rate → 429 (with Retry-After),
 scope too low → 403. The key itself is never logged; its public prefix may be.
+
+`authenticate` is a coroutine: a key verified within the last ``[api] key_cache_seconds`` is
+taken from memory (`ApiContext.cached_key`) without leaving the event loop; only a key not
+seen lately is checked in the store, in the thread pool.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from store.api.context import ApiContext, api_context
@@ -25,7 +30,7 @@ _header = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="apiKey",
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="fixedit"'}
 
 
-def authenticate(
+async def authenticate(
     response: Response,
     context: Annotated[ApiContext, Depends(api_context)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -36,8 +41,9 @@ def authenticate(
     if not token:
         raise ApiProblem(401, "an API key is required (Authorization: Bearer <key>)",
                          slug="unauthenticated", headers=CHALLENGE)
-    with session_scope(context.engine) as session:
-        key = verify_key(session, token=token)
+    key = context.cached_key(token)
+    if key is None:
+        key = await run_in_threadpool(_verify, context, token)
     if key is None:
         raise ApiProblem(401, "the API key is not valid or was revoked", slug="unauthenticated",
                          headers={"WWW-Authenticate":
@@ -47,6 +53,15 @@ def authenticate(
         raise ApiProblem(429, f"rate limit reached; retry in {decision.retry_after} s",
                          slug="rate-limited", headers=decision.headers())
     response.headers.update(decision.headers())
+    return key
+
+
+def _verify(context: ApiContext, token: str) -> ApiKey | None:
+    """The store's word on `token`, remembered when it is a valid key."""
+    with session_scope(context.engine) as session:
+        key = verify_key(session, token=token)
+    if key is not None:
+        context.remember_key(token, key)
     return key
 
 

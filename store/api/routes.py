@@ -1,8 +1,12 @@
 """The v1 routes (lookup, resolutions, feedback, metrics) and /health.
 
 Routes are plain `def`s: FastAPI runs them in its thread pool, where the synchronous store and
-index calls belong. Company scoping is applied twice: as a filter in every query, and again on
-every record before it is returned.
+index calls belong. The lookup is the exception: a coroutine that hands all of its work to a
+worker thread in one trip, so a request with a recently verified key crosses threads once (each
+crossing is a fight for the GIL with every other request in flight), and waits in line for one
+of `ApiContext.lookup_threads` workers (the GIL is not fair: with a thread per request in
+flight, some requests starve while others finish). Company scoping is applied
+twice: as a filter in every query, and again on every record before it is returned.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from extract.redact import redact_text, redact_ticket
@@ -28,15 +33,16 @@ from store.api.schemas import (
     Links,
     LookupRequest,
     LookupResponse,
-    MatchOut,
     PageLinks,
     ResolutionOut,
     ResolutionPage,
     evidence_items,
+    lookup_json,
+    match_json,
 )
 from store.db import check_connection, session_scope
 from store.keys import ApiKey
-from store.lookup import WORKED, LookupFilters
+from store.lookup import WORKED, Hit, LookupFilters
 from store.metrics import Metrics, compute_metrics
 from store.tables import nul_free
 from store.usage import record_feedback, record_lookup
@@ -62,9 +68,10 @@ Writer = Annotated[ApiKey, Depends(require("write"))]
 Admin = Annotated[ApiKey, Depends(require("admin"))]
 
 
-def single_query_values(request: Request) -> None:
+async def single_query_values(request: Request) -> None:
     """Refuse a query parameter given twice: every parameter here takes one value, and which
-    of two would win is not something a client should have to guess."""
+    of two would win is not something a client should have to guess. (A coroutine: a plain
+    check has no reason to make every request wait for a thread.)"""
     names = [name for name, _ in request.query_params.multi_items()]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
@@ -111,7 +118,8 @@ def _ticket_text(ticket: Ticket) -> str:
 
 @v1.post("/lookup", response_model=LookupResponse, responses=_INPUT_ERRORS,
          summary="Find prior resolutions for a new ticket")
-def lookup(body: LookupRequest, key: Reader, context: Context, response: Response) -> Response:
+async def lookup(body: LookupRequest, key: Reader, context: Context,
+                 response: Response) -> Response:
     """Rank stored resolutions against a new ticket's text (secrets are redacted first).
 
     Each match carries its score, the resolution with its evidence, and links to the record and
@@ -119,6 +127,16 @@ def lookup(body: LookupRequest, key: Reader, context: Context, response: Respons
     returned; `filters.include_all` returns everything that matches.
     """
     company = _company(key, body.filters.company)
+    answer = await anyio.to_thread.run_sync(_lookup, body, key, company, context,
+                                            limiter=context.lookup_limiter())
+    headers = {name: value for name, value in response.headers.items()
+               if name.lower() != "content-length"}  # the rate-limit headers
+    return Response(answer, media_type="application/json", headers=headers)
+
+
+def _lookup(body: LookupRequest, key: ApiKey, company: str | None, context: ApiContext) -> bytes:
+    """The lookup's work, in one trip to a worker thread: the search, its log row and the
+    serialised answer (`lookup` and the key check stay on the event loop)."""
     query, redacted = _query_text(body, context)
     options = body.filters
     filters = LookupFilters(
@@ -127,28 +145,22 @@ def lookup(body: LookupRequest, key: Reader, context: Context, response: Respons
         product=nul_free(options.product), source=nul_free(options.source),
         outcomes=None if options.include_all else WORKED, usable_only=not options.include_all,
     )
-    found = context.fresh_index().search(query, filters=filters, limit=body.limit)
-    # Defence in depth: whatever the index returned, another company's record never leaves.
-    found = [match for match in found
-             if company is None or nul_free(match.resolution.company) == filters.company]
+    found = context.fresh_index().hits(query, filters=filters, limit=body.limit)
+    matches: list[str] = []
+    kept: list[Hit] = []
+    for hit in found:
+        owner, out = match_json(hit.resolution_id, hit.payload, score=hit.score,
+                                confident=hit.confident, matched=list(hit.matched))
+        # Defence in depth: whatever the index returned, another company's record never leaves.
+        if company is None or nul_free(owner) == filters.company:
+            matches.append(out)
+            kept.append(hit)
     with session_scope(context.engine) as session:
-        lookup_id = record_lookup(session, channel="api", matches=found, key_id=key.id,
+        lookup_id = record_lookup(session, channel="api", matches=kept, key_id=key.id,
                                   company=company)
-    answer = LookupResponse(
-        lookup_id=lookup_id,
-        redacted=redacted,
-        matches=[MatchOut(resolution_id=match.resolution_id, score=match.score,
-                          confident=match.confident, matched=list(match.matched),
-                          resolution=match.resolution,
-                          evidence=evidence_items(match.resolution),
-                          links=_links(match.resolution_id, match.resolution))
-                 for match in found],
-    )
-    # Serialised once, here: the model is built from validated records, and FastAPI's second
-    # validation and encoding of a response this size cost more than the search itself.
-    headers = {name: value for name, value in response.headers.items()
-               if name.lower() != "content-length"}  # the rate-limit headers
-    return Response(answer.model_dump_json(), media_type="application/json", headers=headers)
+    # Written here, around the stored JSON: the records were validated when they were stored,
+    # and reading them into models to write them out again cost more than the search itself.
+    return lookup_json(lookup_id, matches, redacted).encode()
 
 
 @v1.get("/resolutions", response_model=ResolutionPage, responses=_INPUT_ERRORS,

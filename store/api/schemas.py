@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import types
+import typing
 from collections.abc import Iterator
 from typing import Any, Literal
 
@@ -183,3 +186,69 @@ def _evidence(resolution: Resolution) -> Iterator[EvidenceItem]:
 def _item(name: str, index: int, span: Evidence) -> EvidenceItem:
     return EvidenceItem(field=name, item=index, source_field=span.field, note_id=span.note_id,
                         start=span.start, end=span.end, text=span.text)
+
+
+def _holds_evidenced_text(annotation: Any) -> bool:
+    if annotation is EvidencedText:
+        return True
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is not None:
+        return any(_holds_evidenced_text(arg) for arg in typing.get_args(annotation))
+    return False
+
+
+_EVIDENCED = tuple(name for name, info in Resolution.model_fields.items()
+                   if _holds_evidenced_text(info.annotation))
+"""The resolution fields that hold `EvidencedText` (alone or in a list), in model order."""
+_FIELDS = frozenset(Resolution.model_fields)
+
+
+def match_json(resolution_id: int, payload: str, *, score: float, confident: bool,
+               matched: list[str]) -> tuple[str | None, str]:
+    """One lookup match as `MatchOut` JSON, built around the stored payload, and the record's
+    company.
+
+    The payload is the resolution's own `model_dump_json()` (`store.resolutions`), so it goes
+    into the answer as it is; only its evidence and source link are read out of it, as plain
+    JSON. A payload of another shape (a row written by an older model: other top-level fields,
+    or evidence without today's keys) is read into the model and written out again, as
+    `MatchOut` would.
+    """
+    data = json.loads(payload)
+    try:
+        if not isinstance(data, dict) or data.keys() != _FIELDS:
+            raise KeyError("fields")
+        evidence = [{"field": name, "item": index, "source_field": span["field"],
+                     "note_id": span["note_id"], "start": span["start"], "end": span["end"],
+                     "text": span["text"]}
+                    for name in _EVIDENCED
+                    for index, item in enumerate(_as_list(data[name]))
+                    for span in item["evidence"]]
+        source = data["ticket"]["url"]
+    except (KeyError, TypeError):
+        resolution = Resolution.model_validate_json(payload)
+        out = MatchOut(resolution_id=resolution_id, score=score, confident=confident,
+                       matched=matched, resolution=resolution,
+                       evidence=evidence_items(resolution),
+                       links=Links(self=f"/v1/resolutions/{resolution_id}",
+                                   source=resolution.ticket.url))
+        return resolution.company, out.model_dump_json()
+    head = _dumps({"resolution_id": resolution_id, "score": score, "confident": confident,
+                   "matched": matched})
+    tail = _dumps({"evidence": evidence,
+                   "links": {"self": f"/v1/resolutions/{resolution_id}", "source": source}})
+    return data["company"], f'{head[:-1]},"resolution":{payload},{tail[1:]}'
+
+
+def lookup_json(lookup_id: int, matches: list[str], redacted: int) -> str:
+    """The `LookupResponse` JSON around matches already serialised by `match_json`."""
+    return f'{{"lookup_id":{lookup_id:d},"matches":[{",".join(matches)}],"redacted":{redacted:d}}}'
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)

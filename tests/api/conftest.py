@@ -89,9 +89,10 @@ def seeded(engine: sa.Engine) -> Seeded:
 
 def make_app(engine: sa.Engine, **api: Any) -> FastAPI:
     """The real app on `engine`, with [api] settings overridden by `api`."""
-    # Refresh before every lookup, so a test sees what it just stored.
+    # Refresh before every lookup and check the key in the store on every request, so a test
+    # sees what it just stored (or revoked).
     settings = Settings(database_url=str(engine.url),
-                        api=ApiSettings(**{"refresh_seconds": 0, **api}))
+                        api=ApiSettings(**{"refresh_seconds": 0, "key_cache_seconds": 0, **api}))
     return create_app(settings, engine=engine)
 
 

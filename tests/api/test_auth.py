@@ -74,6 +74,25 @@ def test_a_revoked_key_is_refused_at_once(client: TestClient, engine: sa.Engine,
     assert_problem(client.get("/v1/resolutions", headers=headers), 401)
 
 
+def test_a_revoked_key_is_refused_once_its_cached_check_expires(
+        engine: sa.Engine, seeded: Seeded, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1_000.0]
+    monkeypatch.setattr("store.api.context.time.monotonic", lambda: clock[0])
+    with session_scope(engine) as session:
+        created = create_key(session, scope="read")
+    headers = {"Authorization": f"Bearer {created.secret}"}
+    with TestClient(make_app(engine, key_cache_seconds=5)) as client:
+        assert client.get("/v1/resolutions", headers=headers).status_code == 200
+        with session_scope(engine) as session:
+            revoke_key(session, prefix=created.key.prefix)
+        clock[0] += 4.9  # within the documented window the process still trusts its check
+        assert client.get("/v1/resolutions", headers=headers).status_code == 200
+        clock[0] += 0.1
+        assert_problem(client.get("/v1/resolutions", headers=headers), 401)
+        clock[0] += 60  # and a refused key is not remembered as valid again
+        assert_problem(client.get("/v1/resolutions", headers=headers), 401)
+
+
 def test_rate_limit_answers_429_with_retry_after(engine: sa.Engine, seeded: Seeded,
                                                  keys: Keys) -> None:
     app = make_app(engine, rate_limit_per_minute=1, rate_limit_burst=2)

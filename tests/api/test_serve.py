@@ -81,14 +81,16 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_serve_answers_over_http(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_answers_over_http(tmp_path: Path, workers: int) -> None:
     config = str(_config(tmp_path))
     made = runner.invoke(app, ["--config", config, "keys", "create", "--scope", "read"])
     secret = made.stdout.strip().splitlines()[-1]
     port = _free_port()
     env = {**os.environ, "FIXEDIT_CONFIG": config}
     with subprocess.Popen(  # noqa: S603  (our own CLI, fixed arguments)
-        [str(Path(sys.executable).parent / "fixedit"), "serve", "--port", str(port)],
+        [str(Path(sys.executable).parent / "fixedit"), "serve", "--port", str(port),
+         "--workers", str(workers)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
     ) as process:
         try:
@@ -109,6 +111,15 @@ def test_serve_answers_over_http(tmp_path: Path) -> None:
                                headers={"Authorization": f"Bearer {secret}"})
             assert listed.status_code == 200
             assert listed.json()["total"] == 0
+            with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {secret}"}) \
+                    as http:  # one connection, then fresh ones: each may reach another worker
+                found = [http.post("/v1/lookup", json={"title": "printer offline"})
+                         for _ in range(3)]
+                found += [httpx.post(f"{base}/v1/lookup", json={"title": "printer offline"},
+                                     headers={"Authorization": f"Bearer {secret}"})
+                          for _ in range(3)]
+            assert all(answer.status_code == 200 for answer in found)
+            assert len({answer.json()["lookup_id"] for answer in found}) == len(found)
         finally:
             process.send_signal(signal.SIGINT)
             try:
@@ -116,6 +127,7 @@ def test_serve_answers_over_http(tmp_path: Path) -> None:
             except subprocess.TimeoutExpired:
                 process.kill()
                 out, err = process.communicate()
+    assert process.returncode == 0, err.decode()
     assert secret not in (out + err).decode()
     assert f"127.0.0.1:{port}" in err.decode()
 
