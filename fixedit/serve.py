@@ -57,7 +57,7 @@ def serve(
     engine = ctx.obj.engine(settings)
     app = ready_app(settings, engine=engine)
     try:
-        sock = _listen(chosen_host, chosen_port)
+        socks = _listen(chosen_host, chosen_port, processes)
     except OSError as exc:
         raise ConfigError("--port", f"cannot listen on {chosen_host}:{chosen_port}: "
                           f"{exc.strerror or exc}") from exc
@@ -69,35 +69,52 @@ def serve(
     config = uvicorn.Config(app, log_level="warning", access_log=False, log_config=None,
                             server_header=False)
 
-    def run() -> None:
+    def run(worker: int = 0) -> None:
         server = uvicorn.Server(config)
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: a graceful stop, not an error
-            server.run(sockets=[sock])
+            server.run(sockets=[socks[worker % len(socks)]])
         if not server.started:
             raise typer.Exit(1)  # uvicorn has logged why
 
-    with sock:
+    with contextlib.ExitStack() as stack:
+        for sock in socks:
+            stack.enter_context(sock)
         if processes == 1:
             run()
         else:
             _serve_forked(run, processes, engine)
 
 
-def _listen(host: str, port: int) -> socket.socket:
-    """The listening socket, bound here so a taken port is a one-line error, not a log."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+def _listen(host: str, port: int, processes: int = 1) -> list[socket.socket]:
+    """The listening sockets, bound here so a taken port is a one-line error, not a log.
+
+    One socket per server process where the system has SO_REUSEPORT (Linux, the BSDs): the
+    kernel then spreads new connections over the processes. With one shared socket, whichever
+    process wakes first accepts every waiting connection, and keep-alive clients stay with it:
+    measured with 16 clients and two processes, one served them all while the other idled.
+    Elsewhere, one socket shared by every process."""
+    count = processes if processes > 1 and hasattr(socket, "SO_REUSEPORT") else 1
+    socks: list[socket.socket] = []
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+            socks.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if count > 1:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            # Port 0 asks the kernel for a free port: the other sockets must join that one.
+            sock.bind((host, port or (socks[0].getsockname()[1] if len(socks) > 1 else 0)))
+            sock.set_inheritable(True)
     except OSError:
-        sock.close()
+        for sock in socks:
+            sock.close()
         raise
-    sock.set_inheritable(True)
-    return sock
+    return socks
 
 
-def _serve_forked(run: Callable[[], None], processes: int, engine: sa.Engine) -> None:
-    """Run `run` (uvicorn on the shared socket) in `processes` forked children, and wait.
+def _serve_forked(run: Callable[[int], None], processes: int, engine: sa.Engine) -> None:
+    """Run `run(worker)` (uvicorn on that worker's socket) in `processes` forked children, and
+    wait.
 
     Forked after the index is built, so the children share its memory (copy-on-write; the app
     was moved out of the garbage collector's sight, which keeps the pages shared) and none of
@@ -107,13 +124,13 @@ def _serve_forked(run: Callable[[], None], processes: int, engine: sa.Engine) ->
     process stops the children gracefully; if one dies, the others are stopped too.
     """
     children: list[int] = []
-    for _ in range(processes):
+    for worker in range(processes):
         pid = os.fork()
         if pid == 0:  # the child: never returns into the CLI
             code = 1
             try:
                 engine.dispose(close=False)  # the parent's pooled connections are not ours
-                run()
+                run(worker)
                 code = 0
             except Exception:  # noqa: BLE001  (reported here: a child never returns to the CLI)
                 traceback.print_exc()
