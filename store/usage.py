@@ -36,7 +36,7 @@ MAX_COMMENT = 2000
 
 
 def record_lookup(
-    session: Session,
+    session: Session | sa.Connection,
     *,
     channel: str,
     matches: Sequence[Match | Hit],
@@ -46,7 +46,9 @@ def record_lookup(
     """Log one served lookup and return its id (for feedback to refer to).
 
     `matches` are the ranked results as returned, best first; only their count, the best one's
-    score and id, and whether any was confident are kept.
+    score and id, and whether any was confident are kept. `session` may be a bare connection in
+    a transaction: the row is one Core INSERT, and a caller with nothing else to do in the
+    store (the API's lookup) is spared the ORM session's setup and commit.
     """
     if channel not in CHANNELS:
         raise ValueError(f"unknown lookup channel {channel!r}; expected one of {CHANNELS}")
@@ -56,7 +58,8 @@ def record_lookup(
            "matches": len(matches), "top_score": float(top.score) if top is not None else None,
            "top_id": top_id, "confident": any(match.confident for match in matches),
            "created_at": utcnow()}
-    return int(session.connection().execute(_INSERT_LOOKUP, row).scalar_one())
+    connection = session if isinstance(session, sa.Connection) else session.connection()
+    return int(connection.execute(_INSERT_LOOKUP, row).scalar_one())
 
 
 def record_feedback(

@@ -11,7 +11,7 @@ seen lately is checked in the store, in the thread pool.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Response
@@ -30,12 +30,9 @@ _header = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="apiKey",
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="fixedit"'}
 
 
-async def authenticate(
-    response: Response,
-    context: Annotated[ApiContext, Depends(api_context)],
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    header: Annotated[str | None, Depends(_header)],
-) -> ApiKey:
+async def authenticate(response: Response, context: ApiContext,
+                       bearer: HTTPAuthorizationCredentials | None,
+                       header: str | None) -> ApiKey:
     """The caller's key, charged one request against its rate limit."""
     token = bearer.credentials if bearer is not None else header
     if not token:
@@ -65,11 +62,19 @@ def _verify(context: ApiContext, token: str) -> ApiKey | None:
     return key
 
 
-def require(scope: str) -> Callable[[ApiKey], ApiKey]:
+def require(scope: str) -> Callable[..., Awaitable[ApiKey]]:
     """A dependency that authenticates and then insists on `scope` (or a higher one)."""
 
-    async def check(key: Annotated[ApiKey, Depends(authenticate)]) -> ApiKey:
-        # async: a pure check has no reason to hop to the thread pool
+    async def check(
+        response: Response,
+        context: Annotated[ApiContext, Depends(api_context)],
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        header: Annotated[str | None, Depends(_header)],
+    ) -> ApiKey:
+        # One dependency with the key's sources as its own: each layer of dependencies costs
+        # every request a pass of FastAPI's resolver. async: a pure check has no reason to hop
+        # to the thread pool.
+        key = await authenticate(response, context, bearer, header)
         if not key.allows(scope):
             raise ApiProblem(403, f"this key's scope ({key.scope}) does not allow this; "
                              f"it needs {scope}", slug="insufficient-scope")

@@ -12,7 +12,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-import anyio
 import sqlalchemy as sa
 from fastapi import Request
 
@@ -42,25 +41,12 @@ class ApiContext:
     checks the store, so a revoked key is refused at once. Above 0: a key revoked (or a company
     or scope changed) in the store may still be served for up to this many seconds by a process
     that verified it lately; unknown and revoked keys are never remembered."""
-    lookup_threads: int = 2
-    """Lookups computed at once (each in a worker thread). A lookup is CPU work under the GIL,
-    so more threads add no throughput to one process; they only let the GIL, which is not fair,
-    starve some requests while others finish (with a thread per request, 16 clients at once saw
-    a p99 3-5 times the median). The rest wait in line, first come first served."""
     _refresh_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _lookup_limiter: anyio.CapacityLimiter | None = field(default=None, repr=False)
     _refreshed_at: float = field(default=float("-inf"), repr=False)
     _keys: dict[str, tuple[float, ApiKey]] = field(default_factory=dict, repr=False)
 
     MAX_CACHED_KEYS = 10_000
     """Verified keys remembered at most; the memory is dropped whole when it is full."""
-
-    def lookup_limiter(self) -> anyio.CapacityLimiter:
-        """The line lookups wait in for one of the `lookup_threads` (made in the event loop,
-        on first use: anyio makes its limiters there)."""
-        if self._lookup_limiter is None:
-            self._lookup_limiter = anyio.CapacityLimiter(self.lookup_threads)
-        return self._lookup_limiter
 
     def cached_key(self, token: str) -> ApiKey | None:
         """The key `token` was verified as within the last `key_cache_seconds`, if it was."""

@@ -1,12 +1,12 @@
 """The v1 routes (lookup, resolutions, feedback, metrics) and /health.
 
 Routes are plain `def`s: FastAPI runs them in its thread pool, where the synchronous store and
-index calls belong. The lookup is the exception: a coroutine that hands all of its work to a
-worker thread in one trip, so a request with a recently verified key crosses threads once (each
-crossing is a fight for the GIL with every other request in flight), and waits in line for one
-of `ApiContext.lookup_threads` workers (the GIL is not fair: with a thread per request in
-flight, some requests starve while others finish). Company scoping is applied
-twice: as a filter in every query, and again on every record before it is returned.
+index calls belong. The lookup is the exception: a coroutine that does its work on the event
+loop. A lookup is CPU work under the GIL, so worker threads add no throughput to one process;
+the trip to one and back cost more CPU than the rest of the request's handling, and the GIL,
+which is not fair, let some requests starve while others finished. On the loop, lookups run
+one at a time in the order they arrived. Company scoping is applied twice: as a filter in
+every query, and again on every record before it is returned.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-import anyio.to_thread
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from extract.redact import redact_text, redact_ticket
@@ -40,7 +39,7 @@ from store.api.schemas import (
     lookup_json,
     match_json,
 )
-from store.db import check_connection, session_scope
+from store.db import check_connection, session_scope, translate_errors
 from store.keys import ApiKey
 from store.lookup import WORKED, Hit, LookupFilters
 from store.metrics import Metrics, compute_metrics
@@ -126,17 +125,14 @@ async def lookup(body: LookupRequest, key: Reader, context: Context,
     to the source ticket. By default only fixes that worked, with a problem and a step, are
     returned; `filters.include_all` returns everything that matches.
     """
-    company = _company(key, body.filters.company)
-    answer = await anyio.to_thread.run_sync(_lookup, body, key, company, context,
-                                            limiter=context.lookup_limiter())
+    answer = _lookup(body, key, _company(key, body.filters.company), context)
     headers = {name: value for name, value in response.headers.items()
                if name.lower() != "content-length"}  # the rate-limit headers
     return Response(answer, media_type="application/json", headers=headers)
 
 
 def _lookup(body: LookupRequest, key: ApiKey, company: str | None, context: ApiContext) -> bytes:
-    """The lookup's work, in one trip to a worker thread: the search, its log row and the
-    serialised answer (`lookup` and the key check stay on the event loop)."""
+    """The lookup's work: the search, its log row and the serialised answer."""
     query, redacted = _query_text(body, context)
     options = body.filters
     filters = LookupFilters(
@@ -155,8 +151,8 @@ def _lookup(body: LookupRequest, key: ApiKey, company: str | None, context: ApiC
         if company is None or nul_free(owner) == filters.company:
             matches.append(out)
             kept.append(hit)
-    with session_scope(context.engine) as session:
-        lookup_id = record_lookup(session, channel="api", matches=kept, key_id=key.id,
+    with translate_errors(context.engine), context.engine.begin() as connection:
+        lookup_id = record_lookup(connection, channel="api", matches=kept, key_id=key.id,
                                   company=company)
     # Written here, around the stored JSON: the records were validated when they were stored,
     # and reading them into models to write them out again cost more than the search itself.
