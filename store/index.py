@@ -75,6 +75,8 @@ TYPO_MIN_DF_DOCS = 50_000
 """Store size from which a full build leaves words seen only once out of the typo search."""
 RUN_CACHE_SIZE = 2_000_000
 """Distinct word runs whose analysis a build remembers."""
+TERM_STATS_CACHE_SIZE = 100_000
+"""Terms whose df and idf a snapshot remembers (see `Snapshot.term_stats`)."""
 DELTA_MERGE_DOCS = 20_000
 """Merge the delta into the main segment when it holds more docs than this (or 10% of main)."""
 
@@ -469,18 +471,33 @@ class Snapshot:
     avg_length: np.ndarray
     live: int
     masks: dict[tuple[object, ...], np.ndarray] = field(default_factory=dict)
+    term_stats: dict[int, tuple[int, float]] = field(default_factory=dict)
+    """Term id → (df, idf), filled as queries ask: planning and scoring a query ask for the
+    same few terms' df a hundred times, and each look-up in the offsets costs numpy scalar
+    reads. The snapshot is immutable, so an entry never goes stale."""
 
     @property
     def slots(self) -> int:
         return len(self.columns.resolution_id)
 
     def df(self, term_id: int) -> int:
-        return self.main.df(term_id) + self.delta.df(term_id)
+        return self.stats(term_id)[0]
 
     def idf(self, term_id: int) -> float:
-        n = max(self.live, 1)
-        df = min(self.df(term_id), n)
-        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        return self.stats(term_id)[1]
+
+    def stats(self, term_id: int) -> tuple[int, float]:
+        """(df, idf) of a term (cached in `term_stats`)."""
+        found = self.term_stats.get(term_id)
+        if found is None:
+            df = self.main.df(term_id) + self.delta.df(term_id)
+            n = max(self.live, 1)
+            capped = min(df, n)
+            found = (df, math.log(1.0 + (n - capped + 0.5) / (capped + 0.5)))
+            if len(self.term_stats) >= TERM_STATS_CACHE_SIZE:
+                self.term_stats.clear()
+            self.term_stats[term_id] = found
+        return found
 
     def contains(self, term_id: int, slots: np.ndarray) -> np.ndarray:
         """Which of `slots` have the term, in either segment."""
@@ -829,55 +846,66 @@ def score(snapshot: Snapshot, plan: QueryPlan,
     Why two paths: a common term's postings cover a large share of the store, and summing them
     for every doc is what makes a query slow at a million docs. When the query's rarer terms
     (df at most `COMMON_SHARE` of the store) already find `PRUNE_MIN_CANDIDATES` allowed docs,
-    only those are scored, and the common terms' weights are looked up for them alone (a
-    binary search into each common posting list). A doc matching nothing but common words is
-    then left out; it would rank below them anyway unless it matched many common words.
+    only those are scored, and the common terms' weights are looked up for them alone (each
+    common posting list is read through a slot → candidate map). A doc matching nothing but
+    common words is then left out; it would rank below them anyway unless it matched many
+    common words.
     Otherwise every posting is summed with one `np.bincount`.
     """
     cut = max(int(snapshot.live * COMMON_SHARE), PRUNE_MIN_CANDIDATES)
     rare = [t for t in plan.terms if snapshot.df(t.term_id) <= cut]
     common = [t for t in plan.terms if snapshot.df(t.term_id) > cut]
     if rare and common:
-        slots, values = _sum_postings(snapshot, rare)
-        keep = allowed[slots]
-        slots, values = slots[keep], values[keep]
+        slots, values = _sum_postings(snapshot, rare, allowed)
         if len(slots) >= PRUNE_MIN_CANDIDATES:
+            position = np.zeros(snapshot.slots, np.int32)  # slot → 1 + its index in `slots`
+            position[slots] = np.arange(1, len(slots) + 1, dtype=np.int32)
             for term in common:
                 factor = np.float32(snapshot.idf(term.term_id) * term.weight)
                 for segment in (snapshot.main, snapshot.delta):
                     start, end = segment.span(term.term_id)
                     if end == start:
                         continue
-                    docs = segment.docs[start:end]
-                    at = np.minimum(np.searchsorted(docs, slots), end - start - 1)
-                    hit = docs[at] == slots
-                    values[hit] += segment.weights[start:end][at[hit]] * factor
+                    at = position[segment.docs[start:end]]
+                    hit = np.flatnonzero(at)
+                    values[at[hit] - 1] += segment.weights[start:end][hit] * factor
             return slots, values
-    slots, values = _sum_postings(snapshot, plan.terms)
-    keep = allowed[slots]
-    return slots[keep], values[keep]
+    return _sum_postings(snapshot, plan.terms, allowed)
 
 
-def _sum_postings(snapshot: Snapshot,
-                  terms: Sequence[QueryTerm]) -> tuple[np.ndarray, np.ndarray]:
-    """Docs holding any of `terms` (ascending) and their summed idf × weight."""
-    docs: list[np.ndarray] = []
-    weights: list[np.ndarray] = []
+def _sum_postings(snapshot: Snapshot, terms: Sequence[QueryTerm],
+                  allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Allowed docs holding any of `terms` (ascending) and their summed idf × weight.
+
+    The postings are copied once into buffers of the types `np.bincount` works in (intp slots,
+    float64 weights), so it converts nothing; each weight is still scaled in float32.
+    """
+    spans: list[tuple[Segment, int, int, np.float32]] = []
     total = 0
     for term in terms:
         factor = np.float32(snapshot.idf(term.term_id) * term.weight)
         for segment in (snapshot.main, snapshot.delta):
             start, end = segment.span(term.term_id)
             if end > start:
-                docs.append(segment.docs[start:end])
-                weights.append(segment.weights[start:end] * factor)
+                spans.append((segment, start, end, factor))
                 total += end - start
-    if not docs:
+    if not spans:
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
+    docs = np.empty(total, np.intp)
+    weights = np.empty(total, np.float64)
+    at = 0
+    for segment, start, end, factor in spans:
+        docs[at:at + end - start] = segment.docs[start:end]
+        np.multiply(segment.weights[start:end], factor, out=weights[at:at + end - start],
+                    dtype=np.float32)
+        at += end - start
     if total * 8 < snapshot.slots:  # few postings: avoid a store-sized array
-        slots, inverse = np.unique(np.concatenate(docs), return_inverse=True)
-        return slots, np.bincount(inverse, weights=np.concatenate(weights)).astype(np.float32)
-    sums = np.bincount(np.concatenate(docs), weights=np.concatenate(weights),
-                       minlength=snapshot.slots)
-    slots = np.flatnonzero(sums)
+        slots, inverse = np.unique(docs, return_inverse=True)
+        values = np.bincount(inverse, weights=weights).astype(np.float32)
+        keep = allowed[slots]
+        return slots[keep], values[keep]
+    sums = np.bincount(docs, weights=weights, minlength=snapshot.slots)
+    # Test the bool mask, not the float sums: finding the nonzero entries of a float array
+    # costs several times more than of a bool one.
+    slots = np.flatnonzero((sums != 0) & allowed)
     return slots, sums[slots].astype(np.float32)

@@ -6,6 +6,7 @@ import threading
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -13,7 +14,7 @@ from sqlmodel import Session, col, select
 from records import EvidencedText, Outcome
 from store import index as ix
 from store import mark_deleted, pending_extraction, save_resolution, session_scope, upsert_ticket
-from store.lookup import LookupFilters, Match, SearchIndex
+from store.lookup import LookupFilters, Match, SearchIndex, _top
 from store.tables import FeedbackRow, ResolutionRow, utcnow
 from tests.factories import BASE_TIME, make_note, make_resolution, make_ticket
 
@@ -471,3 +472,13 @@ def test_products_count_only_when_named_as_written() -> None:
     assert ix.named_products("Teams meeting recording is missing") == ["Microsoft Teams"]
     assert ix.named_products("the people team needs the staff folder") == []
     assert "don" not in ix.query_words("I don't know why it won't print")
+
+
+def test_top_keeps_the_k_largest_and_every_tie_with_the_kth() -> None:
+    rng = np.random.default_rng(7)
+    ranked = rng.random(50_000).astype(np.float32)
+    expected = set(np.argsort(-ranked, kind="stable")[:10].tolist())
+    assert set(_top(ranked, 10).tolist()) == expected
+    tied = np.ones(5_000, np.float32)
+    tied[[3, 4_000]] = 2.0
+    assert len(_top(tied, 3)) == 5_000  # both 2.0s and every 1.0 (tied with the third)
