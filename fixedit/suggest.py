@@ -5,7 +5,7 @@ Off by default. A source opts in with ``writeback.enabled = true`` and ``writeba
 true``; with ``writeback.dry_run = true`` (the default) or ``fixedit suggest --dry-run`` the
 job only logs what it would post. Every handled ticket is recorded in the `suggestions` table so
 a note is never posted twice; a failed post is retried on the next run. `fixedit suggest` runs
-the job once; the daemon schedules it.
+the job once; until the sync daemon exists, schedule it after each sync (cron, a systemd timer).
 """
 
 from __future__ import annotations
