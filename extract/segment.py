@@ -208,6 +208,11 @@ def trim(text: str, start: int, end: int) -> tuple[int, int]:
             stop -= 1
         if stop > start and text[stop - 1] in _PLAIN_LAST:
             return start, stop
+    return _trim_by_patterns(text, start, end)
+
+
+def _trim_by_patterns(text: str, start: int, end: int) -> tuple[int, int]:
+    """`trim` by its two patterns alone (what the fast path in `trim` must agree with)."""
     piece = text[start:end]
     left = _TRIM_LEFT.match(piece)
     offset = left.end() if left else 0

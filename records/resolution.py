@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from enum import StrEnum
 from typing import Literal
 
@@ -255,6 +255,16 @@ class Resolution(Record):
         single = [self.title, self.problem, self.cause, self.verification]
         return [*(t for t in single if t is not None), *self.symptoms, *self.steps,
                 *self.failed_attempts]
+
+    def evidence_spans(self) -> Iterator[tuple[str, int, Evidence]]:
+        """(field name, item index, span) for every evidence span of every evidenced field and
+        list item, in field order (a single field is item 0)."""
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            for index, item in enumerate(value if isinstance(value, list) else [value]):
+                if isinstance(item, EvidencedText):
+                    for span in item.evidence:
+                        yield name, index, span
 
     def evidence_coverage(self) -> float:
         """The share of `texts()` backed by at least one evidence span."""

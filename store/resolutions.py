@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlmodel import Session, col, delete, select
 
-from records import Evidence, EvidencedText, Resolution, StoreError
+from records import Evidence, Resolution, StoreError
 from store.search import resolution_tokens, search_text
 from store.tables import EvidenceRow, ResolutionRow, TicketRow, nul_free, utcnow
 
@@ -172,13 +172,8 @@ def iter_resolutions(
 
 def _evidence_rows(resolution_id: int, resolution: Resolution) -> Iterator[EvidenceRow]:
     """One row per evidence span of every evidenced field and list item."""
-    for field_name in type(resolution).model_fields:
-        value = getattr(resolution, field_name)
-        items = value if isinstance(value, list) else [value]
-        for item_index, item in enumerate(items):
-            if isinstance(item, EvidencedText):
-                for evidence in item.evidence:
-                    yield _evidence_row(resolution_id, field_name, item_index, evidence)
+    for field_name, item_index, evidence in resolution.evidence_spans():
+        yield _evidence_row(resolution_id, field_name, item_index, evidence)
 
 
 def _evidence_row(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import types
 import typing
-from collections.abc import Iterator
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -170,17 +169,7 @@ OUTCOMES = tuple(outcome.value for outcome in Outcome)
 
 def evidence_items(resolution: Resolution) -> list[EvidenceItem]:
     """Every evidence span of every evidenced field and list item, flattened."""
-    return list(_evidence(resolution))
-
-
-def _evidence(resolution: Resolution) -> Iterator[EvidenceItem]:
-    for name in type(resolution).model_fields:
-        value = getattr(resolution, name)
-        items = value if isinstance(value, list) else [value]
-        for index, item in enumerate(items):
-            if isinstance(item, EvidencedText):
-                for span in item.evidence:
-                    yield _item(name, index, span)
+    return [_item(name, index, span) for name, index, span in resolution.evidence_spans()]
 
 
 def _item(name: str, index: int, span: Evidence) -> EvidenceItem:

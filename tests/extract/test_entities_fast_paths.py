@@ -20,7 +20,7 @@ from extract.entities import (
     _compiled_shapes,
     _shape_matches,
 )
-from extract.segment import _TRIM_LEFT, _TRIM_RIGHT, _sentence_bounds, segment_spans, trim
+from extract.segment import _sentence_bounds, _trim_by_patterns, segment_spans, trim
 
 SETTINGS = settings(max_examples=400, deadline=None, derandomize=True)
 
@@ -59,15 +59,6 @@ def test_numeric_shapes_are_found_as_finditer_finds_them(text: str, names: set[s
     found = [(m.span(), m.lastgroup) for m in _shape_matches(shapes, text)]
 
     assert found == [(m.span(), m.lastgroup) for m in shapes.finditer(text)]
-
-
-def _trim_by_patterns(text: str, start: int, end: int) -> tuple[int, int]:
-    piece = text[start:end]
-    left = _TRIM_LEFT.match(piece)
-    offset = left.end() if left else 0
-    right = _TRIM_RIGHT.search(piece, offset)
-    stop = right.start() if right else len(piece)
-    return start + offset, start + max(stop, offset)
 
 
 @SETTINGS
