@@ -41,6 +41,10 @@ _GENERIC_TITLE = frozenset({
     "helpdesk", "it issue", "it help", "computer issue", "computer problem", "new ticket", "",
 })
 _WORDS = re.compile(r"[a-z0-9]+")
+# Each byte to itself when it is [a-z0-9], else to a space: the [a-z0-9] runs of an ASCII text
+# are then the words `bytes.split` cuts, without a regex or a str per run.
+_WORD_BYTES = bytes(byte if chr(byte) in "abcdefghijklmnopqrstuvwxyz0123456789" else 32
+                    for byte in range(256))
 _MAX_EVIDENCE = 5
 _MAX_SYMPTOMS = 8
 _MAX_CONDITIONS = 5
@@ -66,17 +70,24 @@ def _text(text: str, evidence: Iterable[_Evidence]) -> _Text:
         for field, note_id, start, end, quote in evidence]}
 
 
+def _word_set(text: str) -> frozenset[bytes]:
+    """The [a-z0-9] runs of `normalise(text)`, ASCII-encoded: lowercasing is the only part of
+    `normalise` that can change which runs a text has, and every run is ASCII."""
+    lowered = text.lower()
+    if lowered.isascii():
+        return frozenset(lowered.encode().translate(_WORD_BYTES).split())
+    return frozenset(word.encode() for word in _WORDS.findall(lowered))
+
+
 class _Collector:
     """Ordered, de-duplicated texts: a repeat adds its evidence to the first."""
 
     def __init__(self) -> None:
-        self._items: list[tuple[frozenset[str], str, list[_Evidence]]] = []
+        self._items: list[tuple[frozenset[bytes], str, list[_Evidence]]] = []
 
     def add(self, key_text: str, text: str, evidence: Iterable[_Evidence]) -> None:
         """Add an item, or merge its evidence into an earlier item with (nearly) the same words."""
-        # The words of `normalise(key_text)`: lowercasing is the only part of it that can change
-        # which [a-z0-9] runs a text has.
-        words = frozenset(_WORDS.findall(key_text.lower()))
+        words = _word_set(key_text)
         size = len(words)
         for seen, _, found in self._items:
             # Jaccard similarity |A & B| / |A | B|, with |A | B| = |A| + |B| - |A & B| (the same

@@ -1,8 +1,10 @@
-"""Assembly's one-scan-per-ticket shortcuts, each checked against the text-by-text path it
-replaces: the scope and condition cues found in texts joined by `_JOIN` are those found in each
-text alone."""
+"""Assembly's shortcuts, each checked against the path it replaces: the scope and condition
+cues found in texts joined by `_JOIN` are those found in each text alone, and the collector's
+word sets are the [a-z0-9] runs of the normalised text."""
 
 from __future__ import annotations
+
+import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,7 +20,9 @@ from extract.assemble import (
     _SCOPE_GATE_RE,
     _lowered_matches,
     _matches_by_text,
+    _word_set,
 )
+from extract.roles import normalise
 
 _CUES = ((_SCOPE, _SCOPE_ANY_CASE, _SCOPE_GATE_RE, _SCOPE_GATE),
          (_CONDITION, _CONDITION_ANY_CASE, _CONDITION_GATE_RE, _CONDITION_GATE))
@@ -55,3 +59,12 @@ def test_matches_in_joined_texts_on_worked_examples() -> None:
         found = _matches_by_text(pattern, any_case, gate, literals, texts)
         assert found == _each(pattern, any_case, gate, texts)
         assert any(found)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(
+    [*"abzAZ09 _-.\n\t\r", "\u0130", "\u212a", "\u017f", "\u00e9", "\u2019", "\x00"]),
+    max_size=30))
+def test_word_set_is_the_words_of_the_normalised_text(text: str) -> None:
+    assert _word_set(text) == frozenset(
+        word.encode() for word in re.findall(r"[a-z0-9]+", normalise(text)))
