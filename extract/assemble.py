@@ -145,6 +145,10 @@ class _ByRole:
             for role in segment.roles:
                 self._found.setdefault(role, []).append(segment)
 
+    def found(self, role: Role) -> Sequence[Segment]:
+        """Segments playing `role`, in reading order (the index's own list: not to be changed)."""
+        return self._found.get(role, ())
+
     def __call__(self, role: Role, *, contexts: Sequence[Context] | None = None) -> list[Segment]:
         """Segments playing `role`, in reading order, optionally only from some contexts."""
         found = self._found.get(role, [])
@@ -308,14 +312,14 @@ def _hosts(analysis: Analysis) -> tuple[dict[str, list[_Evidence]], list[tuple[S
     return {name: evidence[:_MAX_EVIDENCE] for name, evidence in found.items()}, places
 
 
-def _note_outcomes(analysis: Analysis) -> list[Outcome]:
+def _note_outcomes(analysis: Analysis, by_role: _ByRole | None = None) -> list[Outcome]:
     """What the notes say about how the ticket ended: the last two that say anything, oldest
     first. `decide_outcome` reads no further back than that (the last word, and a workaround
     just before it), so the notes are read newest first and reading stops there."""
-    done: set[int] = set()
-    for segment in analysis.segments:
-        if Role.VERIFICATION in segment.roles or Role.CLOSURE in segment.roles:
-            done.add(id(segment.source))
+    by_role = by_role or _ByRole(analysis.segments)
+    # the notes that verify or close: from the role index, not a walk over every segment
+    done = {id(segment.source) for role in (Role.VERIFICATION, Role.CLOSURE)
+            for segment in by_role.found(role)}
     said: list[Outcome] = []
     for source in reversed(analysis.sources):
         if source.field != "note":
@@ -673,8 +677,8 @@ def build_resolution(ticket: Ticket, analysis: Analysis, *, version: str,
     products = entities.get(PRODUCT, {})
     hosts, host_places = _hosts(analysis)
     closed = ticket.closed_at is not None or is_closed_status(ticket.status)
-    outcome = decide_outcome(ticket.status, closed=closed, note_outcomes=_note_outcomes(analysis),
-                             has_steps=bool(steps))
+    outcome = decide_outcome(ticket.status, closed=closed,
+                             note_outcomes=_note_outcomes(analysis, by_role), has_steps=bool(steps))
     category = _category(analysis, category_row)
     flags = _flags(analysis, by_role, title=title, problem=problem, steps=step_segments,
                    kept_steps=len(steps), cause=cause, verification=verification,
