@@ -431,9 +431,9 @@ def _lowered_matches(lowercase: re.Pattern[str], any_case: re.Pattern[str],
     return lowercase.finditer(lowered)
 
 
-# Joins the texts one scan of `_SCOPE` or `_CONDITION` reads: no part of either pattern matches
-# it (they match words, whitespace, dots, digits, quotes and hyphens), so no match spans two
-# texts, and a `\b` beside it sees a non-word character, as at either end of a text alone.
+# Joins the texts that are lowered and searched for gate literals at once (`_matches_by_text`):
+# no gate literal holds it, so a literal found lies inside one text; and it is a non-word
+# character, so a `\b` at either end of a text sees what it sees at the ends of the text alone.
 _JOIN = "\x00"
 
 # A match as (start, end, name of the group that matched), offsets into its own text.
@@ -450,8 +450,9 @@ def _matches_by_text(lowercase: re.Pattern[str], any_case: re.Pattern[str],
     never shortens one); the lowered joined text then holds each lowered text, and a literal
     (none holds _JOIN) is found only inside one. The texts where some literal is found are the
     ones `_lowered_matches` scans, and only those are scanned: each bounded by `finditer`'s pos
-    and endpos, beside which a `\b` sees _JOIN or an end, as in the text alone. `str.find` per
-    literal is several times cheaper than searching the alternation."""
+    and endpos, beside which a word boundary sees _JOIN or an end, as in the text alone. Most
+    texts hold no literal: one `str.find` per literal over all of them replaces a lowering and
+    a gate search per text."""
     found: list[list[_Cue]] = [[] for _ in texts]
     joined = _JOIN.join(texts)
     lowered = joined.lower()
