@@ -41,6 +41,10 @@ _GENERIC_TITLE = frozenset({
     "helpdesk", "it issue", "it help", "computer issue", "computer problem", "new ticket", "",
 })
 _WORDS = re.compile(r"[a-z0-9]+")
+# Each byte to itself when it is [a-z0-9], else to a space: the [a-z0-9] runs of an ASCII text
+# are then the words `bytes.split` cuts, without a regex or a str per run.
+_WORD_BYTES = bytes(byte if chr(byte) in "abcdefghijklmnopqrstuvwxyz0123456789" else 32
+                    for byte in range(256))
 _MAX_EVIDENCE = 5
 _MAX_SYMPTOMS = 8
 _MAX_CONDITIONS = 5
@@ -66,17 +70,24 @@ def _text(text: str, evidence: Iterable[_Evidence]) -> _Text:
         for field, note_id, start, end, quote in evidence]}
 
 
+def _word_set(text: str) -> frozenset[bytes]:
+    """The [a-z0-9] runs of `normalise(text)`, ASCII-encoded: lowercasing is the only part of
+    `normalise` that can change which runs a text has, and every run is ASCII."""
+    lowered = text.lower()
+    if lowered.isascii():
+        return frozenset(lowered.encode().translate(_WORD_BYTES).split())
+    return frozenset(word.encode() for word in _WORDS.findall(lowered))
+
+
 class _Collector:
     """Ordered, de-duplicated texts: a repeat adds its evidence to the first."""
 
     def __init__(self) -> None:
-        self._items: list[tuple[frozenset[str], str, list[_Evidence]]] = []
+        self._items: list[tuple[frozenset[bytes], str, list[_Evidence]]] = []
 
     def add(self, key_text: str, text: str, evidence: Iterable[_Evidence]) -> None:
         """Add an item, or merge its evidence into an earlier item with (nearly) the same words."""
-        # The words of `normalise(key_text)`: lowercasing is the only part of it that can change
-        # which [a-z0-9] runs a text has.
-        words = frozenset(_WORDS.findall(key_text.lower()))
+        words = _word_set(key_text)
         size = len(words)
         for seen, _, found in self._items:
             # Jaccard similarity |A & B| / |A | B|, with |A | B| = |A| + |B| - |A & B| (the same
@@ -133,6 +144,10 @@ class _ByRole:
         for segment in segments:
             for role in segment.roles:
                 self._found.setdefault(role, []).append(segment)
+
+    def found(self, role: Role) -> Sequence[Segment]:
+        """Segments playing `role`, in reading order (the index's own list: not to be changed)."""
+        return self._found.get(role, ())
 
     def __call__(self, role: Role, *, contexts: Sequence[Context] | None = None) -> list[Segment]:
         """Segments playing `role`, in reading order, optionally only from some contexts."""
@@ -214,11 +229,17 @@ def _texts(values: dict[str, list[_Evidence]] | None) -> list[_Text]:
 # (every hostname shape ends in <letters>[-]<digits>), or a letter or digit, a dot and two
 # letters (an FQDN's ".tld"). `find_hosts`' patterns never cross whitespace, so only the
 # whitespace-bounded chunks around those hints are given to it; elsewhere it cannot match.
-# Each hint is written from its rare character (the digit, the dot, the backslash), with the
-# letter before it as a lookbehind: `re` tries the pattern only where such a character is, not
-# at every letter. A match starts one character into its hint, inside the same chunk.
-_HOST_HINT = re.compile(r"\d(?<=[a-z-]\d)|\.(?<=[a-z0-9]\.)[a-z]{2}|\\\\", re.IGNORECASE)
-_BREAK = re.compile(r"[ \n\t]")
+# The pattern opens with the one class of the hints' rare characters (a digit, a dot, a
+# backslash), so `re` skips ahead to the next such character in C; each branch then checks,
+# looking back, the character before it. The trailing run of non-breaks takes the rest of the
+# chunk: the match ends where the chunk does, and the next search starts after it.
+_HOST_HINT = re.compile(r"[\d.\\](?:(?<=[a-z-]\d)|(?<=[a-z0-9]\.)[a-z]{2}|(?<=\\)\\)[^ \n\t]*",
+                        re.IGNORECASE)
+# The same for ASCII text, where \d is [0-9] and IGNORECASE's [a-z] is [a-zA-Z] (the non-ASCII
+# letters it also takes, such as the Kelvin sign, cannot occur): a class of plain ASCII
+# characters is tested about three times faster than the Unicode digit category.
+_ASCII_HOST_HINT = re.compile(
+    r"[0-9.\\](?:(?<=[a-zA-Z-][0-9])|(?<=[a-zA-Z0-9]\.)[a-zA-Z]{2}|(?<=\\)\\)[^ \n\t]*")
 
 
 def _host_chunks(text: str) -> list[tuple[int, int]]:
@@ -226,40 +247,52 @@ def _host_chunks(text: str) -> list[tuple[int, int]]:
     text's ends), in order, not overlapping."""
     chunks: list[tuple[int, int]] = []
     end = 0
-    for hint in _HOST_HINT.finditer(text):
+    hints = _ASCII_HOST_HINT if text.isascii() else _HOST_HINT
+    for hint in hints.finditer(text):
         at = hint.start()
-        if at < end:
-            continue  # inside the chunk already found
         # The last break before the hint is at or after the previous chunk's end (itself a
         # break): looking back no further keeps a long text with many chunks linear.
         start = max(text.rfind(" ", end, at), text.rfind("\n", end, at),
                     text.rfind("\t", end, at), end - 1) + 1
-        stop = _BREAK.search(text, at)
-        end = stop.start() if stop else len(text)
+        end = hint.end()
         chunks.append((start, end))
     return chunks
 
 
+def _offsets(texts: Sequence[str], separator: str) -> list[int]:
+    """Where each of `texts` starts in ``separator.join(texts)``."""
+    starts: list[int] = []
+    at = 0
+    for text in texts:
+        starts.append(at)
+        at += len(text) + len(separator)
+    return starts
+
+
 def find_ticket_hosts(texts: Sequence[str]) -> list[list[tuple[str, int, int]]]:
     """`find_hosts` of each text as (name, start, end), from one call over the chunks of all
-    texts that may hold a host (see `_HOST_HINT`), joined by single spaces."""
+    texts that may hold a host (see `_HOST_HINT`), joined by single spaces.
+
+    The chunks are found in one scan of the texts joined by newlines: a newline is a break, so
+    no chunk spans two texts, and no hint's look-behind or ".tld" reaches across one."""
+    joined = "\n".join(texts)
+    homes = _offsets(texts, "\n")  # where each text starts in `joined`
     parts: list[str] = []
-    starts: list[int] = []  # where each chunk starts in the joined text
-    homes: list[tuple[int, int]] = []  # (text index, offset of the chunk in that text)
+    starts: list[int] = []  # where each chunk starts in the text given to `find_hosts`
+    shifts: list[tuple[int, int]] = []  # (text index, chunk offset in `find_hosts`' text minus
+    #                                      chunk offset in that text)
     at = 0
-    for index, text in enumerate(texts):
-        for start, end in _host_chunks(text):
-            parts.append(text[start:end])
-            starts.append(at)
-            homes.append((index, start))
-            at += end - start + 1
+    for start, end in _host_chunks(joined):
+        index = bisect_right(homes, start) - 1
+        parts.append(joined[start:end])
+        starts.append(at)
+        shifts.append((index, start - homes[index] - at))
+        at += end - start + 1
     found: list[list[tuple[str, int, int]]] = [[] for _ in texts]
     if not parts:
         return found
     for host in find_hosts(" ".join(parts)):
-        chunk = bisect_right(starts, host.start) - 1
-        index, offset = homes[chunk]
-        shift = offset - starts[chunk]
+        index, shift = shifts[bisect_right(starts, host.start) - 1]
         found[index].append((host.name, host.start + shift, host.end + shift))
     return found
 
@@ -279,14 +312,14 @@ def _hosts(analysis: Analysis) -> tuple[dict[str, list[_Evidence]], list[tuple[S
     return {name: evidence[:_MAX_EVIDENCE] for name, evidence in found.items()}, places
 
 
-def _note_outcomes(analysis: Analysis) -> list[Outcome]:
+def _note_outcomes(analysis: Analysis, by_role: _ByRole | None = None) -> list[Outcome]:
     """What the notes say about how the ticket ended: the last two that say anything, oldest
     first. `decide_outcome` reads no further back than that (the last word, and a workaround
     just before it), so the notes are read newest first and reading stops there."""
-    done: set[int] = set()
-    for segment in analysis.segments:
-        if Role.VERIFICATION in segment.roles or Role.CLOSURE in segment.roles:
-            done.add(id(segment.source))
+    by_role = by_role or _ByRole(analysis.segments)
+    # the notes that verify or close: from the role index, not a walk over every segment
+    done = {id(segment.source) for role in (Role.VERIFICATION, Role.CLOSURE)
+            for segment in by_role.found(role)}
     said: list[Outcome] = []
     for source in reversed(analysis.sources):
         if source.field != "note":
@@ -398,21 +431,71 @@ def _lowered_matches(lowercase: re.Pattern[str], any_case: re.Pattern[str],
     return lowercase.finditer(lowered)
 
 
+# Joins the texts that are lowered and searched for gate literals at once (`_matches_by_text`):
+# no gate literal holds it, so a literal found lies inside one text; and it is a non-word
+# character, so a `\b` at either end of a text sees what it sees at the ends of the text alone.
+_JOIN = "\x00"
+
+# A match as (start, end, name of the group that matched), offsets into its own text.
+_Cue = tuple[int, int, str | None]
+
+
+def _matches_by_text(lowercase: re.Pattern[str], any_case: re.Pattern[str],
+                     gate: re.Pattern[str], literals: tuple[str, ...],
+                     texts: Sequence[str]) -> list[list[_Cue]]:
+    """`_lowered_matches` of each text (`gate` is the alternation of `literals`), from one
+    lowering of them all and one look for each literal across them.
+
+    Lowering keeps every offset of the joined text exactly when it keeps those of each text (it
+    never shortens one); the lowered joined text then holds each lowered text, and a literal
+    (none holds _JOIN) is found only inside one. The texts where some literal is found are the
+    ones `_lowered_matches` scans, and only those are scanned: each bounded by `finditer`'s pos
+    and endpos, beside which a word boundary sees _JOIN or an end, as in the text alone. Most
+    texts hold no literal: one `str.find` per literal over all of them replaces a lowering and
+    a gate search per text."""
+    found: list[list[_Cue]] = [[] for _ in texts]
+    joined = _JOIN.join(texts)
+    lowered = joined.lower()
+    if len(lowered) != len(joined):
+        # a character lowers to two ("İ"): text by text, each as `_lowered_matches` reads it
+        for index, text in enumerate(texts):
+            found[index] = [(match.start(), match.end(), match.lastgroup) for match in
+                            _lowered_matches(lowercase, any_case, gate, text)]
+        return found
+    homes: list[int] = []
+    opened: set[int] = set()  # indexes of the texts holding a literal
+    for literal in literals:
+        at = lowered.find(literal)
+        while at >= 0:
+            homes = homes or _offsets(texts, _JOIN)
+            index = bisect_right(homes, at) - 1
+            opened.add(index)
+            # on from the next text: this one is open already
+            at = lowered.find(literal, homes[index] + len(texts[index]) + 1)
+    for index in sorted(opened):
+        home = homes[index]
+        found[index] = [(match.start() - home, match.end() - home, match.lastgroup)
+                        for match in lowercase.finditer(lowered, home, home + len(texts[index]))]
+    return found
+
+
 def _conditions(analysis: Analysis) -> list[_Text]:
     """The sentences that state a limit ("only when connected over VPN"), each once."""
     read = [source for source in analysis.sources if source.context is not Context.SYSTEM]
-    if _gate_shut(_CONDITION_GATE, [source.clean.text for source in read]):
+    cues = _matches_by_text(_CONDITION, _CONDITION_ANY_CASE, _CONDITION_GATE_RE, _CONDITION_GATE,
+                            [source.clean.text for source in read])
+    if not any(cues):
         return []
     collector = _Collector()
     by_source: dict[int, list[Segment]] = {}
     for segment in analysis.segments:
         by_source.setdefault(id(segment.source), []).append(segment)
-    for source in read:
+    for source, matches in zip(read, cues, strict=True):
         segments = by_source.get(id(source), [])
         text = source.clean.text
-        for match in _lowered_matches(_CONDITION, _CONDITION_ANY_CASE, _CONDITION_GATE_RE, text):
-            home = next((s for s in segments if s.start <= match.start() < s.end), None)
-            start, end = (home.start, home.end) if home else match.span()
+        for at, stop, _ in matches:
+            home = next((s for s in segments if s.start <= at < s.end), None)
+            start, end = (home.start, home.end) if home else (at, stop)
             collector.add(text[start:end], text[start:end], [_evidence(source, start, end)])
     return collector.items()[:_MAX_CONDITIONS]
 
@@ -425,16 +508,15 @@ def _scope(parts: Sequence[tuple[str, Segment]],
         return Scope.UNKNOWN, []
     found: dict[str, list[_Text]] = {"one_off": [], "environment": []}
     texts = [segment.text for _, segment in parts]
-    cues = not _gate_shut(_SCOPE_GATE, texts)
-    for (what, segment), text in zip(parts, texts, strict=True):
-        for match in (_lowered_matches(_SCOPE, _SCOPE_ANY_CASE, _SCOPE_GATE_RE, text)
-                      if cues else ()):
-            kind = match.lastgroup or "environment"
-            cue = text[match.start():match.end()]
+    cues = _matches_by_text(_SCOPE, _SCOPE_ANY_CASE, _SCOPE_GATE_RE, _SCOPE_GATE, texts)
+    for (what, segment), text, matches in zip(parts, texts, cues, strict=True):
+        for start, end, group in matches:
+            kind = group or "environment"
+            cue = text[start:end]
             reason = (f'{what} describes a one-off event ("{cue}")' if kind == "one_off"
                       else f'{what} depends on this client\'s setup ("{cue}")')
             found[kind].append(_text(reason, [_evidence(
-                segment.source, segment.start + match.start(), segment.start + match.end())]))
+                segment.source, segment.start + start, segment.start + end)]))
         for source, name, start in host_places:
             if source is segment.source and segment.start <= start < segment.end:
                 found["environment"].append(_text(
@@ -596,8 +678,8 @@ def build_resolution(ticket: Ticket, analysis: Analysis, *, version: str,
     products = entities.get(PRODUCT, {})
     hosts, host_places = _hosts(analysis)
     closed = ticket.closed_at is not None or is_closed_status(ticket.status)
-    outcome = decide_outcome(ticket.status, closed=closed, note_outcomes=_note_outcomes(analysis),
-                             has_steps=bool(steps))
+    outcome = decide_outcome(ticket.status, closed=closed,
+                             note_outcomes=_note_outcomes(analysis, by_role), has_steps=bool(steps))
     category = _category(analysis, category_row)
     flags = _flags(analysis, by_role, title=title, problem=problem, steps=step_segments,
                    kept_steps=len(steps), cause=cause, verification=verification,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from extract.patterns import CasePattern, TokenGates
+from extract.patterns import Alternation, CasePattern, TokenGates
 from records import Outcome
 
 __all__ = ["decide_outcome", "is_closed_status", "note_outcome"]
@@ -56,9 +56,18 @@ _UNRESOLVED = _rx(
 )
 
 
-# One look at a note's words decides which of the three note cues can match at all (bits 1, 2,
-# 4): most notes hold none, and each cue's own gate is a scan of the whole note.
-_NOTE_GATES = TokenGates([_UNRESOLVED.pattern, _WORKAROUND.pattern, _ESCALATED.pattern])
+# The three note cues, in the order `note_outcome` asks them, each searched branch by branch
+# (on lowercase ASCII text): a note runs only the few branches whose literals it holds, and each
+# on its own, where the whole cue tried all its branches at every position of the note.
+_NOTE_CUES = (_UNRESOLVED, _WORKAROUND, _ESCALATED)
+_NOTE_BRANCHES = tuple(Alternation(cue.pattern) for cue in _NOTE_CUES)
+# One look at a note's words decides which cues (bits 0, 1, 2) and which of their branches (the
+# bits from 3 on, cue after cue, `_BRANCH_SHIFTS`) can match at all: most notes hold none.
+_NOTE_GATES = TokenGates([*(cue.pattern for cue in _NOTE_CUES),
+                          *(branch.pattern for cue in _NOTE_BRANCHES
+                            for branch in cue.branches)])
+_BRANCH_SHIFTS = tuple(len(_NOTE_CUES) + sum(len(cue.branches) for cue in _NOTE_BRANCHES[:index])
+                       for index in range(len(_NOTE_CUES)))
 
 
 def is_closed_status(status: str | None) -> bool:
@@ -70,20 +79,29 @@ def note_outcome(text: str, *, says_done: bool) -> Outcome | None:
     """What one note says about the ending, if anything; `says_done` when it verifies or closes."""
     # The gates hold for the case-sensitive forms, which match exactly on such text.
     gates = _NOTE_GATES.mask(text) if text.isascii() and text.islower() else None
-    if _says(_UNRESOLVED, 1, text, gates):
+    if _says(0, text, gates):
         return Outcome.UNRESOLVED
-    if _says(_WORKAROUND, 2, text, gates):
+    if _says(1, text, gates):
         return Outcome.WORKAROUND
-    if not says_done and _says(_ESCALATED, 4, text, gates):
+    if not says_done and _says(2, text, gates):
         return Outcome.ESCALATED
     return Outcome.RESOLVED if says_done else None
 
 
-def _says(cue: CasePattern, bit: int, text: str, gates: int | None) -> bool:
-    """Whether `cue` is in `text`, given `_NOTE_GATES`' bits for it (None: not gated)."""
+def _says(cue: int, text: str, gates: int | None) -> bool:
+    """Whether `_NOTE_CUES[cue]` is in `text`, given `_NOTE_GATES`' bits (None: not gated).
+    The cue matches exactly when one of its branches does, and a branch can only where its
+    gate bit is on."""
     if gates is None:
-        return cue.search(text) is not None
-    return bool(gates & bit) and cue.exact.search(text) is not None
+        return _NOTE_CUES[cue].search(text) is not None
+    branches = _NOTE_BRANCHES[cue].branches
+    opened = gates >> _BRANCH_SHIFTS[cue] & ((1 << len(branches)) - 1)
+    while opened:
+        low = opened & -opened
+        if branches[low.bit_length() - 1].search(text) is not None:
+            return True
+        opened ^= low
+    return False
 
 
 def decide_outcome(status: str | None, *, closed: bool, note_outcomes: Sequence[Outcome | None],
