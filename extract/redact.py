@@ -433,8 +433,23 @@ def _plain(text: str) -> bool:
 _MAX_STARTS = 12
 
 
-def _search(rule: _Rule, pattern: re.Pattern[str], text: str,
-            folded: str | None) -> re.Match[str] | None:
+def _start_places(starts: tuple[str, ...], folded: str) -> list[int] | None:
+    """Where in `folded` one of `starts` stands, in order; None past `_MAX_STARTS` places."""
+    places: list[int] = []
+    for word in starts:
+        place = folded.find(word)
+        while place >= 0:
+            places.append(place)
+            if len(places) > _MAX_STARTS:
+                return None
+            place = folded.find(word, place + 1)
+    places.sort()
+    return places
+
+
+def _search(rule: _Rule, pattern: re.Pattern[str], text: str, folded: str | None,
+            places: dict[tuple[str, ...], list[int] | None] | None = None
+            ) -> re.Match[str] | None:
     """`pattern.search(text)`, trying only the places a match can start when `folded` (the
     folded `text`, given for plain texts only) and the rule's `starts` allow.
 
@@ -442,20 +457,22 @@ def _search(rule: _Rule, pattern: re.Pattern[str], text: str,
     each place one stands, leftmost first, finds what the search would: the search tries every
     place in the same order, and a match at a place does not depend on where a search began
     (look-behinds and \b see the text before it). Most places of a note are no such place,
-    and a scan with an ignore-case pattern costs 10 to 60 ns a character."""
+    and a scan with an ignore-case pattern costs 10 to 60 ns a character.
+
+    `places` keeps `_start_places` of `text` by start words: seven password rules share theirs.
+    """
     if folded is None or not rule.starts:
         return pattern.search(text)
-    places: list[int] = []
-    for word in rule.starts:
-        place = folded.find(word)
-        while place >= 0:
-            places.append(place)
-            if len(places) > _MAX_STARTS:
-                return pattern.search(text, min(places))
-            place = folded.find(word, place + 1)
-    places.sort()
+    if places is None:
+        found_places = _start_places(rule.starts, folded)
+    elif rule.starts in places:
+        found_places = places[rule.starts]
+    else:
+        found_places = places[rule.starts] = _start_places(rule.starts, folded)
+    if found_places is None:
+        return pattern.search(text)
     match = pattern.match
-    for place in places:
+    for place in found_places:
         found = match(text, place)
         if found is not None:
             return found
@@ -463,13 +480,15 @@ def _search(rule: _Rule, pattern: re.Pattern[str], text: str,
 
 
 def _apply(rule: _Rule, text: str, counts: Counter[str], *, plain: bool = False,
-           folded: str | None = None) -> str:
+           folded: str | None = None,
+           places: dict[tuple[str, ...], list[int] | None] | None = None) -> str:
     """`text` with every secret `rule` finds replaced, with the rule's ASCII twin when `plain`
-    (`_plain(text)`; then `folded` may be `_fold(text)`, see `_search`). Even past its gate a
+    (`_plain(text)`; then `folded` may be `_fold(text)` and `places` its start places, see
+    `_search`). Even past its gate a
     text seldom holds a match, and a bare search is cheaper than a substitution that finds
     nothing; when it finds one, the substitution goes on from there, not from the start."""
     pattern = rule.plain_pattern if plain and rule.plain_pattern is not None else rule.pattern
-    first = _search(rule, pattern, text, folded if plain else None)
+    first = _search(rule, pattern, text, folded if plain else None, places)
     if first is None:
         return text
     groups = rule.groups
@@ -536,6 +555,21 @@ def _covering(table: Mapping[str, int]) -> tuple[tuple[str, int], ...]:
 
 
 _TRIGGERS, _UNGATED = _trigger_table(_RULES)
+
+
+def _triggered_exactly(index: int) -> bool:
+    """True when every trigger word that lets rule `index` through is a word of its first gate
+    group: such a word in a text is then that group passed, not just a shorter word of it
+    ("pass" lets "password" rules through without "password" being there)."""
+    rule = _RULES[index]
+    return all(word in rule.needs[0]
+               for words in _TRIGGERS for word, rules in words if rules >> index & 1)
+
+
+# For each rule, the gate groups `_passing` still has to check on a candidate.
+_LEFT_TO_CHECK = tuple(
+    rule.needs[1:] if rule.needs and _triggered_exactly(index) else rule.needs
+    for index, rule in enumerate(_RULES))
 _ALL_RULES = (1 << len(_RULES)) - 1
 
 # One regex for a few trigger words and the rules each lets through, with the union of those.
@@ -597,13 +631,27 @@ def _gated(text: str, folded: str, within: int = _ALL_RULES) -> int:
 
 
 def _passing(candidates: int, text: str, folded: str) -> int:
-    """The rules of `candidates` whose whole gate `text` passes."""
+    """The rules of `candidates` whose whole gate `text` passes.
+
+    `candidates` come from the trigger words (`_gated`, `_ticket_rules`), so the first group
+    of a rule in `_TRIGGERED_EXACTLY` holds: only its other groups and its `gate` are left.
+    """
     passed = 0
     while candidates:
         low = candidates & -candidates
         candidates ^= low
-        if _RULES[low.bit_length() - 1].may_match(text, folded):
-            passed |= low
+        index = low.bit_length() - 1
+        rule = _RULES[index]
+        haystack = folded if rule.folded else text
+        for words in _LEFT_TO_CHECK[index]:
+            for word in words:
+                if word in haystack:
+                    break
+            else:
+                break
+        else:
+            if rule.gate is None or rule.gate(text):
+                passed |= low
     return passed
 
 
@@ -654,16 +702,19 @@ def _redact_secrets(text: str, counts: Counter[str], *, rules: int | None = None
         mask = _gated(text, folded)
     else:
         mask = _gated(text, folded, rules)
+    # Where each rule's start words stand in `text`, found once for the rules sharing them.
+    places: dict[tuple[str, ...], list[int] | None] = {}
     while mask:
         low = mask & -mask
         mask ^= low
         rule = _RULES[low.bit_length() - 1]
-        redacted = _apply(rule, text, counts, plain=plain, folded=folded)
+        redacted = _apply(rule, text, counts, plain=plain, folded=folded, places=places)
         if redacted is not text and redacted != text:
             # A marker went in ("[REDACTED:password]" holds gate words): the rules still to
             # run are gated on the text as it now is.
             text = redacted
             folded = _fold(text)
+            places = {}
             if gated:
                 mask = _gated(text, folded) & ~((low << 1) - 1)
     return text
