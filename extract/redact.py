@@ -105,6 +105,10 @@ class RedactionCounts(Mapping[str, int]):
         return sum(self.counts.values())
 
 
+# What most tickets get back: one shared instance, as a RedactionCounts never changes.
+_NO_COUNTS = RedactionCounts()
+
+
 def marker(category: str) -> str:
     """The text that stands in for a redacted secret of `category`."""
     return f"[REDACTED:{category}]"
@@ -290,12 +294,12 @@ _RULES: tuple[_Rule, ...] = (
           gate=_has(r"A(?:KIA|SIA|GPA|IDA|ROA|NPA|IPA)")),
     _rule("api_key", r"\b(?P<value>AIza[0-9A-Za-z_-]{35})", flags=0, needs=[["AIza"]]),
     _rule("api_key", r"\b(?P<value>(?:sk|rk)_(?:live|test)_[0-9a-zA-Z]{16,})", flags=0,
-          needs=[["_"], ["_live_", "_test_"]]),
+          needs=[["_"]], gate=_has(r"_(?:live|test)_")),
     _rule("api_key", r"\b(?P<value>sk-(?:proj-)?[A-Za-z0-9_-]{20,})", flags=0, needs=[["sk-"]]),
     _rule("api_key", r"\b(?P<value>SG\.[\w-]{16,}\.[\w-]{16,})", flags=0, needs=[["SG."]]),
     _rule("api_key", r"\b(?P<value>SK[0-9a-f]{32})\b", flags=0, needs=[["SK"]]),
     _rule("token", r"\b(?P<value>gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{22,255})",
-          flags=0, needs=[["_"], ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"]]),
+          flags=0, needs=[["_"]], gate=_has(r"gh[pousr]_|github_pat_")),
     _rule("token", r"\b(?P<value>xox[abposr]-[A-Za-z0-9-]{10,})", flags=0, needs=[["xox"]]),
     _rule("token", r"(?P<value>hooks\.slack\.com/services/[A-Za-z0-9/]{20,})", flags=0,
           needs=[["hooks.slack.com/services/"]]),
@@ -799,7 +803,7 @@ def redact_ticket(ticket: Ticket, *, pii: RedactionSettings | None = None
         changes["contact"] = marker("contact_name")
         counts["contact_name"] += 1
     if not counts:
-        return ticket, RedactionCounts()
+        return ticket, _NO_COUNTS
     changes.update({"title": title, "description": description, "notes": notes,
                     "custom_fields": fields})
     return ticket.model_copy(update=changes), RedactionCounts(dict(counts))
