@@ -754,14 +754,24 @@ def _scrub(text: str, counts: Counter[str], *, pii: RedactionSettings | None,
 _SECRET_FIELD = re.compile(r"(?P<password>pass|pwd|pin\b)|secret|token|api.?key|recovery", _I)
 
 
+@functools.lru_cache(maxsize=512)
+def _secret_field(key: str, label: str | None) -> str | None:
+    """The category of a custom field named like a secret ("password" or "api_key"), else None.
+    Cached on the field's name: a PSA defines a handful of custom fields, and every ticket
+    carries them again. Bounded, and never keyed on a value."""
+    named = _SECRET_FIELD.search(f"{key} {label or ''}")
+    if named is None:
+        return None
+    return "password" if named.group("password") else "api_key"
+
+
 def _redact_field(field_: CustomField, counts: Counter[str], pii: RedactionSettings | None,
                   names: Sequence[str], rules: int) -> CustomField:
     """A custom field named like a secret is redacted whole; any other is scanned as text."""
     if field_.value is None:
         return field_
-    named = _SECRET_FIELD.search(f"{field_.key} {field_.label or ''}")
-    if named and field_.value.strip() and not MARKER_PATTERN.fullmatch(field_.value.strip()):
-        category = "password" if named.group("password") else "api_key"
+    category = _secret_field(field_.key, field_.label)
+    if category and field_.value.strip() and not MARKER_PATTERN.fullmatch(field_.value.strip()):
         counts[category] += 1
         return field_.model_copy(update={"value": marker(category)})
     value, found = _scrub(field_.value, counts, pii=pii, names=names, rules=rules)
