@@ -167,6 +167,44 @@ _LINE_PATTERNS: tuple[tuple[re.Pattern[str], tuple[str, ...], bool], ...] = tupl
                       "generated", "opened", "added")),
     (_SEPARATOR, ("________",)),
 ))
+
+
+def _after_line_breaks(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """`pattern` (which starts with "^", in MULTILINE) as a match of a line break followed by
+    what it matches there, in a look-ahead's group 1: see `_line_spans`."""
+    if not pattern.pattern.startswith("^") or pattern.groups:
+        raise ValueError(f"not a line pattern without groups: {pattern.pattern!r}")
+    return re.compile(r"\n(?=(" + pattern.pattern.removeprefix("^") + "))", pattern.flags)
+
+
+# `_LINE_PATTERNS`' patterns for `_line_spans`, by pattern.
+_AFTER_LINE_BREAKS = {pattern: _after_line_breaks(pattern) for pattern, _, _ in _LINE_PATTERNS}
+
+
+def _line_spans(pattern: re.Pattern[str], text: str, stop: int) -> list[tuple[int, int]]:
+    """The spans of ``pattern.finditer(text, 0, stop)`` for a pattern of `_LINE_PATTERNS`.
+
+    Such a pattern starts with "^", which the regex engine tries at every character of the
+    text; yet a match can only start at the text's start or after a line break, and a pattern
+    starting with the literal "\n" skips from one line break to the next in C. It takes the
+    break alone and looks ahead for the rest (`_after_line_breaks`), and each search starts at
+    the last character of the match before, as finditer would go on at its end: when that
+    match took its closing line break, the next line starts right there.
+    """
+    spans: list[tuple[int, int]] = []
+    position = 0
+    first = pattern.match(text, 0, stop)
+    if first is not None:
+        spans.append(first.span())
+        position = first.end() - 1  # no pattern here matches an empty string
+    search = _AFTER_LINE_BREAKS[pattern].search
+    while (match := search(text, position, stop)) is not None:
+        span = match.span(1)
+        spans.append(span)
+        position = max(span[1] - 1, match.end())  # match.end(): on past its line break
+    return spans
+
+
 # Under IGNORECASE these four non-ASCII letters match ASCII ones (i, i, s, k), which
 # str.lower() alone does not give; folding them first keeps every word test a necessary one.
 _FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
@@ -330,7 +368,7 @@ def noise_ranges(text: str) -> list[tuple[int, int]]:
         haystack = folded if ignore_case else text
         for word in words:
             if word in haystack:
-                ranges.extend(m.span() for m in pattern.finditer(text, 0, stop))
+                ranges.extend(_line_spans(pattern, text, stop))
                 break
     signature = _signature_start(text, stop, ranges)
     if signature is None:
