@@ -177,8 +177,21 @@ def _after_line_breaks(pattern: re.Pattern[str]) -> re.Pattern[str]:
     return re.compile(r"\n(?=(" + pattern.pattern.removeprefix("^") + "))", pattern.flags)
 
 
-# `_LINE_PATTERNS`' patterns for `_line_spans`, by pattern.
-_AFTER_LINE_BREAKS = {pattern: _after_line_breaks(pattern) for pattern, _, _ in _LINE_PATTERNS}
+# `_LINE_PATTERNS`' and `_REPLY_HEADERS`' patterns for `_line_spans` and `_line_search`.
+_AFTER_LINE_BREAKS = {pattern: _after_line_breaks(pattern)
+                      for pattern in (*(p for p, _, _ in _LINE_PATTERNS), *_REPLY_HEADERS)}
+
+
+def _line_search(pattern: re.Pattern[str], text: str, position: int) -> tuple[int, int] | None:
+    """The span of ``pattern.search(text, position)`` for a pattern of `_REPLY_HEADERS`, found
+    as `_line_spans` finds them: at `position` if a line starts there, else after the first
+    line break at or past it where the pattern matches."""
+    if position == 0 or text[position - 1] == "\n":
+        match = pattern.match(text, position)
+        if match is not None:
+            return match.span()
+    found = _AFTER_LINE_BREAKS[pattern].search(text, position)
+    return None if found is None else found.span(1)
 
 
 def _line_spans(pattern: re.Pattern[str], text: str, stop: int) -> list[tuple[int, int]]:
@@ -221,22 +234,21 @@ class _HeaderFinder:
     def __init__(self, text: str, folded: str) -> None:
         self._text = text
         # A pattern whose word is not in the text has no match to find (see `_REPLY_WORDS`).
-        self._next: list[re.Match[str] | None] = [
-            pattern.search(text) if word in folded else None
+        self._next: list[tuple[int, int] | None] = [
+            _line_search(pattern, text, 0) if word in folded else None
             for pattern, word in zip(_REPLY_HEADERS, _REPLY_WORDS, strict=True)]
 
     def first(self, position: int, skip: list[tuple[int, int]]) -> tuple[int, int] | None:
         """The earliest header starting at or after `position` and outside the `skip` ranges."""
         best: tuple[int, int] | None = None
         for index, pattern in enumerate(_REPLY_HEADERS):
-            match = self._next[index]
-            while match is not None and (match.start() < position
-                                         or _inside(skip, match.start())):
-                resume = max(position, match.start() + 1)
-                match = pattern.search(self._text, resume)
-            self._next[index] = match
-            if match is not None and (best is None or match.start() < best[0]):
-                best = match.span()
+            span = self._next[index]
+            while span is not None and (span[0] < position or _inside(skip, span[0])):
+                resume = max(position, span[0] + 1)
+                span = _line_search(pattern, self._text, resume)
+            self._next[index] = span
+            if span is not None and (best is None or span[0] < best[0]):
+                best = span
         return best
 
 
