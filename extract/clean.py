@@ -43,7 +43,7 @@ _ENTITY_HINT = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-
 # instead of trying each alternative at every character; the alternatives then check, looking
 # back, which character it was. The spans and group names are those of the tokens as written
 # out plainly: <!--...--> comments, <!...> and <?...> declarations, tags, entities, and
-# whitespace other than a lone " " (which is copied with the words around it, see `_copy_text`).
+# whitespace other than a lone " " (which is copied with the words around it, see `html_to_text`).
 _HTML_TOKEN = re.compile(
     r"[<&\s](?:"
     r"(?<=<)(?:(?P<comment>!--.*?(?:-->|\Z))"
@@ -65,9 +65,13 @@ _CELL = frozenset({"td", "th"})
 # and the whitespace at either end of the text. Each alternative starts only at the start of a
 # run (the look-behinds), so a long run of spaces is scanned once, not once per character; all
 # start with one whitespace character, matched first so that the engine skips to the next one
-# in C (see `_HTML_TOKEN`), and then check, looking back, where they stand.
+# in C (see `_HTML_TOKEN`), and then check, looking back, where they stand. Most whitespace
+# is a lone space between two words, where none can match: each needs whitespace or the end
+# next, or a line break or the text's start before. That one test (atomic, as it takes no
+# characters) turns such a space away before the five alternatives are tried one by one.
 _SQUEEZE = re.compile(
-    r"\s(?:(?<=[ \t])(?<![ \t][ \t])[ \t]*+(?=\n)|(?<=\n[ \t])[ \t]*|(?<=\n\n\n)\n*"
+    r"\s(?>(?=\s|\Z)|(?<=\n\s)|(?<=\A\s))"
+    r"(?:(?<=[ \t])(?<![ \t][ \t])[ \t]*+(?=\n)|(?<=\n[ \t])[ \t]*|(?<=\n\n\n)\n*"
     r"|(?<=\A\s)\s*|(?<!\s\s)\s*+\Z)")
 
 
@@ -258,60 +262,110 @@ def _drop_until_close(text: str, name: str, position: int) -> int:
     return len(text)
 
 
-def _copy_text(builder: _Builder, text: str, start: int, stop: int) -> None:
-    """Copy text[start:stop], the text between two HTML tokens. Its leading lone space is
-    dropped after a line break or a space, as a whitespace token would be; any other lone
-    space sits between two visible characters and is kept."""
-    if text[start] == " " and builder.last_char() in " \n":
-        start += 1
-    if start < stop:
-        builder.copy(text[start:stop], start, stop)
-
-
 def html_to_text(text: str) -> CleanText:
-    """Strip tags, decode entities, turn block elements into line breaks; keep the offset map."""
-    builder = _Builder()
-    replace = builder.replace
+    """Strip tags, decode entities, turn block elements into line breaks; keep the offset map.
+
+    What `_Builder.copy` and `_Builder.replace` do is written out here over local variables:
+    an HTML note is dozens of tokens, mostly tags that add nothing, and a method call or two
+    per token was most of this function's time. The state is the builder's: the pieces, the
+    closed runs, the open copy run (`open_clean` -1 when there is none), and `last`, the last
+    character appended ("\n" before any, as `_Builder.last_char`).
+    """
+    parts: list[str] = []
+    runs: list[_Run] = []
+    size = 0
+    open_clean, open_start, open_end = -1, 0, 0
+    last = "\n"
     position = 0
     length = len(text)
-    while position < length:
-        match = _HTML_TOKEN.search(text, position)
-        if match is None:
-            _copy_text(builder, text, position, length)
+    tokens = _HTML_TOKEN.finditer(text)
+    while True:
+        for match in tokens:
+            start, end = match.span()
+            if start > position:
+                # The text between two tokens. Its leading lone space is dropped after a line
+                # break or a space, as a whitespace token would be; any other lone space sits
+                # between two visible characters and is kept.
+                first = position + 1 if text[position] == " " and last in " \n" else position
+                if first < start:
+                    if open_clean < 0 or open_end != first:
+                        if open_clean >= 0:
+                            runs.append((open_clean, open_start, open_end, True))
+                        open_clean, open_start = size, first
+                    open_end = start
+                    parts.append(text[first:start])
+                    size += start - first
+                    last = text[start - 1]
+            # The token becomes `piece` (a replace run), is copied as it is (`verbatim`), or
+            # is dropped. Each branch tests what only its own names need: most tags are none.
+            piece = ""
+            verbatim = False
+            dropped = False
+            kind = match.lastgroup
+            if kind == "tag":
+                name = match.group("name").lower()
+                if name in _DROP_CONTENT:
+                    if not text.startswith("</", start) and text[end - 2:end] != "/>":
+                        end = _drop_until_close(text, name, end)
+                        piece = "\n"
+                        dropped = True
+                elif name == "li":
+                    if not text.startswith("</", start):
+                        piece = "\n- "
+                elif name in _BLOCK:
+                    # <li><p>item</p>: the bullet keeps its item.
+                    if not (parts and parts[-1].endswith("\n- ")):
+                        piece = "\n"
+                elif name in _CELL and last not in " \n":
+                    # Cells are separated whether or not the HTML closes them (<td>a<td>b).
+                    piece = " "
+            elif kind == "entity":
+                decoded = html.unescape(match.group())
+                if decoded == match.group():
+                    verbatim = True
+                else:
+                    piece = decoded.replace("\xa0", " ")
+            elif kind == "space" and last not in " \n":
+                if end - start == 1 and text[start] == " ":
+                    verbatim = True
+                else:
+                    piece = " "
+            if verbatim:
+                if open_clean < 0 or open_end != start:
+                    if open_clean >= 0:
+                        runs.append((open_clean, open_start, open_end, True))
+                    open_clean, open_start = size, start
+                open_end = end
+                parts.append(text[start:end])
+                size += end - start
+                last = text[end - 1]
+            elif piece:
+                if open_clean >= 0:
+                    runs.append((open_clean, open_start, open_end, True))
+                    open_clean = -1
+                runs.append((size, start, end, False))
+                parts.append(piece)
+                size += len(piece)
+                last = piece[-1]
+            position = end
+            if dropped:
+                # The element's content is skipped: go on scanning after its closing tag.
+                tokens = _HTML_TOKEN.finditer(text, end)
+                break
+        else:
             break
-        start, end = match.span()
-        if start > position:
-            _copy_text(builder, text, position, start)
-        kind = match.lastgroup
-        if kind == "tag":
-            # Each branch tests what only its own names need: most tags are none of them.
-            name = match.group("name").lower()
-            if name in _DROP_CONTENT:
-                if not text.startswith("</", start) and text[end - 2:end] != "/>":
-                    end = _drop_until_close(text, name, end)
-                    replace("\n", start, end)
-            elif name == "li":
-                if not text.startswith("</", start):
-                    replace("\n- ", start, end)
-            elif name in _BLOCK:
-                if not builder.ends_with("\n- "):  # <li><p>item</p>: the bullet keeps its item
-                    replace("\n", start, end)
-            elif name in _CELL and builder.last_char() not in " \n":
-                # Cells are separated whether or not the HTML closes them (<td>a<td>b).
-                replace(" ", start, end)
-        elif kind == "entity":
-            decoded = html.unescape(match.group())
-            if decoded == match.group():
-                builder.copy(decoded, start, end)
-            else:
-                replace(decoded.replace("\xa0", " "), start, end)
-        elif kind == "space" and builder.last_char() not in " \n":
-            if end - start == 1 and text[start] == " ":
-                builder.copy(" ", start, end)
-            else:
-                replace(" ", start, end)
-        position = end
-    squeezed = builder.build(length)
+    if position < length:
+        first = position + 1 if text[position] == " " and last in " \n" else position
+        if first < length:
+            if open_clean < 0 or open_end != first:
+                if open_clean >= 0:
+                    runs.append((open_clean, open_start, open_end, True))
+                open_clean, open_start = size, first
+            open_end = length
+            parts.append(text[first:])
+    if open_clean >= 0:
+        runs.append((open_clean, open_start, open_end, True))
+    squeezed = CleanText("".join(parts), runs, length)
     return squeezed.without(m.span() for m in _SQUEEZE.finditer(squeezed.text))
 
 

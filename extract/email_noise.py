@@ -167,6 +167,57 @@ _LINE_PATTERNS: tuple[tuple[re.Pattern[str], tuple[str, ...], bool], ...] = tupl
                       "generated", "opened", "added")),
     (_SEPARATOR, ("________",)),
 ))
+
+
+def _after_line_breaks(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """`pattern` (which starts with "^", in MULTILINE) as a match of a line break followed by
+    what it matches there, in a look-ahead's group 1: see `_line_spans`."""
+    if not pattern.pattern.startswith("^") or pattern.groups:
+        raise ValueError(f"not a line pattern without groups: {pattern.pattern!r}")
+    return re.compile(r"\n(?=(" + pattern.pattern.removeprefix("^") + "))", pattern.flags)
+
+
+# `_LINE_PATTERNS`' and `_REPLY_HEADERS`' patterns for `_line_spans` and `_line_search`.
+_AFTER_LINE_BREAKS = {pattern: _after_line_breaks(pattern)
+                      for pattern in (*(p for p, _, _ in _LINE_PATTERNS), *_REPLY_HEADERS)}
+
+
+def _line_search(pattern: re.Pattern[str], text: str, position: int) -> tuple[int, int] | None:
+    """The span of ``pattern.search(text, position)`` for a pattern of `_REPLY_HEADERS`, found
+    as `_line_spans` finds them: at `position` if a line starts there, else after the first
+    line break at or past it where the pattern matches."""
+    if position == 0 or text[position - 1] == "\n":
+        match = pattern.match(text, position)
+        if match is not None:
+            return match.span()
+    found = _AFTER_LINE_BREAKS[pattern].search(text, position)
+    return None if found is None else found.span(1)
+
+
+def _line_spans(pattern: re.Pattern[str], text: str, stop: int) -> list[tuple[int, int]]:
+    """The spans of ``pattern.finditer(text, 0, stop)`` for a pattern of `_LINE_PATTERNS`.
+
+    Such a pattern starts with "^", which the regex engine tries at every character of the
+    text; yet a match can only start at the text's start or after a line break, and a pattern
+    starting with the literal "\n" skips from one line break to the next in C. It takes the
+    break alone and looks ahead for the rest (`_after_line_breaks`), and each search starts at
+    the last character of the match before, as finditer would go on at its end: when that
+    match took its closing line break, the next line starts right there.
+    """
+    spans: list[tuple[int, int]] = []
+    position = 0
+    first = pattern.match(text, 0, stop)
+    if first is not None:
+        spans.append(first.span())
+        position = first.end() - 1  # no pattern here matches an empty string
+    search = _AFTER_LINE_BREAKS[pattern].search
+    while (match := search(text, position, stop)) is not None:
+        span = match.span(1)
+        spans.append(span)
+        position = max(span[1] - 1, match.end())  # match.end(): on past its line break
+    return spans
+
+
 # Under IGNORECASE these four non-ASCII letters match ASCII ones (i, i, s, k), which
 # str.lower() alone does not give; folding them first keeps every word test a necessary one.
 _FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
@@ -183,22 +234,21 @@ class _HeaderFinder:
     def __init__(self, text: str, folded: str) -> None:
         self._text = text
         # A pattern whose word is not in the text has no match to find (see `_REPLY_WORDS`).
-        self._next: list[re.Match[str] | None] = [
-            pattern.search(text) if word in folded else None
+        self._next: list[tuple[int, int] | None] = [
+            _line_search(pattern, text, 0) if word in folded else None
             for pattern, word in zip(_REPLY_HEADERS, _REPLY_WORDS, strict=True)]
 
     def first(self, position: int, skip: list[tuple[int, int]]) -> tuple[int, int] | None:
         """The earliest header starting at or after `position` and outside the `skip` ranges."""
         best: tuple[int, int] | None = None
         for index, pattern in enumerate(_REPLY_HEADERS):
-            match = self._next[index]
-            while match is not None and (match.start() < position
-                                         or _inside(skip, match.start())):
-                resume = max(position, match.start() + 1)
-                match = pattern.search(self._text, resume)
-            self._next[index] = match
-            if match is not None and (best is None or match.start() < best[0]):
-                best = match.span()
+            span = self._next[index]
+            while span is not None and (span[0] < position or _inside(skip, span[0])):
+                resume = max(position, span[0] + 1)
+                span = _line_search(pattern, self._text, resume)
+            self._next[index] = span
+            if span is not None and (best is None or span[0] < best[0]):
+                best = span
         return best
 
 
@@ -330,7 +380,7 @@ def noise_ranges(text: str) -> list[tuple[int, int]]:
         haystack = folded if ignore_case else text
         for word in words:
             if word in haystack:
-                ranges.extend(m.span() for m in pattern.finditer(text, 0, stop))
+                ranges.extend(_line_spans(pattern, text, stop))
                 break
     signature = _signature_start(text, stop, ranges)
     if signature is None:
