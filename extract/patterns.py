@@ -325,7 +325,7 @@ class TokenGates:
     without uppercase letters.
     """
 
-    __slots__ = ("always", "masks", "slots", "width")
+    __slots__ = ("always", "low", "masks", "slots", "width")
 
     def __init__(self, patterns: Iterable[str], *, slots: int = 2, limit: int = 50_000) -> None:
         compiled = [_required(pattern, single_spaced=True) for pattern in patterns]
@@ -342,6 +342,7 @@ class TokenGates:
                 for part in pieces or ():
                     bits[part] = bits.get(part, 0) | bit
         self.masks = _Masks(bits, limit)
+        self.low = (1 << self.width) - 1
 
     @staticmethod
     def _pieces(clauses: tuple[frozenset[str], ...], slot: int) -> set[str] | None:
@@ -361,11 +362,18 @@ class TokenGates:
 
     def mask(self, text: str) -> int:
         """Bit *i* on for each pattern *i* that may match `text` (ASCII, no uppercase letter)."""
-        found = reduce(or_, map(self.masks.__getitem__, text.split()), self.always)
+        return self.mask_words(text.split())
+
+    def mask_words(self, words: Iterable[str]) -> int:
+        """`mask` of the text whose whitespace-separated tokens are `words` (for a caller that
+        has split the text already)."""
+        found = reduce(or_, map(self.masks.__getitem__, words), self.always)
+        if self.slots == 2:  # the usual number: one shift, no loop
+            return found & (found >> self.width) & self.low
         opened = found
         for slot in range(1, self.slots):
             opened &= found >> (slot * self.width)
-        return opened & ((1 << self.width) - 1)
+        return opened & self.low
 
 
 def top_level_branches(pattern: str) -> list[str]:
@@ -419,3 +427,13 @@ class Alternation:
                 found = match
             opened ^= low
         return found
+
+    def any(self, text: str, opened: int, pos: int = 0) -> bool:
+        """Whether `search` would find a match (`opened` as there): the first branch that
+        matches anywhere decides, without looking for the leftmost match."""
+        while opened:
+            low = opened & -opened
+            if self.branches[low.bit_length() - 1].search(text, pos) is not None:
+                return True
+            opened ^= low
+        return False
