@@ -11,7 +11,7 @@ sure about; below its threshold the rules stand (see `extract.analysis`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from enum import StrEnum
 from functools import cache
 from typing import Generic, NamedTuple, TypeVar
@@ -175,6 +175,10 @@ class _Split:
     shift: int
     # The gate bits of all the branches: any on, and the cue may match.
     bits: int
+    # The bits of the branches whose gates are exact (`TokenGates.exact`): on, and it matches.
+    decided: int
+    # The bits of the other branches.
+    undecided: int
 
     def search(self, text: str, gates: int, pos: int = 0) -> re.Match[str] | None:
         """The cue's `search`, given the segment's gate bits (`_ALL_OPEN`: the folded form)."""
@@ -187,12 +191,14 @@ class _Split:
         that matches anywhere decides."""
         if gates == _ALL_OPEN:
             return self.folded.search(text) is not None
-        return self.exact.any(text, (gates & self.bits) >> self.shift)
+        return bool(gates & self.decided) or self.exact.any(text, (gates & self.undecided)
+                                                             >> self.shift)
 
 
 def _split(cue: CasePattern, shift: int) -> _Split:
     exact = Alternation(cue.pattern)
-    return _Split(cue.folded, exact, shift, ((1 << len(exact.branches)) - 1) << shift)
+    bits = ((1 << len(exact.branches)) - 1) << shift
+    return _Split(cue.folded, exact, shift, bits, 0, bits)  # none decided until `_GATES` is
 
 
 _FAILURE = _split(cues.FAILURE, len(_PATTERNS))
@@ -200,7 +206,10 @@ _SYMPTOM_STRONG = _split(cues.SYMPTOM_STRONG, _FAILURE.shift + len(_FAILURE.exac
 _VERIFY = _split(cues.VERIFY, _SYMPTOM_STRONG.shift + len(_SYMPTOM_STRONG.exact.branches))
 _GATES = TokenGates([*(p.pattern for p in _PATTERNS),
                      *(branch.pattern for split in (_FAILURE, _SYMPTOM_STRONG, _VERIFY)
-                       for branch in split.exact.branches)])
+                       for branch in split.exact.branches)], exact=True)
+_FAILURE, _SYMPTOM_STRONG, _VERIFY = (
+    replace(split, decided=split.bits & _GATES.exact, undecided=split.bits & ~_GATES.exact)
+    for split in (_FAILURE, _SYMPTOM_STRONG, _VERIFY))
 
 
 
@@ -322,21 +331,27 @@ def _passive(body: str, rx: _Cues[re.Pattern[str]], tokens: list[str]) -> _Start
     return _Start(True, phrase)
 
 
+# The cues `_action_start` tries before the verb lexicon.
+_OPENING_CUES = _BIT.instructed | _BIT.command | _BIT.cause_strong | _BIT.cause_found \
+    | _BIT.adjectival
+
+
 def _action_start(body: str, rx: _Cues[re.Pattern[str]], gates: int) -> _Start:
     """Whether `body` (lead-ins removed) starts with something a technician did or told; `rx`
     and `gates` as `classify` chose them."""
     known = _lexicon()
     lexicon = known.verbs
-    instructed = rx.instructed.match(body) if gates & _BIT.instructed else None
-    if instructed:
-        told = lexicon.action_pattern.match(body, instructed.end())
-        return _Start(True, _phrase(told, rx)) if told else _NO_ACTION
-    if gates & _BIT.command and rx.command.match(body):
-        return _RUN
-    if ((gates & _BIT.cause_strong and rx.cause_strong.match(body))
-            or (gates & _BIT.cause_found and rx.cause_found.match(body))
-            or (gates & _BIT.adjectival and rx.adjectival.match(body))):
-        return _NO_ACTION  # "turned out ...", "looks like ...", "shared mailbox not showing"
+    if gates & _OPENING_CUES:  # closed on most segments: none of these can match
+        instructed = rx.instructed.match(body) if gates & _BIT.instructed else None
+        if instructed:
+            told = lexicon.action_pattern.match(body, instructed.end())
+            return _Start(True, _phrase(told, rx)) if told else _NO_ACTION
+        if gates & _BIT.command and rx.command.match(body):
+            return _RUN
+        if ((gates & _BIT.cause_strong and rx.cause_strong.match(body))
+                or (gates & _BIT.cause_found and rx.cause_found.match(body))
+                or (gates & _BIT.adjectival and rx.adjectival.match(body))):
+            return _NO_ACTION  # "turned out ...", "looks like ...", "shared mailbox not showing"
     tokens = body.split(" ", 4)
     if rx is _EXACT and not known.starters[tokens[0]]:
         # No phrase at the start, and (the usual case) none where a passive's could start.
@@ -379,6 +394,9 @@ _OUTCOMES = [Classification(frozenset(role for role, bit in _ROLE_BITS.items() i
 _FOLLOWUPS = [Classification(outcome.roles, True) for outcome in _OUTCOMES]
 _OTHER = _OUTCOMES[_OTHER_ROLE]
 _LABEL_HINTS = {label: _ROLE_BITS[Role(role)] for label, role in cues.LABEL_ROLES.items()}
+# The cues `classify` reads after the action start: with none open, none of them matches.
+_LATE_CUES = _BIT.tried | _FAILURE.bits | _BIT.success | _VERIFY.bits | _BIT.short_ok \
+    | _BIT.cause_strong | _BIT.cause_because | _BIT.cause_found | _BIT.cause_state
 _CUSTOMER_SIDE = frozenset({Context.TITLE, Context.DESCRIPTION, Context.CUSTOMER})
 _TITLE = Context.TITLE
 
@@ -393,17 +411,17 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
     words = _normalised_words(text)
     norm = " ".join(words)
     # Each cue below is searched only when its gate is open: most are closed on most segments.
-    # The gates are read off the whole text, and hold for every suffix of it: the text after a
-    # label or a lead-in can only hold fewer of the literals they look for.
+    # The gates are read off the whole text, and hold for every suffix of it (the text after a
+    # label or a lead-in can only hold fewer of the literals they look for), but are exact
+    # (`_Split.found`) only for the whole text: `gates` are read again for a shorter body.
     fast = norm.isascii()
     rx = _EXACT if fast else _FOLDED
-    gates = _GATES.mask_words(words) if fast else _ALL_OPEN
+    gates = text_gates = _GATES.mask_words(words) if fast else _ALL_OPEN
     hint = 0
-    if gates & _BIT.label:
-        label = rx.label.match(norm)
-        if label:
-            hint = _LABEL_HINTS.get(label.group("label"), 0)
-            norm = norm[label.end():]
+    label = rx.label.match(norm) if gates & _BIT.label else None
+    if label:
+        hint = _LABEL_HINTS.get(label.group("label"), 0)
+        norm = norm[label.end():]
     if not norm:
         return _OTHER
     if gates & _BIT.closing and context is not _TITLE and _is_closure_words(_WORD.findall(norm)):
@@ -412,6 +430,8 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
     # match at the start.
     lead = rx.lead.match(norm) if gates & _BIT.lead else None
     body = norm[lead.end():] if lead else norm
+    if fast and (label or lead):
+        gates = _GATES.mask(body)
     customer_side = context in _CUSTOMER_SIDE
     symptom = bool(gates & _SYMPTOM_STRONG.bits) and _SYMPTOM_STRONG.found(body, gates)
     not_done = rx.not_done.search(body) if gates & _BIT.not_done else None
@@ -424,29 +444,31 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
         return _OUTCOMES[hint or _OTHER_ROLE]
     start = _NO_ACTION if gates & _BIT.negated_start and rx.negated_start.match(body) \
         else _action_start(body, rx, gates)
-    tried = bool(gates & _BIT.tried) and rx.tried.search(body) is not None
-    failure = bool(gates & _FAILURE.bits) and _FAILURE.found(body, gates)
-    # After the leading verb: "fixed the mapping" is a step, not a report that it worked.
-    success = not failure and bool(gates & _BIT.success) \
-        and rx.success.search(body, len(start.verb)) is not None
-    verified = False
-    if not failure:  # a failure is never a check
-        if gates & _VERIFY.bits:
-            if symptom:
-                # "authenticated successfully" inside a quoted error message is not a check.
-                check = _VERIFY.search(body, gates)
-                verified = check is not None and not check.group().startswith("success")
-            else:
-                verified = _VERIFY.found(body, gates)
-        if not verified:
-            verified = bool(gates & _BIT.short_ok) and rx.short_ok.match(body) is not None
-    strong_cause = (bool(gates & _BIT.cause_strong) and rx.cause_strong.search(body) is not None
-                    ) or (not customer_side and bool(gates & _BIT.cause_because)
-                          and rx.cause_because.search(body) is not None)
-    cause = strong_cause or (not customer_side and (
-        (bool(gates & _BIT.cause_found) and rx.cause_found.search(body) is not None)
-        or (not symptom and bool(gates & _BIT.cause_state)
-            and rx.cause_state.search(body) is not None)))
+    tried = failure = success = verified = strong_cause = cause = False
+    if gates & _LATE_CUES:  # on about half the segments, none of these cues can match
+        tried = bool(gates & _BIT.tried) and rx.tried.search(body) is not None
+        failure = bool(gates & _FAILURE.bits) and _FAILURE.found(body, gates)
+        # After the leading verb: "fixed the mapping" is a step, not a report that it worked.
+        success = not failure and bool(gates & _BIT.success) \
+            and rx.success.search(body, len(start.verb)) is not None
+        if not failure:  # a failure is never a check
+            if gates & _VERIFY.bits:
+                if symptom:
+                    # "authenticated successfully" inside a quoted error message is not a check.
+                    check = _VERIFY.search(body, gates)
+                    verified = check is not None and not check.group().startswith("success")
+                else:
+                    verified = _VERIFY.found(body, gates)
+            if not verified:
+                verified = bool(gates & _BIT.short_ok) and rx.short_ok.match(body) is not None
+        strong_cause = (bool(gates & _BIT.cause_strong)
+                        and rx.cause_strong.search(body) is not None
+                        ) or (not customer_side and bool(gates & _BIT.cause_because)
+                              and rx.cause_because.search(body) is not None)
+        cause = strong_cause or (not customer_side and (
+            (bool(gates & _BIT.cause_found) and rx.cause_found.search(body) is not None)
+            or (not symptom and bool(gates & _BIT.cause_state)
+                and rx.cause_state.search(body) is not None)))
     acted = start.acted and not (start.base and (symptom or strong_cause or _title_case(text)))
     if acted and (verified or success) and cues.CHECK_VERB.match(start.verb):
         acted = False  # "tested send/recv ok" is the check, not a step
@@ -456,7 +478,7 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
     if failure:
         # "still no luck", "didn't help": about the step before it.
         return _FOLLOWUPS[hint | _FAILED]
-    if acted and customer_side and not verified and gates & _BIT.first_person \
+    if acted and customer_side and not verified and text_gates & _BIT.first_person \
             and rx.first_person.search(norm):
         if gates & _BIT.customer_attempt and rx.customer_attempt.search(body):
             return _OUTCOMES[hint | _FAILED]
