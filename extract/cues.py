@@ -228,15 +228,18 @@ SYMPTOM_STRONG = _rx(
     r"|show|showing|turn on|power on|charge|charging|display|play|hear|scan|scanning|enroll"
     r"|install|update|get|reach|join|register|delete|post|run)\w*\b"
     r"|\bfail(?:s|ed|ing)? (?:with|to|on|at|during|after)\b|\bfailure\b"
+    # One word, then several: `extract.roles` decides the one-word branch from a segment's
+    # words alone (`TokenGates.exact`), without running it.
     r"|\b(?:error|errors|err|crash(?:es|ed|ing)?|freez(?:e|es|ing)|froze|frozen|hangs|hung"
     r"|stuck|slow(?:ness)?|sluggish|laggy|lagging|keeps?|kept|broken|outage|offline"
-    r"|disconnect(?:s|ed|ing)?|drops|dropping|intermittent(?:ly)?|black screen|blue screen"
-    r"|bsod|missing|disappeared|locked out|lockout|prompt(?:s|ing|ed)? for|pop(?:s|ping)? up"
-    r"|popup|spinning|boot ?loop|jam(?:med|s)?|garbled|bounc(?:es|ed|ing|eback)|rejected|denied"
-    r"|time(?:d)? ?out|not responding|nothing happens|over and over|constantly|repeatedly"
-    r"|on its own|by itself|unsuccessful"
-    r"|lost|no (?:internet|connection|sound|audio|signal|power|dial tone|display|access"
-    r"|network|wifi|email))\b"
+    r"|disconnect(?:s|ed|ing)?|drops|dropping|intermittent(?:ly)?"
+    r"|bsod|missing|disappeared|lockout"
+    r"|popup|spinning|jam(?:med|s)?|garbled|bounc(?:es|ed|ing|eback)|rejected|denied"
+    r"|constantly|repeatedly|unsuccessful|lost)\b"
+    r"|\b(?:black screen|blue screen|locked out|prompt(?:s|ing|ed)? for|pop(?:s|ping)? up"
+    r"|boot ?loop|time(?:d)? ?out|not responding|nothing happens|over and over"
+    r"|on its own|by itself|no (?:internet|connection|sound|audio|signal|power|dial tone"
+    r"|display|access|network|wifi|email))\b"
 )
 SYMPTOM_WEAK = _rx(
     r"\b(?:fail(?:s|ed|ing|ure)?|issues?|problems?|trouble|down|expired|blank|again"

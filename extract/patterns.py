@@ -284,25 +284,81 @@ def trie_alternation(words: Iterable[str]) -> str:
 MAX_CACHED_TOKEN = 64
 
 
+# Every whitespace character (`str.isspace`) below U+3001, the last one.
+_WHITESPACE = tuple(code for code in range(0x3001) if chr(code).isspace())
+# What a token-local pattern may hold besides literals, groups, branches and repeats: the
+# assertions that read a token's edge as they read the whitespace around it in the text.
+_EDGE_NEUTRAL = frozenset({sre.AT_BOUNDARY, sre.AT_NON_BOUNDARY})
+_NOT_WHITESPACE_CLASSES = frozenset({sre.CATEGORY_WORD, sre.CATEGORY_DIGIT,
+                                     sre.CATEGORY_NOT_SPACE})
+
+
+def _token_local(parsed: list[tuple[object, object]]) -> bool:
+    """True when no match of the parsed pattern can hold whitespace, and nothing in it looks
+    outside the match but word boundaries (no anchors, no lookarounds).
+
+    Such a pattern matches a text exactly when it matches one of its whitespace-separated
+    tokens on its own: a match lies inside one token, and a boundary at the token's edge reads
+    whitespace in the text and the string's end in the token, both not word characters."""
+    for op, arg in parsed:
+        if op is sre.LITERAL:
+            if chr(arg).isspace():  # type: ignore[arg-type]
+                return False
+        elif op is sre.AT:
+            if arg not in _EDGE_NEUTRAL:
+                return False
+        elif op is sre.SUBPATTERN:
+            if not _token_local(arg[3]):  # type: ignore[index]
+                return False
+        elif op is sre.ATOMIC_GROUP:
+            if not _token_local(arg):  # type: ignore[arg-type]
+                return False
+        elif op is sre.BRANCH:
+            if not all(_token_local(branch) for branch in arg[1]):  # type: ignore[index]
+                return False
+        elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
+            if not _token_local(arg[2]):  # type: ignore[index]
+                return False
+        elif op is sre.IN:
+            for kind, value in arg:  # type: ignore[attr-defined]
+                if kind is sre.LITERAL and not chr(value).isspace():
+                    continue
+                if kind is sre.RANGE and not any(value[0] <= code <= value[1]
+                                                 for code in _WHITESPACE):
+                    continue
+                if kind is sre.CATEGORY and value in _NOT_WHITESPACE_CLASSES:
+                    continue
+                return False  # whitespace, a negated class, or something unforeseen
+        else:
+            return False  # any character, a lookaround, a back reference, ...
+    return True
+
+
 class _Masks(dict[str, int]):
     """Token -> bits of the gates it opens; computed on first sight, cleared when it grows past
     `limit` (real notes bring an endless stream of ids and host names).
 
     A new token costs one regex scan: `finder` reports the longest piece starting at each of
     its positions, and `opens` maps that piece to the bits of every piece it begins with (the
-    pieces found at that position)."""
+    pieces found at that position). A token that opens a token-local pattern's bits then
+    keeps them only when the pattern matches in it (`checks`: the bits, the pattern)."""
 
-    def __init__(self, bits: dict[str, int], limit: int) -> None:
+    def __init__(self, bits: dict[str, int], limit: int,
+                 checks: list[tuple[int, re.Pattern[str]]]) -> None:
         super().__init__()
         self.opens = {found: reduce(or_, (bit for other, bit in bits.items()
                                           if found.startswith(other)), 0)
                       for found in bits}
         self.finder = re.compile(f"(?=({trie_alternation(bits)}))") if bits else None
         self.limit = limit
+        self.checks = checks
 
     def __missing__(self, token: str) -> int:
         mask = 0 if self.finder is None else reduce(
             or_, map(self.opens.__getitem__, self.finder.findall(token)), 0)
+        for bits, pattern in self.checks:
+            if mask & bits:
+                mask = mask | bits if pattern.search(token) is not None else mask & ~bits
         if len(token) <= MAX_CACHED_TOKEN:
             if len(self) >= self.limit:
                 self.clear()
@@ -323,25 +379,43 @@ class TokenGates:
     costs a scan of the text each. Patterns without required literals are always open. Sound
     for the patterns compiled case-sensitively (`CasePattern.exact`), so for text that is ASCII
     without uppercase letters.
+
+    With `exact`, for a pattern whose matches never hold whitespace and that looks at nothing
+    around them but word boundaries (`_token_local`: "\\b(?:error|crash(?:ed)?)\\b"), a token's
+    bits are kept only when the pattern matches in it: the gate is then exact, on exactly when
+    the pattern matches the text (a new token costs a search per such pattern it opens). The
+    `exact` attribute has the bits of those patterns (none without the option).
     """
 
-    __slots__ = ("always", "masks", "slots", "width")
+    __slots__ = ("always", "exact", "low", "masks", "slots", "width")
 
-    def __init__(self, patterns: Iterable[str], *, slots: int = 2, limit: int = 50_000) -> None:
+    def __init__(self, patterns: Iterable[str], *, slots: int = 2, limit: int = 50_000,
+                 exact: bool = False) -> None:
+        patterns = list(patterns)
         compiled = [_required(pattern, single_spaced=True) for pattern in patterns]
         self.width = len(compiled)
         self.slots = slots
         self.always = 0
+        self.exact = 0
         bits: dict[str, int] = {}
+        checks: list[tuple[int, re.Pattern[str]]] = []
         for index, clauses in enumerate(compiled):
+            every_slot = 0
             for slot in range(slots):
                 bit = 1 << (slot * self.width + index)
+                every_slot |= bit
                 pieces = self._pieces(clauses, slot)
                 if pieces is None:
                     self.always |= bit
                 for part in pieces or ():
                     bits[part] = bits.get(part, 0) | bit
-        self.masks = _Masks(bits, limit)
+            # With an always-open slot the gate cannot close: nothing to make exact.
+            if exact and not self.always & every_slot and _token_local(list(
+                    sre_parse.parse(patterns[index]))):
+                checks.append((every_slot, re.compile(patterns[index])))
+                self.exact |= 1 << index
+        self.masks = _Masks(bits, limit, checks)
+        self.low = (1 << self.width) - 1
 
     @staticmethod
     def _pieces(clauses: tuple[frozenset[str], ...], slot: int) -> set[str] | None:
@@ -361,11 +435,18 @@ class TokenGates:
 
     def mask(self, text: str) -> int:
         """Bit *i* on for each pattern *i* that may match `text` (ASCII, no uppercase letter)."""
-        found = reduce(or_, map(self.masks.__getitem__, text.split()), self.always)
+        return self.mask_words(text.split())
+
+    def mask_words(self, words: Iterable[str]) -> int:
+        """`mask` of the text whose whitespace-separated tokens are `words` (for a caller that
+        has split the text already)."""
+        found = reduce(or_, map(self.masks.__getitem__, words), self.always)
+        if self.slots == 2:  # the usual number: one shift, no loop
+            return found & (found >> self.width) & self.low
         opened = found
         for slot in range(1, self.slots):
             opened &= found >> (slot * self.width)
-        return opened & ((1 << self.width) - 1)
+        return opened & self.low
 
 
 def top_level_branches(pattern: str) -> list[str]:
@@ -419,3 +500,13 @@ class Alternation:
                 found = match
             opened ^= low
         return found
+
+    def any(self, text: str, opened: int, pos: int = 0) -> bool:
+        """Whether `search` would find a match (`opened` as there): the first branch that
+        matches anywhere decides, without looking for the leftmost match."""
+        while opened:
+            low = opened & -opened
+            if self.branches[low.bit_length() - 1].search(text, pos) is not None:
+                return True
+            opened ^= low
+        return False

@@ -11,13 +11,13 @@ sure about; below its threshold the rules stand (see `extract.analysis`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from enum import StrEnum
 from functools import cache
 from typing import Generic, NamedTuple, TypeVar
 
 from extract import cues
-from extract.lexicon import verbs
+from extract.lexicon import VerbLexicon, verbs
 from extract.patterns import (
     MAX_CACHED_TOKEN,
     Alternation,
@@ -89,10 +89,15 @@ _WORD = re.compile(r"[a-z/']+")
 
 def normalise(text: str) -> str:
     """Lowercase, straight apostrophes, single spaces: the form every cue is written against."""
+    return " ".join(_normalised_words(text))
+
+
+def _normalised_words(text: str) -> list[str]:
+    """The words of `normalise`d `text`: `classify` reads its token gates from them, without
+    splitting the joined text again."""
     # `replace` returns its string untouched when the quote is absent, far cheaper than a
     # `translate` table; `split()` cuts at the same Unicode whitespace as `\s+` and strips.
-    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'").lower()
-    return " ".join(text.split())
+    return text.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'").lower().split()
 
 
 def is_closure(text: str) -> bool:
@@ -170,6 +175,10 @@ class _Split:
     shift: int
     # The gate bits of all the branches: any on, and the cue may match.
     bits: int
+    # The bits of the branches whose gates are exact (`TokenGates.exact`): on, and it matches.
+    decided: int
+    # The bits of the other branches.
+    undecided: int
 
     def search(self, text: str, gates: int, pos: int = 0) -> re.Match[str] | None:
         """The cue's `search`, given the segment's gate bits (`_ALL_OPEN`: the folded form)."""
@@ -177,10 +186,19 @@ class _Split:
             return self.folded.search(text, pos)
         return self.exact.search(text, (gates & self.bits) >> self.shift, pos)
 
+    def found(self, text: str, gates: int) -> bool:
+        """Whether `search` finds a match: cheaper where only that counts, as the first branch
+        that matches anywhere decides."""
+        if gates == _ALL_OPEN:
+            return self.folded.search(text) is not None
+        return bool(gates & self.decided) or self.exact.any(text, (gates & self.undecided)
+                                                             >> self.shift)
+
 
 def _split(cue: CasePattern, shift: int) -> _Split:
     exact = Alternation(cue.pattern)
-    return _Split(cue.folded, exact, shift, ((1 << len(exact.branches)) - 1) << shift)
+    bits = ((1 << len(exact.branches)) - 1) << shift
+    return _Split(cue.folded, exact, shift, bits, 0, bits)  # none decided until `_GATES` is
 
 
 _FAILURE = _split(cues.FAILURE, len(_PATTERNS))
@@ -188,7 +206,11 @@ _SYMPTOM_STRONG = _split(cues.SYMPTOM_STRONG, _FAILURE.shift + len(_FAILURE.exac
 _VERIFY = _split(cues.VERIFY, _SYMPTOM_STRONG.shift + len(_SYMPTOM_STRONG.exact.branches))
 _GATES = TokenGates([*(p.pattern for p in _PATTERNS),
                      *(branch.pattern for split in (_FAILURE, _SYMPTOM_STRONG, _VERIFY)
-                       for branch in split.exact.branches)])
+                       for branch in split.exact.branches)], exact=True)
+_FAILURE, _SYMPTOM_STRONG, _VERIFY = (
+    replace(split, decided=split.bits & _GATES.exact, undecided=split.bits & ~_GATES.exact)
+    for split in (_FAILURE, _SYMPTOM_STRONG, _VERIFY))
+
 
 
 class _Starters(dict[str, bool]):
@@ -199,10 +221,10 @@ class _Starters(dict[str, bool]):
     would end the token). Most segments start with no such token and never run the action
     pattern (hundreds of phrases) at all. Bounded like `TokenGates`' cache."""
 
-    def __init__(self, limit: int = 50_000) -> None:
+    def __init__(self, lexicon: VerbLexicon, limit: int = 50_000) -> None:
         super().__init__()
         self.limit = limit
-        firsts = {form.split(" ", 1)[0] for form in verbs().action_forms}
+        firsts = {form.split(" ", 1)[0] for form in lexicon.action_forms}
         self.first_word = re.compile(rf"(?:{trie_alternation(firsts)})(?![\w'])")
 
     def __missing__(self, token: str) -> bool:
@@ -212,12 +234,6 @@ class _Starters(dict[str, bool]):
                 self.clear()
             self[token] = starts
         return starts
-
-
-@cache
-def _starters() -> _Starters:
-    """The starters, built on first use (the verb lexicon loads then, not at import)."""
-    return _Starters()
 
 
 class _Start(NamedTuple):
@@ -231,7 +247,55 @@ class _Start(NamedTuple):
 
 
 _NO_ACTION = _Start(False)
+_RUN = _Start(True, "run")
 _ONGOING = frozenset({"started", "stopped", "kept", "keeps", "continued"})
+
+
+class _Openings(dict[str, _Start]):
+    """Token -> how a segment that starts with it begins when no action phrase is found at its
+    start or after a subject: an unlisted "-ed" word still reads as a step ("reimaged ..."),
+    anything else not.
+
+    That is most segments, and it depends on the first token alone: looked up, not worked out
+    again (and no `_Start` built) for each. Bounded like `_Starters`."""
+
+    def __init__(self, lexicon: VerbLexicon, limit: int = 50_000) -> None:
+        super().__init__()
+        self.lexicon = lexicon
+        self.limit = limit
+
+    def __missing__(self, token: str) -> _Start:
+        word = token.strip(",.;:")
+        generic = (len(word) >= 5 and word.endswith(("ed", "'d"))
+                   and word.replace("'", "").isalpha() and word not in self.lexicon.not_actions
+                   and word not in self.lexicon.symptom_verbs)
+        start = _Start(generic, word)
+        if len(token) <= MAX_CACHED_TOKEN:
+            if len(self) >= self.limit:
+                self.clear()
+            self[token] = start
+        return start
+
+
+@dataclass(frozen=True, slots=True)
+class _Lexicon:
+    """The verb lexicon and what `_action_start` looks up per token from it."""
+
+    verbs: VerbLexicon
+    starters: _Starters
+    openings: _Openings
+
+
+@cache
+def _lexicon() -> _Lexicon:
+    """Built on first use (the verb lexicon loads then, not at import)."""
+    lexicon = verbs()
+    return _Lexicon(lexicon, _Starters(lexicon), _Openings(lexicon))
+
+
+def _starters() -> _Starters:
+    """Token -> whether an action phrase can start there (see `_Starters`)."""
+    return _lexicon().starters
 
 
 def _title_case(text: str) -> bool:
@@ -240,53 +304,66 @@ def _title_case(text: str) -> bool:
     return len(words) >= 2 and all(w[0].isupper() for w in words) and not text.isupper()
 
 
+def _phrase(match: re.Match[str], rx: _Cues[re.Pattern[str]]) -> str:
+    """The action phrase `match` found, `normalise`d: on ASCII text it is a piece of `normalise`d
+    text without a space at either end, so normalised already."""
+    return match.group() if rx is _EXACT else normalise(match.group())
+
+
 def _passive(body: str, rx: _Cues[re.Pattern[str]], tokens: list[str]) -> _Start | None:
     """ "pw reset", "ost rebuilt": a thing named first, then the done-form of what was done.
 
     `tokens`: the first five tokens of `body` (the last one holding the rest)."""
-    lexicon = verbs()
+    known = _lexicon()
     # The subject is one to three tokens: the done-form starts the second, third or fourth.
-    if rx is _EXACT and not any(map(_starters().__getitem__, tokens[1:4])):
+    if rx is _EXACT and not any(map(known.starters.__getitem__, tokens[1:4])):
         return None
     subject = rx.passive_subject.match(body)
     if subject is None:
         return None
+    lexicon = known.verbs
     done = lexicon.action_pattern.match(body, subject.end())
     if done is None:
         return None
-    phrase = normalise(done.group())
+    phrase = _phrase(done, rx)
     if lexicon.is_base_form(phrase) or phrase in lexicon.symptom_verbs or phrase in _ONGOING:
         return None
     return _Start(True, phrase)
 
 
+# The cues `_action_start` tries before the verb lexicon.
+_OPENING_CUES = _BIT.instructed | _BIT.command | _BIT.cause_strong | _BIT.cause_found \
+    | _BIT.adjectival
+
+
 def _action_start(body: str, rx: _Cues[re.Pattern[str]], gates: int) -> _Start:
     """Whether `body` (lead-ins removed) starts with something a technician did or told; `rx`
     and `gates` as `classify` chose them."""
-    lexicon = verbs()
-    instructed = rx.instructed.match(body) if gates & _BIT.instructed else None
-    if instructed:
-        told = lexicon.action_pattern.match(body, instructed.end())
-        return _Start(True, normalise(told.group())) if told else _NO_ACTION
-    if gates & _BIT.command and rx.command.match(body):
-        return _Start(True, "run")
-    if ((gates & _BIT.cause_strong and rx.cause_strong.match(body))
-            or (gates & _BIT.cause_found and rx.cause_found.match(body))
-            or (gates & _BIT.adjectival and rx.adjectival.match(body))):
-        return _NO_ACTION  # "turned out ...", "looks like ...", "shared mailbox not showing"
+    known = _lexicon()
+    lexicon = known.verbs
+    if gates & _OPENING_CUES:  # closed on most segments: none of these can match
+        instructed = rx.instructed.match(body) if gates & _BIT.instructed else None
+        if instructed:
+            told = lexicon.action_pattern.match(body, instructed.end())
+            return _Start(True, _phrase(told, rx)) if told else _NO_ACTION
+        if gates & _BIT.command and rx.command.match(body):
+            return _RUN
+        if ((gates & _BIT.cause_strong and rx.cause_strong.match(body))
+                or (gates & _BIT.cause_found and rx.cause_found.match(body))
+                or (gates & _BIT.adjectival and rx.adjectival.match(body))):
+            return _NO_ACTION  # "turned out ...", "looks like ...", "shared mailbox not showing"
     tokens = body.split(" ", 4)
-    match = lexicon.action_pattern.match(body) \
-        if rx is not _EXACT or _starters()[tokens[0]] else None
+    if rx is _EXACT and not known.starters[tokens[0]]:
+        # No phrase at the start, and (the usual case) none where a passive's could start.
+        if not any(map(known.starters.__getitem__, tokens[1:4])):
+            return known.openings[tokens[0]]
+        match = None
+    else:
+        match = lexicon.action_pattern.match(body)
     if match is None:
         passive = _passive(body, rx, tokens)
-        if passive is not None:
-            return passive
-        word = tokens[0].strip(",.;:")
-        generic = (len(word) >= 5 and word.endswith(("ed", "'d"))
-                   and word.replace("'", "").isalpha() and word not in lexicon.not_actions
-                   and word not in lexicon.symptom_verbs)
-        return _Start(generic, word)
-    phrase = normalise(match.group())
+        return passive if passive is not None else known.openings[tokens[0]]
+    phrase = _phrase(match, rx)
     if phrase in lexicon.symptom_verbs:
         return _NO_ACTION
     if phrase in _ONGOING and rx.ongoing_next.match(body, match.end()):
@@ -300,99 +377,125 @@ def _action_start(body: str, rx: _Cues[re.Pattern[str]], gates: int) -> _Start:
     return _Start(True, phrase, base)
 
 
-@cache
-def _result(roles: frozenset[Role], followup: bool = False) -> Classification:
-    """One shared (immutable) Classification per outcome: a segment's result is one of a few."""
-    return Classification(roles, followup)
-
-
-_OTHER = _result(frozenset({Role.OTHER}))
+# `classify` adds up a segment's roles as bits of an int, and hands back one shared (immutable)
+# Classification per outcome: sets of enum members, and the enum lookups, cost more than the
+# rules around them.
+_ROLE_BITS = {role: 1 << index for index, role in enumerate(Role)}
+_SYMPTOM = _ROLE_BITS[Role.SYMPTOM]
+_CAUSE = _ROLE_BITS[Role.CAUSE]
+_ACTION = _ROLE_BITS[Role.ACTION]
+_FAILED = _ROLE_BITS[Role.FAILED]
+_VERIFICATION = _ROLE_BITS[Role.VERIFICATION]
+_CLOSURE = _ROLE_BITS[Role.CLOSURE]
+_OTHER_ROLE = _ROLE_BITS[Role.OTHER]
+# Indexed by a set of role bits: its Classification, without and with `followup`.
+_OUTCOMES = [Classification(frozenset(role for role, bit in _ROLE_BITS.items() if bits & bit))
+             for bits in range(1 << len(Role))]
+_FOLLOWUPS = [Classification(outcome.roles, True) for outcome in _OUTCOMES]
+_OTHER = _OUTCOMES[_OTHER_ROLE]
+_LABEL_HINTS = {label: _ROLE_BITS[Role(role)] for label, role in cues.LABEL_ROLES.items()}
+# The cues `classify` reads after the action start: with none open, none of them matches.
+_LATE_CUES = _BIT.tried | _FAILURE.bits | _BIT.success | _VERIFY.bits | _BIT.short_ok \
+    | _BIT.cause_strong | _BIT.cause_because | _BIT.cause_found | _BIT.cause_state
+_CUSTOMER_SIDE = frozenset({Context.TITLE, Context.DESCRIPTION, Context.CUSTOMER})
+_TITLE = Context.TITLE
 
 
 def _closure(norm: str) -> Classification:
     state = any(w in _CLOSURE_STATE for w in _WORD.findall(norm))
-    return _result(frozenset({Role.CLOSURE, Role.VERIFICATION} if state else {Role.CLOSURE}))
+    return _OUTCOMES[_CLOSURE | _VERIFICATION if state else _CLOSURE]
 
 
 def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classification:
     """The roles of one segment written in `context`."""
-    norm = normalise(text)
+    words = _normalised_words(text)
+    norm = " ".join(words)
     # Each cue below is searched only when its gate is open: most are closed on most segments.
+    # The gates are read off the whole text, and hold for every suffix of it (the text after a
+    # label or a lead-in can only hold fewer of the literals they look for), but are exact
+    # (`_Split.found`) only for the whole text: `gates` are read again for a shorter body.
     fast = norm.isascii()
     rx = _EXACT if fast else _FOLDED
-    hint: Role | None = None
-    label = rx.label.match(norm)
+    gates = text_gates = _GATES.mask_words(words) if fast else _ALL_OPEN
+    hint = 0
+    label = rx.label.match(norm) if gates & _BIT.label else None
     if label:
-        hint = Role(cues.LABEL_ROLES[label.group("label")]) \
-            if label.group("label") in cues.LABEL_ROLES else None
+        hint = _LABEL_HINTS.get(label.group("label"), 0)
         norm = norm[label.end():]
     if not norm:
         return _OTHER
-    gates = _GATES.mask(norm) if fast else _ALL_OPEN
-    # `norm` is normalised already (normalise is idempotent).
-    if gates & _BIT.closing and _is_closure_words(_WORD.findall(norm)) \
-            and context is not Context.TITLE:
+    if gates & _BIT.closing and context is not _TITLE and _is_closure_words(_WORD.findall(norm)):
         return _closure(norm)
     # Lead-ins off: the pattern is anchored and never matches empty, so `sub` would drop one
-    # match at the start. A suffix of `norm`, so `gates` hold for it too.
-    lead = rx.lead.match(norm)
+    # match at the start.
+    lead = rx.lead.match(norm) if gates & _BIT.lead else None
     body = norm[lead.end():] if lead else norm
-    customer_side = context in (Context.TITLE, Context.DESCRIPTION, Context.CUSTOMER)
-    roles: set[Role] = {hint} if hint is not None else set()
-    symptom = bool(gates & _SYMPTOM_STRONG.bits) and _SYMPTOM_STRONG.search(body, gates) is not None
+    if fast and (label or lead):
+        gates = _GATES.mask(body)
+    customer_side = context in _CUSTOMER_SIDE
+    symptom = bool(gates & _SYMPTOM_STRONG.bits) and _SYMPTOM_STRONG.found(body, gates)
     not_done = rx.not_done.search(body) if gates & _BIT.not_done else None
     if not_done and (not_done.group().endswith("?")
                      or not (gates & _BIT.confirmed and rx.confirmed.search(body))):
         # A plan, a request or a question ("should be working now, can you confirm?").
         if customer_side and (symptom or (gates & _BIT.symptom_weak
                                           and rx.symptom_weak.search(body))):
-            roles.add(Role.SYMPTOM)
-        return _result(frozenset(roles or {Role.OTHER}))
+            return _OUTCOMES[hint | _SYMPTOM]
+        return _OUTCOMES[hint or _OTHER_ROLE]
     start = _NO_ACTION if gates & _BIT.negated_start and rx.negated_start.match(body) \
         else _action_start(body, rx, gates)
-    tried = bool(gates & _BIT.tried) and rx.tried.search(body) is not None
-    failure = bool(gates & _FAILURE.bits) and _FAILURE.search(body, gates) is not None
-    # After the leading verb: "fixed the mapping" is a step, not a report that it worked.
-    success = not failure and bool(gates & _BIT.success) \
-        and rx.success.search(body, len(start.verb)) is not None
-    check = _VERIFY.search(body, gates) if gates & _VERIFY.bits else None
-    # "authenticated successfully" inside a quoted error message is not a check.
-    verified = not failure and (
-        (check is not None and not (symptom and check.group().startswith("success")))
-        or (bool(gates & _BIT.short_ok) and rx.short_ok.match(body) is not None))
-    strong_cause = (bool(gates & _BIT.cause_strong) and rx.cause_strong.search(body) is not None
-                    ) or (not customer_side and bool(gates & _BIT.cause_because)
-                          and rx.cause_because.search(body) is not None)
-    cause = strong_cause or (not customer_side and (
-        (bool(gates & _BIT.cause_found) and rx.cause_found.search(body) is not None)
-        or (not symptom and bool(gates & _BIT.cause_state)
-            and rx.cause_state.search(body) is not None)))
+    tried = failure = success = verified = strong_cause = cause = False
+    if gates & _LATE_CUES:  # on about half the segments, none of these cues can match
+        tried = bool(gates & _BIT.tried) and rx.tried.search(body) is not None
+        failure = bool(gates & _FAILURE.bits) and _FAILURE.found(body, gates)
+        # After the leading verb: "fixed the mapping" is a step, not a report that it worked.
+        success = not failure and bool(gates & _BIT.success) \
+            and rx.success.search(body, len(start.verb)) is not None
+        if not failure:  # a failure is never a check
+            if gates & _VERIFY.bits:
+                if symptom:
+                    # "authenticated successfully" inside a quoted error message is not a check.
+                    check = _VERIFY.search(body, gates)
+                    verified = check is not None and not check.group().startswith("success")
+                else:
+                    verified = _VERIFY.found(body, gates)
+            if not verified:
+                verified = bool(gates & _BIT.short_ok) and rx.short_ok.match(body) is not None
+        strong_cause = (bool(gates & _BIT.cause_strong)
+                        and rx.cause_strong.search(body) is not None
+                        ) or (not customer_side and bool(gates & _BIT.cause_because)
+                              and rx.cause_because.search(body) is not None)
+        cause = strong_cause or (not customer_side and (
+            (bool(gates & _BIT.cause_found) and rx.cause_found.search(body) is not None)
+            or (not symptom and bool(gates & _BIT.cause_state)
+                and rx.cause_state.search(body) is not None)))
     acted = start.acted and not (start.base and (symptom or strong_cause or _title_case(text)))
     if acted and (verified or success) and cues.CHECK_VERB.match(start.verb):
         acted = False  # "tested send/recv ok" is the check, not a step
 
     if (tried and not success) or (failure and (acted or tried)):
-        return _result(frozenset(roles | {Role.FAILED}))
+        return _OUTCOMES[hint | _FAILED]
     if failure:
         # "still no luck", "didn't help": about the step before it.
-        return _result(frozenset(roles | {Role.FAILED}), True)
-    if acted and customer_side and not verified and gates & _BIT.first_person \
+        return _FOLLOWUPS[hint | _FAILED]
+    if acted and customer_side and not verified and text_gates & _BIT.first_person \
             and rx.first_person.search(norm):
         if gates & _BIT.customer_attempt and rx.customer_attempt.search(body):
-            return _result(frozenset(roles | {Role.FAILED}))
-        return _result(frozenset(roles | {Role.SYMPTOM if symptom else Role.OTHER}))
+            return _OUTCOMES[hint | _FAILED]
+        return _OUTCOMES[hint | (_SYMPTOM if symptom else _OTHER_ROLE)]
+    roles = hint
     if acted:
-        roles.add(Role.ACTION)
+        roles |= _ACTION
         if verified or (success and not start.base):
-            roles.add(Role.VERIFICATION)
+            roles |= _VERIFICATION
         if cause:
-            roles.add(Role.CAUSE)
-        return _result(frozenset(roles))
+            roles |= _CAUSE
+        return _OUTCOMES[roles]
     if cause and not (customer_side and symptom and not strong_cause):
-        roles.add(Role.CAUSE)
+        roles |= _CAUSE
     if verified:
-        roles.add(Role.VERIFICATION)
+        roles |= _VERIFICATION
     elif symptom or (customer_side and gates & _BIT.symptom_weak
                      and rx.symptom_weak.search(body)):
-        roles.add(Role.SYMPTOM)
-    return _result(frozenset(roles or {Role.OTHER}))
+        roles |= _SYMPTOM
+    return _OUTCOMES[roles or _OTHER_ROLE]
