@@ -1,7 +1,9 @@
 """The texts of a ticket in reading order, each cleaned and tagged with who wrote it.
 
 The extractor reads the *whole* ticket: title, description, then every note and time entry in
-chronological order. A description that a PSA also stores as the first note is read once.
+chronological order. A description that a PSA also stores as the first note is read once, and
+the suggestions fixedit itself posts to a ticket (`fixedit suggest`) are not read at all: they
+quote other tickets' steps, which would otherwise become this ticket's own on the next sync.
 """
 
 from __future__ import annotations
@@ -15,7 +17,11 @@ from extract.clean import CleanText, clean_text
 from extract.roles import Context, normalise
 from records import AuthorRole, Evidence, NoteKind, Ticket
 
-__all__ = ["Source", "ticket_sources"]
+__all__ = ["SUGGESTION_HEADER", "Source", "is_suggestion", "ticket_sources"]
+
+SUGGESTION_HEADER = "fixedit: similar tickets were fixed before"
+"""How every note `fixedit suggest` posts begins (its first line goes on with the kind of note).
+Written by `fixedit.suggest.format_note`; read here to leave those notes out."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +57,12 @@ def _context(kind: NoteKind, role: AuthorRole) -> Context:
 _CREATED_AT = attrgetter("created_at")
 
 
+def is_suggestion(clean_text_: str) -> bool:
+    """True for the cleaned text of a note fixedit posted: a PSA may wrap it in HTML or indent
+    it, which cleaning and the left strip take off, but keeps its first line."""
+    return clean_text_.lstrip().startswith(SUGGESTION_HEADER)
+
+
 def ticket_sources(ticket: Ticket) -> list[Source]:
     """Title, description and notes (oldest first) of `ticket`, cleaned. Never empty."""
     sources = [Source("title", None, Context.TITLE, ticket.title,
@@ -69,6 +81,8 @@ def ticket_sources(ticket: Ticket) -> list[Source]:
         if not note.text or note.text.isspace():
             continue
         clean = clean_text(note.text)
+        if is_suggestion(clean.text):
+            continue
         if note.kind is NoteKind.DESCRIPTION:
             # A note that repeats the description (or an earlier note) adds nothing.
             seen.update(normalise(source.clean.text) for source in sources[counted:])

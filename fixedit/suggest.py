@@ -26,6 +26,7 @@ from connectors.base import ApiConnector, Connector
 from connectors.settings import ApiSourceSettings, WritebackSettings
 from extract import redact_text
 from extract.pii import RedactionSettings
+from extract.sources import SUGGESTION_HEADER
 from fixedit.settings import Settings, SourceSettings
 from fixedit.sources import open_connector
 from records import ConfigError, FixeditError, Resolution, Ticket
@@ -202,8 +203,8 @@ def format_note(matches: Sequence[Match]) -> str:
 
     Plain text: every PSA shows it, none renders the same Markdown.
     """
-    lines = ["fixedit: similar tickets were fixed before (automatic suggestion, internal only).",
-             ""]
+    # The header is how the extractor knows the note for fixedit's own when it syncs it back.
+    lines = [f"{SUGGESTION_HEADER} (automatic suggestion, internal only).", ""]
     for number, match in enumerate(matches, start=1):
         resolution = match.resolution
         sure = ", confident match" if match.confident else ""

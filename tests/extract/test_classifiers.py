@@ -94,7 +94,7 @@ def test_extractor_uses_the_model_for_steps_and_verification(
     assert resolution.verification is not None
     assert resolution.verification.text == "user confirmed it works now"
     assert resolution.category == "email"
-    assert resolution.extractor_version == "0.3.0"
+    assert resolution.extractor_version == "0.3.1"
 
 
 def test_retraining_reproduces_the_shipped_models(

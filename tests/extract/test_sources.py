@@ -43,3 +43,20 @@ def test_ordinary_notes_are_kept_even_when_they_repeat(ticket: TicketMaker,
     ])
 
     assert [s.note_id for s in ticket_sources(source)] == [None, None, "n1", "n2"]
+
+
+def test_suggestions_fixedit_posted_are_not_read_even_wrapped_in_html(
+        ticket: TicketMaker, note: NoteMaker) -> None:
+    # What `fixedit suggest` posts, as a PSA that stores notes as HTML gives it back
+    posted = ("<div><p>fixedit: similar tickets were fixed before (automatic suggestion, "
+              "internal only).</p><p>1. Outlook keeps asking for password [resolved]<br>"
+              "&nbsp;&nbsp;&nbsp;Step 1: Cleared cached credentials in Credential Manager"
+              "</p></div>")
+    source = ticket(description="Outlook prompts for the password all day.", notes=[
+        note(1, posted, external_id="s1", author="fixedit"),
+        note(2, "Rebuilt the Outlook profile, user confirmed no more prompts.", external_id="n1"),
+        note(3, "Mentioned fixedit: similar tickets were fixed before, per the note.",
+             external_id="n2"),  # a person quoting it mid-sentence is still read
+    ])
+
+    assert [s.note_id for s in ticket_sources(source)] == [None, None, "n1", "n2"]

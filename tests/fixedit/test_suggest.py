@@ -17,10 +17,12 @@ from typer.testing import CliRunner
 import store
 from connectors.sandbox.base import FaultRule
 from connectors.sandbox.runner import Sandbox, render_sources_toml
+from extract import Extractor
+from extract.sources import SUGGESTION_HEADER
 from fixedit.cli import app
 from fixedit.settings import Settings, load_settings
 from fixedit.suggest import format_note, run_suggestions
-from records import ConfigError, EvidencedText
+from records import AuthorRole, ConfigError, EvidencedText, Note, NoteKind, Ticket
 from store.lookup import Match
 from store.suggestions import get_suggestion, ticket_row_id
 from store.tables import LookupRow
@@ -235,3 +237,32 @@ def test_format_note_numbers_matches_and_cuts_long_steps() -> None:
     assert "1. Print jobs stuck in queue on HP LaserJet [resolved, confident match]" in text
     assert "Step 4: step 3" in text and "Step 5" not in text and "(+3 more steps)" in text
     assert "(fixedit resolution 7)" in text
+
+
+def test_a_posted_suggestion_synced_back_adds_nothing_to_the_tickets_resolution() -> None:
+    # The note fixedit posts comes back with the ticket on the next sync: its quoted steps belong
+    # to other tickets and must not become this ticket's steps.
+    prior = make_resolution(steps=[EvidencedText(text="Cleared the spooler folder and restarted "
+                                                      "the print spooler service")])
+    posted = format_note([Match(resolution_id=3, resolution=prior, score=2.0, confident=True)])
+    opened = datetime(2024, 5, 6, 8, 30, tzinfo=UTC)
+
+    def ticket(notes: list[Note]) -> Ticket:
+        return Ticket(source="connectwise", external_id="T-9", title="Printer queue stuck",
+                      description="Jobs sit in the queue and never print.", status="Closed",
+                      created_at=opened, updated_at=opened + timedelta(hours=3), notes=notes)
+
+    fix = Note(external_id="n2", kind=NoteKind.RESOLUTION, author="Sam Tech",
+               author_role=AuthorRole.TECHNICIAN, created_at=opened + timedelta(hours=2),
+               text="Replaced the driver with the PCL6 one, test page printed.")
+    suggestion = Note(external_id="n1", kind=NoteKind.INTERNAL, author="fixedit",
+                      author_role=AuthorRole.TECHNICIAN, created_at=opened + timedelta(hours=1),
+                      text=posted)
+    extractor = Extractor()
+    with_suggestion = extractor.extract(ticket([suggestion, fix]))
+    without = extractor.extract(ticket([fix]))
+
+    assert posted.startswith(SUGGESTION_HEADER)
+    assert [s.text for s in with_suggestion.steps] == [s.text for s in without.steps]
+    assert not any("spooler" in s.text.lower() for s in with_suggestion.steps)
+    assert all(evidence.note_id != "n1" for _, _, evidence in with_suggestion.evidence_spans())
