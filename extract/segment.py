@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from itertools import pairwise
 
 import numpy
-from spacy.attrs import IDX, LENGTH, SENT_START
+from spacy.attrs import IDX, IS_SPACE, LENGTH, LOWER, SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
@@ -32,7 +32,8 @@ from extract.patterns import CasePattern
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "FACTORY", "MAX_SEGMENTS", "Boundaries", "doc_text", "segment_spans", "trim", "with_text",
+    "FACTORY", "MAX_SEGMENTS", "TOKEN_COLUMNS", "Boundaries", "doc_text", "segment_spans",
+    "token_table", "trim", "with_text",
 ]
 
 _STARTERS_EXTRA = (
@@ -104,6 +105,24 @@ _NOT_START = numpy.iinfo(numpy.uint64).max  # SENT_START -1, as `Doc.from_array`
 _BOUNDS_KEY = "fixedit_bounds"
 
 
+# What `token_table` reads of each token, in this column order.
+TOKEN_COLUMNS = (IDX, LENGTH, LOWER, IS_SPACE)
+_TOKEN_ATTRS = list(TOKEN_COLUMNS)
+_TOKENS_KEY = "fixedit_tokens"
+
+
+def token_table(doc: Doc) -> numpy.ndarray:
+    """The doc's tokens as the rows of a uint64 array, one column per `TOKEN_COLUMNS` attribute
+    (offset, length, LOWER id, whether a space token), read once and kept in the doc's
+    user_data. Each `Doc.to_array` call costs about 3 µs in argument handling before it reads
+    a token, several times what a column more costs: the components and the readers of a doc
+    share this one call rather than each making its own."""
+    table = doc.user_data.get(_TOKENS_KEY)
+    if table is None:
+        table = doc.user_data[_TOKENS_KEY] = doc.to_array(_TOKEN_ATTRS)
+    return table
+
+
 def doc_text(doc: Doc) -> str:
     """The doc's text, built once and kept (``Doc.text`` re-joins every token on each call)."""
     text = doc.user_data.get(_TEXT_KEY)
@@ -154,7 +173,7 @@ class Boundaries:
                                           [whole.end_char - whole.start_char])
             return doc
         # Token texts are read as slices of the text: a Python int per ORTH hash costs more.
-        starts, lengths = doc.to_array([IDX, LENGTH]).T.tolist()
+        starts, lengths = token_table(doc)[:, :2].T.tolist()
         firsts = {0}
         after = 0  # the first token past the last ender and the closers and spaces after it
         # An ender token is made of ender characters only, so it starts inside a run of them.
