@@ -180,6 +180,11 @@ _SHAPE_HINT = re.compile(r"[0-9_]|://|(?i:caa)")
 # Every SMTP and VERSION match holds a digit, a "." and a digit in a row ("6.2", "5.7.1"), or
 # is a release name ("22H2").
 _DOTTED_DIGIT = re.compile(r"\d(?:\.\d|[hH][12])")
+# Every BUGCHECK match holds an underscore between capitals or digits ("CRITICAL_PROCESS_DIED"),
+# every INTERNAL_KB and MS_KB match a "kb" and a number ("KB-1234", "KB 5034441"): texts with a
+# "_" or a "kb" and no such thing ("include:_spf", "see kb") need no scan for them.
+_BUGCHECK_HINT = re.compile(r"_(?<=[A-Z0-9]_)[A-Z0-9]")
+_KB_NUMBER = re.compile(r"kb[ #-]?\d")
 
 
 @cache
@@ -201,14 +206,14 @@ def _shapes(text: str, lower: str, digit: bool) -> re.Pattern[str] | None:
         wanted.append("HEX")
     if "aadsts" in lower or "ora-" in lower or "caa" in lower or "ERR_" in text:
         wanted.append("VENDOR")
-    if "_" in text:
+    if "_" in text and _BUGCHECK_HINT.search(text) is not None:
         wanted.append("BUGCHECK")
     # Most texts with a digit hold no dotted number (times, dates, ticket numbers): they need
     # neither SMTP nor VERSION, and so no scan of their word starts.
     dotted = digit and _DOTTED_DIGIT.search(text) is not None
     if dotted:
         wanted.append("SMTP")
-    if digit and "kb" in lower:
+    if digit and "kb" in lower and _KB_NUMBER.search(lower) is not None:
         wanted += ("INTERNAL_KB", "MS_KB")
     if "://" in text:
         wanted.append("KB_URL")
@@ -357,7 +362,7 @@ class EntityTagger:
                 span = doc[start:end]
                 found.append((start, end, PRODUCT, strings[match_id], span.start_char,
                               span.end_char))
-        doc.user_data[_ENTITIES_KEY] = _non_overlapping(found)
+        doc.user_data[_ENTITIES_KEY] = _non_overlapping(found) if found else []
         return doc
 
 

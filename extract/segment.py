@@ -166,11 +166,12 @@ class Boundaries:
                 or "then" in lowered or ";" in lowered or "&" in lowered or "+" in lowered:
             marks.extend(m.end() for m in self.clauses.finditer(lowered))
         if not marks and _ENDER_RUN.search(text) is None:
-            # One segment, the whole doc: its offsets come without reading the arrays.
-            whole = doc[:]
+            # One segment, the whole doc: its offsets come without reading the arrays (and from
+            # two Tokens, which cost a fifth of a Span).
+            first, last = doc[0], doc[-1]
             doc.from_array([SENT_START], _sent_starts(size, (0,)))
-            doc.user_data[_BOUNDS_KEY] = ([0, 1], [whole.start_char],
-                                          [whole.end_char - whole.start_char])
+            doc.user_data[_BOUNDS_KEY] = ([0, 1], [first.idx],
+                                          [last.idx + len(last) - first.idx])
             return doc
         # Token texts are read as slices of the text: a Python int per ORTH hash costs more.
         starts, lengths = token_table(doc)[:, :2].T.tolist()
