@@ -114,9 +114,10 @@ _TOKENS_KEY = "fixedit_tokens"
 def token_table(doc: Doc) -> numpy.ndarray:
     """The doc's tokens as the rows of a uint64 array, one column per `TOKEN_COLUMNS` attribute
     (offset, length, LOWER id, whether a space token), read once and kept in the doc's
-    user_data. Each `Doc.to_array` call costs about 3 µs in argument handling before it reads
-    a token, several times what a column more costs: the components and the readers of a doc
-    share this one call rather than each making its own."""
+    user_data. Each `Doc.to_array` call pays about a microsecond before it reads a token
+    (argument conversion, a new array), and the Python that slices and converts its result as
+    much again: the components and the readers of a doc share this one call rather than each
+    making its own."""
     table = doc.user_data.get(_TOKENS_KEY)
     if table is None:
         table = doc.user_data[_TOKENS_KEY] = doc.to_array(_TOKEN_ATTRS)
