@@ -16,17 +16,15 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
-from operator import attrgetter
 
-from spacy.attrs import LOWER
+import numpy
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
-from spacy.tokens import Doc, Token
+from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from extract.lexicon import load_json
-from extract.patterns import CasePattern
-from extract.segment import doc_text
+from extract.segment import doc_text, token_table
 
 __all__ = [
     "FACTORY", "EntityTagger", "Mention", "TokenPatterns", "mentions", "product_categories",
@@ -73,25 +71,28 @@ _PATTERNS: dict[str, list[list[dict[str, object]]]] = {
                         {"LOWER": {"REGEX": r"^v?\d+(?:\.\d+){1,3}[a-z]?$"}}]),
                 *_each(["build"], [{"TEXT": {"REGEX": r"^\d{4,5}(?:\.\d+)?$"}}])],
 }
-# A token test of a pattern step, and the step: its test and its operator ("1", "?" or "*").
-_Test = Callable[[Token], bool]
-_Step = tuple[_Test, str]
+# A token test of a pattern step (on the token's TEXT or LOWER string), and the step: its test,
+# whether it reads LOWER (else TEXT) and its operator ("1", "?" or "*").
+_Test = Callable[[str], bool]
+_Step = tuple[_Test, bool, str]
 
 
-def _test(spec: dict[str, object]) -> _Test:
-    """The test of one pattern step: equality, "IN" or "REGEX" on the token's TEXT or LOWER,
-    as the Matcher reads them (a REGEX is searched for, not matched)."""
+def _test(spec: dict[str, object]) -> tuple[_Test, bool]:
+    """The test of one pattern step (equality, "IN" or "REGEX", as the Matcher reads them: a
+    REGEX is searched for, not matched), and whether it reads the token's LOWER (else TEXT)."""
     (attr, wanted), = ((k, v) for k, v in spec.items() if k != "OP")
-    read: Callable[[Token], str] = {"TEXT": attrgetter("text"), "LOWER": attrgetter("lower_")}[attr]
+    if attr not in ("TEXT", "LOWER"):
+        raise ValueError(f"unsupported pattern step {spec!r}")
+    reads_lower = attr == "LOWER"
     if isinstance(wanted, str):
-        return lambda token: read(token) == wanted
+        return (lambda value: value == wanted), reads_lower
     if not isinstance(wanted, dict) or len(wanted) != 1:
         raise ValueError(f"unsupported pattern step {spec!r}")
     if "IN" in wanted:
         values = frozenset(wanted["IN"])
-        return lambda token: read(token) in values
+        return (lambda value: value in values), reads_lower
     search = re.compile(wanted["REGEX"]).search
-    return lambda token: search(read(token)) is not None
+    return (lambda value: search(value) is not None), reads_lower
 
 
 class TokenPatterns:
@@ -99,11 +100,13 @@ class TokenPatterns:
     pattern matches, once, in no particular order (equal spans of one key are equal entities).
 
     Every pattern opens with an exact word, so only a token whose LOWER is some pattern's first
-    word (lowercased) can start a match: one pass over the doc's LOWER hashes finds those, and
-    the patterns are stepped through from them alone. The Matcher steps every token of the doc
-    through its states and builds a Token for each, which cost ten times more. The pattern
-    language read is the part `_PATTERNS` uses: one TEXT or LOWER test a step (a string, "IN"
-    or "REGEX") and the operators "?" and "*"; anything else is refused when built.
+    word (lowercased) can start a match: one look at the doc's LOWER ids tells whether any
+    does, and the patterns are stepped through from those tokens alone, on the token strings
+    sliced from the text (TEXT; LOWER is its ``str.lower()``, as spaCy's lexeme attribute is).
+    The Matcher steps every token of the doc through its states and builds a Token for each,
+    which cost ten times more. The pattern language read is the part `_PATTERNS` uses: one TEXT
+    or LOWER test a step (a string, "IN" or "REGEX") and the operators "?" and "*"; anything
+    else is refused when built.
     """
 
     def __init__(self, vocab: Vocab, patterns: dict[str, list[list[dict[str, object]]]]) -> None:
@@ -113,24 +116,36 @@ class TokenPatterns:
                 opener = next(iter(pattern[0].values()))
                 if not isinstance(opener, str) or "OP" in pattern[0]:
                     raise ValueError(f"a pattern must open with an exact word: {pattern!r}")
-                steps = [(_test(spec), str(spec.get("OP", "1"))) for spec in pattern]
-                if any(op not in ("1", "?", "*") for _, op in steps):
+                steps = [(*_test(spec), str(spec.get("OP", "1"))) for spec in pattern]
+                if any(op not in ("1", "?", "*") for _, _, op in steps):
                     raise ValueError(f"unsupported operator in {pattern!r}")
                 self.first.setdefault(vocab.strings.add(opener.lower()), []).append((key, steps))
 
     def __call__(self, doc: Doc) -> set[tuple[str, int, int]]:
         """(key, start, end) of every match in `doc`."""
+        return self.find(doc_text(doc), token_table(doc))
+
+    def find(self, text: str, table: numpy.ndarray) -> set[tuple[str, int, int]]:
+        """(key, start, end) of every match in the doc of `text` whose `token_table` is `table`."""
         found: set[tuple[str, int, int]] = set()
-        size = len(doc)
-        for start, lower in enumerate(doc.to_array(LOWER).tolist() if size else ()):
+        lowers: list[int] = table[:, 2].tolist()
+        if self.first.keys().isdisjoint(lowers):  # most docs: no token opens a pattern
+            return found
+        size = len(lowers)
+        starts: list[int] = table[:, 0].tolist()
+        lengths: list[int] = table[:, 1].tolist()
+        for start, lower in enumerate(lowers):
             for key, steps in self.first.get(lower, ()):
                 ends = {start}  # where the steps so far can have got to
-                for test, op in steps:
+                for test, reads_lower, op in steps:
                     reached: set[int] = set()
                     for end in ends:
                         if op != "1":  # "?" and "*" may take no token
                             reached.add(end)
-                        while end < size and test(doc[end]):
+                        while end < size:
+                            value = text[starts[end]:starts[end] + lengths[end]]
+                            if not test(value.lower() if reads_lower else value):
+                                break
                             end += 1
                             reached.add(end)
                             if op != "*":
@@ -142,15 +157,7 @@ class TokenPatterns:
         return found
 
 
-# What every `_PATTERNS` match looks like in the text, loosely: a first word, then only the
-# separators and middle words the patterns allow, then a number (a status code and a reason
-# word for HTTP_REASON). Text without it need not run the Matcher (which builds a Token per token
-# of the doc). The only loosening of exactness: HTTP's "error/status/code" run is capped.
-_MATCHER_GATE = CasePattern(
-    r"\b(?:event|evt|eventid|eid|https?(?:/1\.[01]|/2)?|error|err|code|kb|version|ver|v|build"
-    r"|release)(?:[ :#=.-]|(?:ids?|error|status|code|article)\b){0,40}?v?\d"
-    r"|\b[1-5]\d\d [a-z]")
-# Every gate match holds a digit: most texts are turned away by this one scan for one.
+# Every `_PATTERNS` match holds a digit: most texts are turned away by this one scan for one.
 _ANY_DIGIT = re.compile(r"\d")
 # Single-token shapes, found in one pass over the text (a per-token REGEX predicate in the
 # Matcher costs a regex call for every token of every doc). In priority order: `_shapes`
@@ -170,6 +177,14 @@ _ALL_SHAPES = tuple(name for name, _ in _SHAPE_PARTS)
 # (CAA codes may be all hex letters): non-ASCII text without any of them skips the scan (ASCII
 # text is tested for each shape's literals instead).
 _SHAPE_HINT = re.compile(r"[0-9_]|://|(?i:caa)")
+# Every SMTP and VERSION match holds a digit, a "." and a digit in a row ("6.2", "5.7.1"), or
+# is a release name ("22H2").
+_DOTTED_DIGIT = re.compile(r"\d(?:\.\d|[hH][12])")
+# Every BUGCHECK match holds an underscore between capitals or digits ("CRITICAL_PROCESS_DIED"),
+# every INTERNAL_KB and MS_KB match a "kb" and a number ("KB-1234", "KB 5034441"): texts with a
+# "_" or a "kb" and no such thing ("include:_spf", "see kb") need no scan for them.
+_BUGCHECK_HINT = re.compile(r"_(?<=[A-Z0-9]_)[A-Z0-9]")
+_KB_NUMBER = re.compile(r"kb[ #-]?\d")
 
 
 @cache
@@ -186,18 +201,25 @@ def _shapes(text: str, lower: str, digit: bool) -> re.Pattern[str] | None:
     without it); None when none can match."""
     if not text.isascii():  # case folds such as the Kelvin sign make literal tests unsound
         return _compiled_shapes(_ALL_SHAPES) if _SHAPE_HINT.search(text) else None
-    kb = digit and "kb" in lower
-    wanted = tuple(name for name, present in (
-        ("HEX", "0x" in lower),
-        ("VENDOR", "aadsts" in lower or "ora-" in lower or "caa" in lower or "ERR_" in text),
-        ("BUGCHECK", "_" in text),
-        ("SMTP", digit and "." in text),
-        ("INTERNAL_KB", kb),
-        ("MS_KB", kb),
-        ("KB_URL", "://" in text),
-        ("VERSION", digit),
-    ) if present)
-    return _compiled_shapes(wanted) if wanted else None
+    wanted: list[str] = []
+    if "0x" in lower:
+        wanted.append("HEX")
+    if "aadsts" in lower or "ora-" in lower or "caa" in lower or "ERR_" in text:
+        wanted.append("VENDOR")
+    if "_" in text and _BUGCHECK_HINT.search(text) is not None:
+        wanted.append("BUGCHECK")
+    # Most texts with a digit hold no dotted number (times, dates, ticket numbers): they need
+    # neither SMTP nor VERSION, and so no scan of their word starts.
+    dotted = digit and _DOTTED_DIGIT.search(text) is not None
+    if dotted:
+        wanted.append("SMTP")
+    if digit and "kb" in lower and _KB_NUMBER.search(lower) is not None:
+        wanted += ("INTERNAL_KB", "MS_KB")
+    if "://" in text:
+        wanted.append("KB_URL")
+    if dotted:
+        wanted.append("VERSION")
+    return _compiled_shapes(tuple(wanted)) if wanted else None
 
 
 # Every match of the HEX, SMTP and VERSION shapes starts a word ("\b" or "(?<![\w.])" before a
@@ -292,6 +314,7 @@ class EntityTagger:
         self.patterns = TokenPatterns(nlp.vocab, _PATTERNS)
         self.aliases = PhraseMatcher(nlp.vocab, attr="LOWER")
         self.cased = PhraseMatcher(nlp.vocab, attr="ORTH")
+        cased_firsts: set[str] = set()
         for product in _products():
             name = product["name"]
             aliases = [nlp.make_doc(alias) for alias in product.get("aliases", [])]
@@ -300,17 +323,23 @@ class EntityTagger:
                 self.aliases.add(name, aliases)
             if cased:
                 self.cased.add(name, cased)
+                cased_firsts.update(alias[0].text for alias in cased if len(alias))
+        # A cased alias matches only where the text holds its first token as written, which
+        # few texts do: one scan for those (an alternation of literals, which `re` skips through
+        # in C) spares most docs the second matcher.
+        self.cased_hint = re.compile("|".join(map(re.escape, sorted(cased_firsts)))) \
+            if cased_firsts else None
 
     def __call__(self, doc: Doc) -> Doc:
         """Store the non-overlapping entities in ``doc.user_data["fixedit_entities"]``."""
         strings = doc.vocab.strings
         found: list[_Found] = []
         text = doc_text(doc)
-        # Lowercased ASCII text lets the gate run case-sensitively (see extract.patterns).
         lower = text.lower()
         digit = _ANY_DIGIT.search(text) is not None  # on ASCII text, "[0-9]"
-        if digit and _MATCHER_GATE.search(lower if text.isascii() else text) is not None:
-            for key, start, end in self.patterns(doc):
+        # Every pattern ends on a number: a text without a digit has no match.
+        if digit and len(doc):
+            for key, start, end in self.patterns.find(text, token_table(doc)):
                 span = doc[start:end]
                 value = _normalise(key, span.text, span[0].text, span[-1].text)
                 if value is not None:
@@ -326,12 +355,14 @@ class EntityTagger:
             if span is not None and len(span) and value is not None:
                 found.append((span.start, span.end, _LABELS[key], value, span.start_char,
                               span.end_char))
-        for matcher in (self.aliases, self.cased):
+        matchers = (self.aliases, self.cased) \
+            if self.cased_hint is not None and self.cased_hint.search(text) else (self.aliases,)
+        for matcher in matchers:
             for match_id, start, end in matcher(doc):
                 span = doc[start:end]
                 found.append((start, end, PRODUCT, strings[match_id], span.start_char,
                               span.end_char))
-        doc.user_data[_ENTITIES_KEY] = _non_overlapping(found)
+        doc.user_data[_ENTITIES_KEY] = _non_overlapping(found) if found else []
         return doc
 
 

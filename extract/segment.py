@@ -17,11 +17,11 @@ from __future__ import annotations
 import logging
 import re
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from itertools import pairwise
 
 import numpy
-from spacy.attrs import IDX, LENGTH, SENT_START
+from spacy.attrs import IDX, IS_SPACE, LENGTH, LOWER, SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
@@ -32,7 +32,8 @@ from extract.patterns import CasePattern
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "FACTORY", "MAX_SEGMENTS", "Boundaries", "doc_text", "segment_spans", "trim", "with_text",
+    "FACTORY", "MAX_SEGMENTS", "TOKEN_COLUMNS", "Boundaries", "doc_text", "segment_spans",
+    "token_table", "trim", "with_text",
 ]
 
 _STARTERS_EXTRA = (
@@ -81,10 +82,13 @@ def _clause_pattern() -> CasePattern:
     done = {f for f in lexicon.action_forms if not lexicon.is_base_form(f)}
     # Inside the lookahead, which starter matches does not matter, only whether one does (and
     # is not followed by a letter), so the tree's order gives the same matches. Every branch of
-    # the opening alternation begins with a character (the "\b" before "and"/"then" checked
-    # just after it), which lets `re` skip ahead to candidate characters.
+    # the opening alternation begins with one literal character (the "\b" before "and"/"then"
+    # and the space a dash, "&" or "+" needs before it are checked just after it): `re` then
+    # skips in C to the characters that can open a clause, where a class such as "[,;]" or
+    # "\s" opening a branch makes it try the whole pattern at every character.
     return CasePattern(
-        r"(?:[,;]|\s(?:[-–—]+|&|\+)|a(?<!\wa)nd\b|t(?<!\wt)hen\b)\s+"
+        r"(?:,|;|-(?<=\s-)[-–—]*|–(?<=\s–)[-–—]*|—(?<=\s—)[-–—]*|&(?<=\s&)|\+(?<=\s\+)"
+        r"|a(?<!\wa)nd\b|t(?<!\wt)hen\b)\s+"
         rf"(?:(?:and|then|also|&|so|but)\s+)*(?=(?:{_trie(done | set(_STARTERS_EXTRA))})(?![\w']))",
     )
 
@@ -99,6 +103,25 @@ _NOT_START = numpy.iinfo(numpy.uint64).max  # SENT_START -1, as `Doc.from_array`
 # cuts[k + 1] - 1, and a unit's offset and length are starts[unit], lengths[unit]. The units are
 # the doc's tokens, or the whole doc when it is one segment.
 _BOUNDS_KEY = "fixedit_bounds"
+
+
+# What `token_table` reads of each token, in this column order.
+TOKEN_COLUMNS = (IDX, LENGTH, LOWER, IS_SPACE)
+_TOKEN_ATTRS = list(TOKEN_COLUMNS)
+_TOKENS_KEY = "fixedit_tokens"
+
+
+def token_table(doc: Doc) -> numpy.ndarray:
+    """The doc's tokens as the rows of a uint64 array, one column per `TOKEN_COLUMNS` attribute
+    (offset, length, LOWER id, whether a space token), read once and kept in the doc's
+    user_data. Each `Doc.to_array` call pays about a microsecond before it reads a token
+    (argument conversion, a new array), and the Python that slices and converts its result as
+    much again: the components and the readers of a doc share this one call rather than each
+    making its own."""
+    table = doc.user_data.get(_TOKENS_KEY)
+    if table is None:
+        table = doc.user_data[_TOKENS_KEY] = doc.to_array(_TOKEN_ATTRS)
+    return table
 
 
 def doc_text(doc: Doc) -> str:
@@ -143,17 +166,16 @@ class Boundaries:
         if not ascii_text or "," in lowered or "and" in lowered or "-" in lowered \
                 or "then" in lowered or ";" in lowered or "&" in lowered or "+" in lowered:
             marks.extend(m.end() for m in self.clauses.finditer(lowered))
-        values = numpy.full(size, _NOT_START, dtype=numpy.uint64)
-        values[0] = 1
         if not marks and _ENDER_RUN.search(text) is None:
-            # One segment, the whole doc: its offsets come without reading the arrays.
-            whole = doc[:]
-            doc.from_array([SENT_START], values)
-            doc.user_data[_BOUNDS_KEY] = ([0, 1], [whole.start_char],
-                                          [whole.end_char - whole.start_char])
+            # One segment, the whole doc: its offsets come without reading the arrays (and from
+            # two Tokens, which cost a fifth of a Span).
+            first, last = doc[0], doc[-1]
+            doc.from_array([SENT_START], _sent_starts(size, (0,)))
+            doc.user_data[_BOUNDS_KEY] = ([0, 1], [first.idx],
+                                          [last.idx + len(last) - first.idx])
             return doc
         # Token texts are read as slices of the text: a Python int per ORTH hash costs more.
-        starts, lengths = doc.to_array([IDX, LENGTH]).T.tolist()
+        starts, lengths = token_table(doc)[:, :2].T.tolist()
         firsts = {0}
         after = 0  # the first token past the last ender and the closers and spaces after it
         # An ender token is made of ender characters only, so it starts inside a run of them.
@@ -176,11 +198,35 @@ class Boundaries:
             if index < size and starts[index] == mark:
                 firsts.add(index)
         cuts = sorted(firsts)
-        values[cuts] = 1
-        doc.from_array([SENT_START], values)
+        doc.from_array([SENT_START], _sent_starts(size, cuts))
         cuts.append(size)
         doc.user_data[_BOUNDS_KEY] = (cuts, starts, lengths)
         return doc
+
+
+# SENT_START values of a doc with no start marked but the first: `_sent_starts` copies a slice
+# (`numpy.full` with a value past int64 costs several times more than the copy).
+_FIRST_ONLY = numpy.full(4096, _NOT_START, dtype=numpy.uint64)
+_FIRST_ONLY[0] = 1
+_FIRST_ONLY.flags.writeable = False
+
+
+def _sent_starts(size: int, cuts: Sequence[int]) -> numpy.ndarray:
+    """SENT_START values of a doc of `size` tokens whose segments open at `cuts` (sorted, the
+    first 0), for `Doc.from_array` (which copies them into the tokens)."""
+    if size > len(_FIRST_ONLY):
+        values = numpy.full(size, _NOT_START, dtype=numpy.uint64)
+        values[cuts] = 1
+        return values
+    if len(cuts) == 1:
+        return _FIRST_ONLY[:size]  # read only, never written
+    values = _FIRST_ONLY[:size].copy()
+    if len(cuts) > 16:
+        values[cuts] = 1  # one numpy call costs about as much as 16 item writes
+    else:
+        for cut in cuts:
+            values[cut] = 1
+    return values
 
 
 @Language.factory(FACTORY)
@@ -196,19 +242,42 @@ _PLAIN_FIRST = frozenset("CDEFGHIJKLMNOQRUVWXYZcdefghijklmnoqruvwxyz(\"'[{<#$%/=
 _PLAIN_LAST = frozenset("ABCEFGHIJKLMPQRSUVWXYZabcefghijklmpqrsuvwxyz0123456789)]}>!?'\"*/%#$@_|~")
 # Characters `_TRIM_RIGHT` strips one by one (its \s, for ASCII, and its class)
 _STRIPPED = frozenset(" \t\n\r\x0b\x0c,;:.-([&+")
+# `_TRIM_RIGHT`'s connectives, and the letters they end with
+_CONNECTIVES = frozenset({"and", "then", "also", "but", "so"})
+_CONNECTIVE_LAST = frozenset("dnotDNOT")
 
 
 def trim(text: str, start: int, end: int) -> tuple[int, int]:
     """Shrink [start, end) past bullets, connectives and dangling punctuation."""
-    if start < end and text[start] in _PLAIN_FIRST:
-        # The common case without a pattern: nothing to strip on the left, and on the right at
-        # most a run of stripped characters after a character no strip can take.
-        stop = end
-        while stop > start and text[stop - 1] in _STRIPPED:
-            stop -= 1
-        if stop > start and text[stop - 1] in _PLAIN_LAST:
-            return start, stop
+    first = start
+    if start < end and text[start] not in _PLAIN_FIRST:
+        # `_TRIM_LEFT` is anchored, so it fails fast; it is the right end's search, tried at
+        # every position of the piece, that costs.
+        left = _TRIM_LEFT.match(text[start:end])
+        if left is not None:
+            first = start + left.end()
+    # The common case without the right pattern: at most a run of stripped characters after a
+    # character no strip can take, or after a word that is no connective (so the pattern's
+    # leftmost match is that run); or nothing but stripped characters past the left trim (the
+    # pattern takes them all).
+    stop = end
+    while stop > first and text[stop - 1] in _STRIPPED:
+        stop -= 1
+    if stop == first or text[stop - 1] in _PLAIN_LAST \
+            or (text[stop - 1] in _CONNECTIVE_LAST and not _ends_in_connective(text, start, stop)):
+        return first, stop
     return _trim_by_patterns(text, start, end)
+
+
+def _ends_in_connective(text: str, start: int, stop: int) -> bool:
+    """Whether the word ending at `stop` (cut at `start`, where the piece `trim` reads begins)
+    may be one of `_TRIM_RIGHT`'s connectives. Non-ASCII words say yes: case folds ("ſo")."""
+    word = stop
+    # a word character as `re` reads "\b": alphanumeric or "_"
+    while word > start and (text[word - 1].isalnum() or text[word - 1] == "_"):
+        word -= 1
+    found = text[word:stop]
+    return not found.isascii() or found.lower() in _CONNECTIVES
 
 
 def _trim_by_patterns(text: str, start: int, end: int) -> tuple[int, int]:
