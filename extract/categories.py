@@ -10,7 +10,6 @@ keyword vote as one of its features; `extract.assemble` decides between them.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -70,21 +69,30 @@ def _keywords() -> tuple[dict[str, tuple[tuple[str, int], ...]], dict[str, tuple
             {word: tuple(sorted(lengths)) for word, lengths in sizes.items()})
 
 
-def _hits(text: str) -> Counter[str]:
+@cache
+def _order() -> dict[str, int]:
+    """Each category's place in the taxonomy (an earlier category wins a tie)."""
+    return {category.id: index for index, category in enumerate(taxonomy())}
+
+
+def _hits(text: str) -> dict[str, int]:
     """The weighted keyword votes for each category in `text` (word n-gram lookups)."""
     owners, sizes = _keywords()
     if "[REDACTED:" in text:
         text = MARKER_PATTERN.sub(" ", text)
     words = _WORD.findall(text.lower())
-    hits: Counter[str] = Counter()
+    # A plain dict, filled in the same order as before: a Counter costs a Python-level
+    # constructor per text, and most texts vote for one or two categories.
+    hits: dict[str, int] = {}
     count = len(words)
     for index in [i for i, word in enumerate(words) if word in sizes]:
-        for size in sizes[words[index]]:
+        word = words[index]
+        for size in sizes[word]:
             if index + size > count:
                 break
-            gram = words[index] if size == 1 else " ".join(words[index:index + size])
+            gram = word if size == 1 else " ".join(words[index:index + size])
             for category_id, weight in owners.get(gram, ()):
-                hits[category_id] += weight
+                hits[category_id] = hits.get(category_id, 0) + weight
     return hits
 
 
@@ -92,15 +100,15 @@ def categorise(texts: Iterable[tuple[str, float]],
                product_votes: Iterable[tuple[str, float]] = ()) -> str:
     """The best category id for weighted texts and weighted (category, weight) product votes,
     one vote per product mention."""
-    scores: Counter[str] = Counter()
+    scores: dict[str, float] = {}
     for text, weight in texts:
         if weight:
             for category_id, count in _hits(text).items():
-                scores[category_id] += weight * min(count, 6)
+                scores[category_id] = scores.get(category_id, 0) + weight * min(count, 6)
     for category_id, weight in product_votes:
-        scores[category_id] += weight
+        scores[category_id] = scores.get(category_id, 0) + weight
     if not scores:
         return OTHER
-    order = {category.id: index for index, category in enumerate(taxonomy())}
+    order = _order()
     best, score = max(scores.items(), key=lambda item: (item[1], -order.get(item[0], 99)))
     return best if score >= _MIN_SCORE else OTHER

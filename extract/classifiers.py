@@ -130,14 +130,18 @@ _NONE = frozenset({"none"})
 
 
 def segment_rows(segments: Sequence[Segment]) -> tuple[list[numpy.ndarray], list[tuple[int, ...]]]:
-    """Word and context columns for every segment of one ticket, in reading order."""
+    """Word and context columns for every segment of one ticket, in reading order.
+
+    Called for every segment of a batch (thousands per batch), so each segment is touched by
+    one comprehension, and first / last of its source are read from index lists rather than
+    per-segment dict lookups."""
     sources: dict[int, tuple[str, str, str]] = {}
     first: dict[int, int] = {}
     last: dict[int, int] = {}
-    for index, segment in enumerate(segments):
-        ident = id(segment.source)
+    idents = [id(segment.source) for segment in segments]
+    for index, ident in enumerate(idents):
         if ident not in sources:
-            source = segment.source
+            source = segments[index].source
             kind = source.kind.value if source.kind else source.field
             sources[ident] = (source.context.value, kind, "first" if not sources else "mid")
             first[ident] = index
@@ -145,12 +149,21 @@ def segment_rows(segments: Sequence[Segment]) -> tuple[list[numpy.ndarray], list
     if len(sources) > 1:
         context, kind, _ = sources[ident]
         sources[ident] = (context, kind, "last")
+    count = len(segments)
+    is_first = [False] * count
+    is_last = [False] * count
+    for index in first.values():
+        is_first[index] = True
+    for index in last.values():
+        is_last[index] = True
     names = [_NONE, *(frozenset(segment.roles) for segment in segments), _NONE]
-    metas = [_meta(sources[ident], first[ident] == index, last[ident] == index,
-                   min(len(segment.words) // 4, 5), bool(segment.classification.followup),
-                   names[index + 1], names[index], names[index + 2])
-             for index, (ident, segment) in enumerate((id(s.source), s) for s in segments)]
-    return [segment.words for segment in segments], metas
+    words = [segment.words for segment in segments]
+    metas = [_meta(sources[ident], starts, ends, min(len(row) // 4, 5),
+                   bool(segment.classification.followup), rules, before, after)
+             for ident, starts, ends, row, segment, before, rules, after
+             in zip(idents, is_first, is_last, words, segments, names[:-2], names[1:-1],
+                    names[2:], strict=True)]
+    return words, metas
 
 
 def category_row(title: str, notes: Sequence[str], rule_category: str,
