@@ -23,7 +23,7 @@ import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -93,7 +93,14 @@ class Bundle:
         start = 0
         for block, column in zip(self.blocks, columns, strict=True):
             stop = start + len(block.vocabulary)
-            scores += block.transform(column, strings, memo) @ coef[:, start:stop].T
+            weights = coef[:, start:stop].T
+            if block.kind == "tokens":
+                # context keys repeat (a few hundred distinct tuples in thousands of rows):
+                # each distinct row's product is computed once, then gathered
+                distinct, which = block.distinct_rows(column)
+                scores += (distinct @ weights)[which]
+            else:
+                scores += block.transform(column, strings, memo) @ weights
             start = stop
         scores -= scores.max(axis=1, keepdims=True)
         numpy.exp(scores, out=scores)
@@ -112,11 +119,10 @@ def _name(value: Any) -> str:
     return str(getattr(value, "value", value))
 
 
-@lru_cache(maxsize=1 << 16)
 def _meta(where: tuple[str, str, str], first: bool, last: bool, length: int, followup: bool,
           rules: frozenset[Any], before: frozenset[Any], after: frozenset[Any]
           ) -> tuple[int, ...]:
-    """The context keys of one segment (few distinct combinations: cached)."""
+    """The context keys of one segment."""
     context, kind, position = where
     names = [f"ctx={context}", f"kind={kind}", f"src={position}",
              "seg=first" if first else "seg=later", "seg=last" if last else "seg=notlast",
@@ -127,14 +133,17 @@ def _meta(where: tuple[str, str, str], first: bool, last: bool, length: int, fol
 
 
 _NONE = frozenset({"none"})
+_METAS: dict[tuple[Any, ...], tuple[int, ...]] = {}  # `_meta` by its arguments: few distinct
+_METAS_LIMIT = 1 << 16
+_LENGTHS = tuple(min(length // 4, 5) for length in range(20))  # a segment's word count, bucketed
 
 
 def segment_rows(segments: Sequence[Segment]) -> tuple[list[numpy.ndarray], list[tuple[int, ...]]]:
     """Word and context columns for every segment of one ticket, in reading order.
 
     Called for every segment of a batch (thousands per batch), so each segment is touched by
-    one comprehension, and first / last of its source are read from index lists rather than
-    per-segment dict lookups."""
+    one comprehension building its `_meta` arguments, looked up in a plain dict (cheaper than
+    an lru_cache call); first / last of its source are flagged from index lists."""
     sources: dict[int, tuple[str, str, str]] = {}
     first: dict[int, int] = {}
     last: dict[int, int] = {}
@@ -158,11 +167,15 @@ def segment_rows(segments: Sequence[Segment]) -> tuple[list[numpy.ndarray], list
         is_last[index] = True
     names = [_NONE, *(frozenset(segment.roles) for segment in segments), _NONE]
     words = [segment.words for segment in segments]
-    metas = [_meta(sources[ident], starts, ends, min(len(row) // 4, 5),
-                   bool(segment.classification.followup), rules, before, after)
-             for ident, starts, ends, row, segment, before, rules, after
-             in zip(idents, is_first, is_last, words, segments, names[:-2], names[1:-1],
-                    names[2:], strict=True)]
+    arguments = [(sources[ident], starts, ends, _LENGTHS[length] if length < 20 else 5,
+                  bool(segment.classification.followup), rules, before, after)
+                 for ident, starts, ends, length, segment, before, rules, after
+                 in zip(idents, is_first, is_last, map(len, words), segments, names[:-2],
+                        names[1:-1], names[2:], strict=True)]
+    if len(_METAS) > _METAS_LIMIT:
+        _METAS.clear()
+    known = _METAS.get
+    metas = [known(found) or _METAS.setdefault(found, _meta(*found)) for found in arguments]
     return words, metas
 
 

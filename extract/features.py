@@ -397,8 +397,12 @@ class Block:
             table.rows = sparse.vstack([table.rows, fresh], format="csr")
         return table.rows
 
-    def _tuple_matrix(self, rows: Sequence[tuple[int, ...]]) -> sparse.csr_matrix:
-        """rows x features for rows of keys: each distinct tuple's columns found once."""
+    def distinct_rows(self, rows: Sequence[tuple[int, ...]]
+                      ) -> tuple[sparse.csr_matrix, numpy.ndarray]:
+        """For a tokens block: the feature rows of the distinct tuples among `rows`, and which
+        of them each row is (its feature matrix is ``distinct[which]``). Each distinct tuple's
+        columns are found once; a product with the distinct rows, gathered by `which`, equals
+        the product with the full matrix, row for row, for a fraction of the work."""
         index: dict[tuple[int, ...], int] = {}
         which = numpy.fromiter((index.setdefault(row, len(index)) for row in rows),
                                dtype=numpy.int64, count=len(rows))
@@ -417,14 +421,15 @@ class Block:
         flat = numpy.concatenate(found) if found else numpy.zeros(0, dtype=numpy.int64)
         distinct = sparse.csr_matrix((numpy.ones(len(flat)), flat, indptr),
                                      shape=(len(found), len(self.vocabulary)))
-        return distinct[which]
+        return distinct, which
 
     def transform(self, rows: Sequence[Any], strings: StringStore | None,
                   memo: dict[int, _Words] | None = None) -> sparse.csr_matrix:
         """The batch's feature matrix, one row per input row. `memo` shares the reading of a
         column between the blocks of one batch."""
         if self.kind == "tokens":
-            return self._tuple_matrix(rows)
+            distinct, which = self.distinct_rows(rows)
+            return distinct[which]
         memo = {} if memo is None else memo
         read = memo.get(id(rows))
         if read is None or read.generation != _INDEX.generation:
@@ -459,10 +464,11 @@ class Block:
         numpy.log(data, out=data)
         data += 1.0
         data *= self.idf[matrix.indices]
-        counts = numpy.diff(matrix.indptr)
-        row_of = numpy.repeat(numpy.arange(matrix.shape[0]), counts)
-        norms = numpy.sqrt(numpy.bincount(row_of, weights=data * data,
-                                          minlength=matrix.shape[0]))
+        # Each row's sum of squares, added in storage order from zero (scipy's sparse
+        # matrix-vector product: faster than a weighted bincount, and the same sums).
+        squares = sparse.csr_matrix((data * data, matrix.indices, matrix.indptr),
+                                    shape=matrix.shape)
+        norms = numpy.sqrt(squares @ numpy.ones(matrix.shape[1]))
         norms[norms == 0] = 1.0
-        data /= numpy.repeat(norms, counts)
+        data /= numpy.repeat(norms, numpy.diff(matrix.indptr))
         return matrix
