@@ -191,21 +191,21 @@ def _joined_words(text: str, parts: Sequence[tuple[str, numpy.ndarray]]) -> nump
     else read afresh. spaCy splits on spaces before anything else, so a join's tokens are its
     parts' tokens in turn, whichever parts they are."""
     found: list[numpy.ndarray] = []
-    at = 0
+    at, end = 0, len(text)
     for part, words in parts:
-        if at > len(text):
+        if at > end:
             break
-        if text.startswith(part, at) and (at + len(part) == len(text)
-                                          or text[at + len(part)] == " "):
+        stop = at + len(part)
+        if text.startswith(part, at) and (stop == end or text[stop] == " "):
             found.append(words)
-            at += len(part) + 1
-    if at - 1 == len(text) or (not text and not found):
+            at = stop + 1
+    if at - 1 == end or (not text and not found):
         return numpy.concatenate(found) if found else numpy.zeros(0, dtype=numpy.uint64)
     return text_words(text)
 
 
 def _vote_keys(votes: str) -> tuple[int, ...]:
-    return tuple(key(vote) for vote in votes.split())
+    return tuple(map(key, votes.split()))
 
 
 def category_columns(rows: Sequence[CategoryRow], analyses: Sequence[Analysis | None]

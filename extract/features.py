@@ -203,19 +203,29 @@ class _Probe:
     def find(self, wanted: numpy.ndarray) -> numpy.ndarray:
         """Column of each key, -1 for keys the vocabulary does not hold."""
         mask = len(self.keys) - 1
-        found = numpy.full(wanted.size, -1, dtype=numpy.int64)
-        pending = numpy.arange(wanted.size)
+        # The first probe settles almost every key (found at home, or an empty slot there), so
+        # it runs over the whole array with no index bookkeeping; only the few keys that met
+        # another key go on probing.
         slots = (wanted & numpy.uint64(mask)).astype(numpy.intp)
-        for _ in range(self.longest + 1):
+        columns = self.columns[slots]
+        filled = columns >= 0
+        hit = filled & (self.keys[slots] == wanted)
+        found = numpy.where(hit, columns, -1)
+        further = filled & ~hit  # an empty slot ends the search: the key is absent
+        if not self.longest or not further.any():
+            return found
+        pending = numpy.flatnonzero(further)
+        wanted, slots = wanted[pending], slots[pending]
+        for _ in range(self.longest):
+            slots = (slots + 1) & mask
             columns = self.columns[slots]
             filled = columns >= 0
             hit = filled & (self.keys[slots] == wanted)
             found[pending[hit]] = columns[hit]
-            further = filled & ~hit  # an empty slot ends the search: the key is absent
+            further = filled & ~hit
             if not further.any():
                 break
-            pending, wanted = pending[further], wanted[further]
-            slots = (slots[further] + 1) & mask
+            pending, wanted, slots = pending[further], wanted[further], slots[further]
         return found
 
     def extended(self, vocabulary: list[int], first: int) -> _Probe:
@@ -403,11 +413,15 @@ class Block:
         of them each row is (its feature matrix is ``distinct[which]``). Each distinct tuple's
         columns are found once; a product with the distinct rows, gathered by `which`, equals
         the product with the full matrix, row for row, for a fraction of the work."""
-        index: dict[tuple[int, ...], int] = {}
-        which = numpy.fromiter((index.setdefault(row, len(index)) for row in rows),
-                               dtype=numpy.int64, count=len(rows))
+        # Rows are told apart by identity, not by value: hashing a tuple of a dozen keys per
+        # row costs more, and `segment_rows` hands out one shared tuple per distinct context.
+        # Equal tuples that are distinct objects merely get a row each.
+        first = {id(row): row for row in rows}
+        position = {ident: at for at, ident in enumerate(first)}
+        which = numpy.fromiter(map(position.__getitem__, map(id, rows)), dtype=numpy.int64,
+                               count=len(rows))
         found: list[numpy.ndarray] = []
-        for row in index:
+        for row in first.values():
             columns = self._tuples.get(row)
             if columns is None:
                 if len(self._tuples) > _CACHE_LIMIT:
