@@ -14,8 +14,9 @@ the array of its tokens' LOWER ids (``Doc.to_array``, stable murmurhash ids), an
 `Block.fit` keeps the keys seen in at least `min_df` training rows (a sorted key array is the
 vocabulary, so artefacts stay small and unseen keys are dropped, as with a fitted vectoriser) and
 their smoothed idf. `Block.transform` turns a whole batch of rows into one CSR matrix with no
-per-token Python: keys are looked up with `numpy.searchsorted`; the only Python loop is over the
-batch's distinct unseen words.
+per-token Python: a token's word is numbered by a process-wide hash table (`_WordIndex`), and
+that number is its row in each block's cached word-by-feature matrix; the only Python loop is
+over words never seen before.
 """
 
 from __future__ import annotations
@@ -250,7 +251,7 @@ class _Probe:
 
 class _WordIndex:
     """Process-wide dense numbering of the word ids seen so far (0, 1, 2, ... in order of first
-    sight), looked up with a `_Probe` hash table.
+    sight; a batch's new words in sorted order), looked up with a `_Probe` hash table.
 
     Every text block keeps its per-word feature rows in this numbering (`_Table`), so a batch
     needs neither ``unique`` over its tokens (a sort of tens of thousands of ids) nor a lookup of
