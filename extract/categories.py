@@ -10,7 +10,6 @@ keyword vote as one of its features; `extract.assemble` decides between them.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -50,10 +49,14 @@ def _phrase(keyword: str) -> str:
     return " ".join(_WORD.findall(keyword.lower()))
 
 
+_Votes = tuple[tuple[str, int], ...]
+
+
 @cache
-def _keywords() -> tuple[dict[str, tuple[tuple[str, int], ...]], dict[str, tuple[int, ...]]]:
-    """Keyword -> (category, weight) votes, and for each word a keyword starts with, the lengths
-    (in words) of the keywords starting with it, so a lookup tries only n-grams that exist.
+def _keywords() -> tuple[dict[str, _Votes], dict[str, tuple[_Votes, tuple[int, ...]]]]:
+    """Keyword -> (category, weight) votes; and for each word a keyword starts with, the votes
+    of that word alone (when it is a keyword) and the lengths (in words) of the longer keywords
+    starting with it, so a lookup tries only n-grams that exist.
 
     A strong keyword counts twice.
     """
@@ -66,25 +69,42 @@ def _keywords() -> tuple[dict[str, tuple[tuple[str, int], ...]], dict[str, tuple
     sizes: dict[str, set[int]] = {}
     for keyword in owners:
         sizes.setdefault(keyword.split(" ", 1)[0], set()).add(keyword.count(" ") + 1)
-    return ({word: tuple(votes) for word, votes in owners.items()},
-            {word: tuple(sorted(lengths)) for word, lengths in sizes.items()})
+    votes = {word: tuple(found) for word, found in owners.items()}
+    starts = {word: (votes.get(word, ()) if 1 in lengths else (),
+                     tuple(sorted(length for length in lengths if length > 1)))
+              for word, lengths in sizes.items()}
+    return votes, starts
 
 
-def _hits(text: str) -> Counter[str]:
+@cache
+def _order() -> dict[str, int]:
+    """Each category's place in the taxonomy (an earlier category wins a tie)."""
+    return {category.id: index for index, category in enumerate(taxonomy())}
+
+
+def _hits(text: str) -> dict[str, int]:
     """The weighted keyword votes for each category in `text` (word n-gram lookups)."""
-    owners, sizes = _keywords()
+    owners, starts = _keywords()
     if "[REDACTED:" in text:
         text = MARKER_PATTERN.sub(" ", text)
     words = _WORD.findall(text.lower())
-    hits: Counter[str] = Counter()
+    # A plain dict (a Counter costs a Python-level constructor per text), filled word by word:
+    # a word's own votes, then those of the longer keywords it starts.
+    hits: dict[str, int] = {}
     count = len(words)
-    for index in [i for i, word in enumerate(words) if word in sizes]:
-        for size in sizes[words[index]]:
+    start_of = starts.get
+    for index, word in enumerate(words):
+        start = start_of(word)
+        if start is None:
+            continue
+        alone, longer = start
+        for category_id, weight in alone:
+            hits[category_id] = hits.get(category_id, 0) + weight
+        for size in longer:
             if index + size > count:
                 break
-            gram = words[index] if size == 1 else " ".join(words[index:index + size])
-            for category_id, weight in owners.get(gram, ()):
-                hits[category_id] += weight
+            for category_id, weight in owners.get(" ".join(words[index:index + size]), ()):
+                hits[category_id] = hits.get(category_id, 0) + weight
     return hits
 
 
@@ -92,15 +112,15 @@ def categorise(texts: Iterable[tuple[str, float]],
                product_votes: Iterable[tuple[str, float]] = ()) -> str:
     """The best category id for weighted texts and weighted (category, weight) product votes,
     one vote per product mention."""
-    scores: Counter[str] = Counter()
+    scores: dict[str, float] = {}
     for text, weight in texts:
         if weight:
             for category_id, count in _hits(text).items():
-                scores[category_id] += weight * min(count, 6)
+                scores[category_id] = scores.get(category_id, 0) + weight * min(count, 6)
     for category_id, weight in product_votes:
-        scores[category_id] += weight
+        scores[category_id] = scores.get(category_id, 0) + weight
     if not scores:
         return OTHER
-    order = {category.id: index for index, category in enumerate(taxonomy())}
+    order = _order()
     best, score = max(scores.items(), key=lambda item: (item[1], -order.get(item[0], 99)))
     return best if score >= _MIN_SCORE else OTHER

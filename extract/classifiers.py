@@ -23,7 +23,7 @@ import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -93,7 +93,14 @@ class Bundle:
         start = 0
         for block, column in zip(self.blocks, columns, strict=True):
             stop = start + len(block.vocabulary)
-            scores += block.transform(column, strings, memo) @ coef[:, start:stop].T
+            weights = coef[:, start:stop].T
+            if block.kind == "tokens":
+                # context keys repeat (a few hundred distinct tuples in thousands of rows):
+                # each distinct row's product is computed once, then gathered
+                distinct, which = block.distinct_rows(column)
+                scores += (distinct @ weights)[which]
+            else:
+                scores += block.transform(column, strings, memo) @ weights
             start = stop
         scores -= scores.max(axis=1, keepdims=True)
         numpy.exp(scores, out=scores)
@@ -112,11 +119,10 @@ def _name(value: Any) -> str:
     return str(getattr(value, "value", value))
 
 
-@lru_cache(maxsize=1 << 16)
 def _meta(where: tuple[str, str, str], first: bool, last: bool, length: int, followup: bool,
           rules: frozenset[Any], before: frozenset[Any], after: frozenset[Any]
           ) -> tuple[int, ...]:
-    """The context keys of one segment (few distinct combinations: cached)."""
+    """The context keys of one segment."""
     context, kind, position = where
     names = [f"ctx={context}", f"kind={kind}", f"src={position}",
              "seg=first" if first else "seg=later", "seg=last" if last else "seg=notlast",
@@ -127,17 +133,24 @@ def _meta(where: tuple[str, str, str], first: bool, last: bool, length: int, fol
 
 
 _NONE = frozenset({"none"})
+_METAS: dict[tuple[Any, ...], tuple[int, ...]] = {}  # `_meta` by its arguments: few distinct
+_METAS_LIMIT = 1 << 16
+_LENGTHS = tuple(min(length // 4, 5) for length in range(20))  # a segment's word count, bucketed
 
 
 def segment_rows(segments: Sequence[Segment]) -> tuple[list[numpy.ndarray], list[tuple[int, ...]]]:
-    """Word and context columns for every segment of one ticket, in reading order."""
+    """Word and context columns for every segment of one ticket, in reading order.
+
+    Called for every segment of a batch (thousands per batch), so each segment is touched by
+    one comprehension building its `_meta` arguments, looked up in a plain dict (cheaper than
+    an lru_cache call); first / last of its source are flagged from index lists."""
     sources: dict[int, tuple[str, str, str]] = {}
     first: dict[int, int] = {}
     last: dict[int, int] = {}
-    for index, segment in enumerate(segments):
-        ident = id(segment.source)
+    idents = [id(segment.source) for segment in segments]
+    for index, ident in enumerate(idents):
         if ident not in sources:
-            source = segment.source
+            source = segments[index].source
             kind = source.kind.value if source.kind else source.field
             sources[ident] = (source.context.value, kind, "first" if not sources else "mid")
             first[ident] = index
@@ -145,12 +158,25 @@ def segment_rows(segments: Sequence[Segment]) -> tuple[list[numpy.ndarray], list
     if len(sources) > 1:
         context, kind, _ = sources[ident]
         sources[ident] = (context, kind, "last")
+    count = len(segments)
+    is_first = [False] * count
+    is_last = [False] * count
+    for index in first.values():
+        is_first[index] = True
+    for index in last.values():
+        is_last[index] = True
     names = [_NONE, *(frozenset(segment.roles) for segment in segments), _NONE]
-    metas = [_meta(sources[ident], first[ident] == index, last[ident] == index,
-                   min(len(segment.words) // 4, 5), bool(segment.classification.followup),
-                   names[index + 1], names[index], names[index + 2])
-             for index, (ident, segment) in enumerate((id(s.source), s) for s in segments)]
-    return [segment.words for segment in segments], metas
+    words = [segment.words for segment in segments]
+    arguments = [(sources[ident], starts, ends, _LENGTHS[length] if length < 20 else 5,
+                  bool(segment.classification.followup), rules, before, after)
+                 for ident, starts, ends, length, segment, before, rules, after
+                 in zip(idents, is_first, is_last, map(len, words), segments, names[:-2],
+                        names[1:-1], names[2:], strict=True)]
+    if len(_METAS) > _METAS_LIMIT:
+        _METAS.clear()
+    known = _METAS.get
+    metas = [known(found) or _METAS.setdefault(found, _meta(*found)) for found in arguments]
+    return words, metas
 
 
 def category_row(title: str, notes: Sequence[str], rule_category: str,
@@ -165,21 +191,21 @@ def _joined_words(text: str, parts: Sequence[tuple[str, numpy.ndarray]]) -> nump
     else read afresh. spaCy splits on spaces before anything else, so a join's tokens are its
     parts' tokens in turn, whichever parts they are."""
     found: list[numpy.ndarray] = []
-    at = 0
+    at, end = 0, len(text)
     for part, words in parts:
-        if at > len(text):
+        if at > end:
             break
-        if text.startswith(part, at) and (at + len(part) == len(text)
-                                          or text[at + len(part)] == " "):
+        stop = at + len(part)
+        if text.startswith(part, at) and (stop == end or text[stop] == " "):
             found.append(words)
-            at += len(part) + 1
-    if at - 1 == len(text) or (not text and not found):
+            at = stop + 1
+    if at - 1 == end or (not text and not found):
         return numpy.concatenate(found) if found else numpy.zeros(0, dtype=numpy.uint64)
     return text_words(text)
 
 
 def _vote_keys(votes: str) -> tuple[int, ...]:
-    return tuple(key(vote) for vote in votes.split())
+    return tuple(map(key, votes.split()))
 
 
 def category_columns(rows: Sequence[CategoryRow], analyses: Sequence[Analysis | None]

@@ -14,8 +14,9 @@ the array of its tokens' LOWER ids (``Doc.to_array``, stable murmurhash ids), an
 `Block.fit` keeps the keys seen in at least `min_df` training rows (a sorted key array is the
 vocabulary, so artefacts stay small and unseen keys are dropped, as with a fitted vectoriser) and
 their smoothed idf. `Block.transform` turns a whole batch of rows into one CSR matrix with no
-per-token Python: keys are looked up with `numpy.searchsorted`; the only Python loop is over the
-batch's distinct unseen words.
+per-token Python: a token's word is numbered by a process-wide hash table (`_WordIndex`), and
+that number is its row in each block's cached word-by-feature matrix; the only Python loop is
+over words never seen before.
 """
 
 from __future__ import annotations
@@ -57,7 +58,10 @@ def doc_words(doc: Doc) -> tuple[numpy.ndarray, numpy.ndarray]:
         return EMPTY, numpy.zeros(0, dtype=numpy.int64)
     table = doc.to_array(_WORD_ATTRS)
     spaces = table[:, 2]
-    if spaces.any():  # most texts have no space token: no selection to make
+    # most texts have no space token: no selection to make. count_nonzero is a plain C call
+    # (ndarray.any goes through numpy's Python-level reduction wrapper, several times slower
+    # on a doc's few dozen tokens).
+    if numpy.count_nonzero(spaces):
         table = table[spaces == 0]
     return table[:, 0].copy(), table[:, 1].astype(numpy.int64)
 
@@ -168,37 +172,6 @@ def _token_keys(rows: Sequence[Sequence[int]]) -> tuple[numpy.ndarray, numpy.nda
     return flat, numpy.repeat(numpy.arange(len(rows)), lengths)
 
 
-@dataclass
-class _Words:
-    """A batch of word-id rows, read once and shared by every block of the same column."""
-
-    words: numpy.ndarray
-    owner: numpy.ndarray
-    distinct: numpy.ndarray
-    occurs: sparse.csr_matrix  # rows x distinct words: how often each occurs in each row
-
-    @classmethod
-    def read(cls, rows: Sequence[numpy.ndarray]) -> _Words:
-        lengths = numpy.fromiter(map(len, rows), dtype=numpy.int64, count=len(rows))
-        words = numpy.concatenate(rows) if len(rows) else EMPTY
-        distinct, inverse = _unique(words)
-        indptr = numpy.zeros(len(rows) + 1, dtype=numpy.int64)
-        numpy.cumsum(lengths, out=indptr[1:])
-        indices = inverse.astype(numpy.int64, copy=False)
-        occurs = sparse.csr_matrix((numpy.ones(words.size), indices, indptr),
-                                   shape=(len(rows), len(distinct)))
-        return cls(words, numpy.repeat(numpy.arange(len(rows)), lengths), distinct, occurs)
-
-
-@dataclass
-class _Table:
-    """Per-process cache: the columns of every word seen so far, one CSR row per word."""
-
-    known: numpy.ndarray = field(default_factory=lambda: EMPTY)  # sorted word ids
-    row_of: numpy.ndarray = field(default_factory=lambda: numpy.zeros(0, dtype=numpy.int64))
-    rows: sparse.csr_matrix | None = None
-
-
 @dataclass(frozen=True)
 class _Probe:
     """A vocabulary as an open-addressing hash table (linear probing), for looking up many keys
@@ -231,20 +204,124 @@ class _Probe:
     def find(self, wanted: numpy.ndarray) -> numpy.ndarray:
         """Column of each key, -1 for keys the vocabulary does not hold."""
         mask = len(self.keys) - 1
-        found = numpy.full(wanted.size, -1, dtype=numpy.int64)
-        pending = numpy.arange(wanted.size)
+        # The first probe settles almost every key (found at home, or an empty slot there), so
+        # it runs over the whole array with no index bookkeeping; only the few keys that met
+        # another key go on probing.
         slots = (wanted & numpy.uint64(mask)).astype(numpy.intp)
-        for _ in range(self.longest + 1):
+        columns = self.columns[slots]
+        filled = columns >= 0
+        hit = filled & (self.keys[slots] == wanted)
+        found = numpy.where(hit, columns, -1)
+        further = filled & ~hit  # an empty slot ends the search: the key is absent
+        if not self.longest or not further.any():
+            return found
+        pending = numpy.flatnonzero(further)
+        wanted, slots = wanted[pending], slots[pending]
+        for _ in range(self.longest):
+            slots = (slots + 1) & mask
             columns = self.columns[slots]
             filled = columns >= 0
             hit = filled & (self.keys[slots] == wanted)
             found[pending[hit]] = columns[hit]
-            further = filled & ~hit  # an empty slot ends the search: the key is absent
+            further = filled & ~hit
             if not further.any():
                 break
-            pending, wanted = pending[further], wanted[further]
-            slots = (slots[further] + 1) & mask
+            pending, wanted, slots = pending[further], wanted[further], slots[further]
         return found
+
+    def extended(self, vocabulary: list[int], first: int) -> _Probe:
+        """This table for `vocabulary`, whose words before `first` it already holds: the new
+        ones are inserted in place while the table stays at most a quarter full, else it is
+        rebuilt at least twice as large (amortised O(1) a word)."""
+        size = len(self.keys)
+        if 4 * len(vocabulary) > size:
+            return _Probe.build(numpy.asarray(vocabulary, dtype=numpy.uint64))
+        # copies: a table already handed out never changes under its holder
+        keys, columns, longest = self.keys.copy(), self.columns.copy(), self.longest
+        mask = size - 1
+        for column in range(first, len(vocabulary)):
+            word = vocabulary[column]
+            slot, distance = word & mask, 0
+            while columns[slot] >= 0:
+                slot, distance = (slot + 1) & mask, distance + 1
+            keys[slot], columns[slot] = word, column
+            longest = max(longest, distance)
+        return _Probe(keys, columns, longest)
+
+
+class _WordIndex:
+    """Process-wide dense numbering of the word ids seen so far (0, 1, 2, ... in order of first
+    sight; a batch's new words in sorted order), looked up with a `_Probe` hash table.
+
+    Every text block keeps its per-word feature rows in this numbering (`_Table`), so a batch
+    needs neither ``unique`` over its tokens (a sort of tens of thousands of ids) nor a lookup of
+    its distinct words in each block's table: a token's dense id is directly its row. Only the
+    batch's new words, few once a process is warm, are sorted and numbered. Cleared (a new
+    `generation`, which drops every block's rows) past `_CACHE_LIMIT` words."""
+
+    def __init__(self) -> None:
+        self.generation = 0
+        self._clear()
+
+    def _clear(self) -> None:
+        self.words: list[int] = []
+        self.probe = _Probe.build(EMPTY)
+
+    def number(self, words: numpy.ndarray) -> numpy.ndarray:
+        """The dense id of every word (new words are numbered, in sorted order)."""
+        found = self.probe.find(words)
+        missing = found < 0
+        if not missing.any():
+            return found
+        new, inverse = _unique(words[missing])
+        if len(self.words) + len(new) > _CACHE_LIMIT:
+            self.generation += 1
+            self._clear()
+            new, inverse = _unique(words)
+            missing = slice(None)
+        first = len(self.words)
+        self.words += new.tolist()
+        self.probe = self.probe.extended(self.words, first)
+        found[missing] = inverse + first
+        return found
+
+
+_INDEX = _WordIndex()
+
+
+@dataclass
+class _Words:
+    """A batch of word-id rows, read once and shared by every block of the same column."""
+
+    words: numpy.ndarray
+    owner: numpy.ndarray
+    ids: numpy.ndarray  # each token's dense id in `_INDEX`
+    indptr: numpy.ndarray  # where each row's tokens start
+    generation: int  # of `_INDEX`, when `ids` were numbered
+
+    @classmethod
+    def read(cls, rows: Sequence[numpy.ndarray]) -> _Words:
+        lengths = numpy.fromiter(map(len, rows), dtype=numpy.int64, count=len(rows))
+        words = numpy.concatenate(rows) if len(rows) else EMPTY
+        indptr = numpy.zeros(len(rows) + 1, dtype=numpy.int64)
+        numpy.cumsum(lengths, out=indptr[1:])
+        return cls(words, numpy.repeat(numpy.arange(len(rows)), lengths), _INDEX.number(words),
+                   indptr, _INDEX.generation)
+
+    def occurs(self, columns: numpy.ndarray, width: int) -> sparse.csr_matrix:
+        """rows x `width`: how often each column (one per token, in token order) occurs in each
+        row. Duplicates are left for the product to sum, which adds them in token order."""
+        return sparse.csr_matrix((numpy.ones(self.words.size), columns, self.indptr),
+                                 shape=(len(self.indptr) - 1, width))
+
+
+@dataclass
+class _Table:
+    """Per-process cache of one block: its columns for every word of `_INDEX`, one CSR row per
+    dense id (rows are added as the index grows; a new index generation starts afresh)."""
+
+    generation: int = -1
+    rows: sparse.csr_matrix | None = None
 
 
 @dataclass
@@ -316,43 +393,36 @@ class Block:
         return sparse.csr_matrix((numpy.ones(len(flat)), flat, indptr),
                                  shape=(len(found), len(self.vocabulary)))
 
-    def _word_matrix(self, distinct: numpy.ndarray,
-                     strings: StringStore | None) -> sparse.csr_matrix:
-        """distinct words x features, from the per-process table (new words are added)."""
-        if self.subwords and strings is None:
-            return self._columns_of(distinct, strings)  # unspelt: nothing worth caching
-        if not len(distinct):
-            # no words at all (an empty note): nothing to look up, and a fresh table has no
-            # rows to index yet
-            return sparse.csr_matrix((0, len(self.vocabulary)))
+    def _word_rows(self, strings: StringStore | None) -> sparse.csr_matrix:
+        """`_INDEX`'s words x features, a row per dense id, from this block's per-process table
+        (rows for words numbered since the last call are added)."""
         table = self._table
-        if len(table.known) > _CACHE_LIMIT:
-            table = self._table = _Table()
-        place = numpy.searchsorted(table.known, distinct)
-        place[place >= len(table.known)] = 0
-        seen = (table.known[place] == distinct) if len(table.known) else numpy.zeros(
-            len(distinct), dtype=bool)
-        if not seen.all():
-            new = distinct[~seen]
-            fresh = self._columns_of(new, strings)
-            start = 0 if table.rows is None else table.rows.shape[0]
-            rows = fresh if table.rows is None else sparse.vstack([table.rows, fresh],
-                                                                  format="csr")
-            known = numpy.concatenate([table.known, new])
-            row_of = numpy.concatenate([table.row_of, numpy.arange(start, start + len(new))])
-            order = numpy.argsort(known, kind="stable")
-            table = self._table = _Table(known[order], row_of[order], rows)
-            place = numpy.searchsorted(table.known, distinct)
+        if table.generation != _INDEX.generation or table.rows is None:
+            table = self._table = _Table(_INDEX.generation,
+                                         sparse.csr_matrix((0, len(self.vocabulary))))
         assert table.rows is not None
-        return table.rows[table.row_of[place]]
+        have, total = table.rows.shape[0], len(_INDEX.words)
+        if have < total:
+            fresh = self._columns_of(numpy.asarray(_INDEX.words[have:total],
+                                                   dtype=numpy.uint64), strings)
+            table.rows = sparse.vstack([table.rows, fresh], format="csr")
+        return table.rows
 
-    def _tuple_matrix(self, rows: Sequence[tuple[int, ...]]) -> sparse.csr_matrix:
-        """rows x features for rows of keys: each distinct tuple's columns found once."""
-        index: dict[tuple[int, ...], int] = {}
-        which = numpy.fromiter((index.setdefault(row, len(index)) for row in rows),
-                               dtype=numpy.int64, count=len(rows))
+    def distinct_rows(self, rows: Sequence[tuple[int, ...]]
+                      ) -> tuple[sparse.csr_matrix, numpy.ndarray]:
+        """For a tokens block: the feature rows of the distinct tuples among `rows`, and which
+        of them each row is (its feature matrix is ``distinct[which]``). Each distinct tuple's
+        columns are found once; a product with the distinct rows, gathered by `which`, equals
+        the product with the full matrix, row for row, for a fraction of the work."""
+        # Rows are told apart by identity, not by value: hashing a tuple of a dozen keys per
+        # row costs more, and `segment_rows` hands out one shared tuple per distinct context.
+        # Equal tuples that are distinct objects merely get a row each.
+        first = {id(row): row for row in rows}
+        position = {ident: at for at, ident in enumerate(first)}
+        which = numpy.fromiter(map(position.__getitem__, map(id, rows)), dtype=numpy.int64,
+                               count=len(rows))
         found: list[numpy.ndarray] = []
-        for row in index:
+        for row in first.values():
             columns = self._tuples.get(row)
             if columns is None:
                 if len(self._tuples) > _CACHE_LIMIT:
@@ -366,21 +436,29 @@ class Block:
         flat = numpy.concatenate(found) if found else numpy.zeros(0, dtype=numpy.int64)
         distinct = sparse.csr_matrix((numpy.ones(len(flat)), flat, indptr),
                                      shape=(len(found), len(self.vocabulary)))
-        return distinct[which]
+        return distinct, which
 
     def transform(self, rows: Sequence[Any], strings: StringStore | None,
                   memo: dict[int, _Words] | None = None) -> sparse.csr_matrix:
         """The batch's feature matrix, one row per input row. `memo` shares the reading of a
         column between the blocks of one batch."""
         if self.kind == "tokens":
-            return self._tuple_matrix(rows)
+            distinct, which = self.distinct_rows(rows)
+            return distinct[which]
         memo = {} if memo is None else memo
         read = memo.get(id(rows))
-        if read is None:
+        if read is None or read.generation != _INDEX.generation:
             read = memo[id(rows)] = _Words.read(rows)
-        # rows x distinct words, times distinct words x features: each distinct word's
-        # features are found once, however often it occurs.
-        matrix = read.occurs @ self._word_matrix(read.distinct, strings)
+        # rows x words, times words x features: each word's features are found once per
+        # process, however often it occurs.
+        if self.subwords and strings is None:
+            # unspelt words have no subwords yet: nothing worth caching, a batch-local table
+            distinct, inverse = _unique(read.words)
+            matrix = (read.occurs(inverse, len(distinct))
+                      @ self._columns_of(distinct, strings))
+        else:
+            rows_of_words = self._word_rows(strings)
+            matrix = read.occurs(read.ids, rows_of_words.shape[0]) @ rows_of_words
         words, owner = read.words, read.owner
         if self.bigrams and words.size > 1:
             same = owner[:-1] == owner[1:]
@@ -401,10 +479,11 @@ class Block:
         numpy.log(data, out=data)
         data += 1.0
         data *= self.idf[matrix.indices]
-        counts = numpy.diff(matrix.indptr)
-        row_of = numpy.repeat(numpy.arange(matrix.shape[0]), counts)
-        norms = numpy.sqrt(numpy.bincount(row_of, weights=data * data,
-                                          minlength=matrix.shape[0]))
+        # Each row's sum of squares, added in storage order from zero (scipy's sparse
+        # matrix-vector product: faster than a weighted bincount, and the same sums).
+        squares = sparse.csr_matrix((data * data, matrix.indices, matrix.indptr),
+                                    shape=matrix.shape)
+        norms = numpy.sqrt(squares @ numpy.ones(matrix.shape[1]))
         norms[norms == 0] = 1.0
-        data /= numpy.repeat(norms, counts)
+        data /= numpy.repeat(norms, numpy.diff(matrix.indptr))
         return matrix
