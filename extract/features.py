@@ -33,6 +33,8 @@ from spacy.attrs import IDX, IS_SPACE, LOWER
 from spacy.strings import StringStore, hash_string
 from spacy.tokens import Doc
 
+from extract.segment import TOKEN_COLUMNS, token_table
+
 __all__ = ["EMPTY", "Block", "doc_words", "key", "text_words"]
 
 EMPTY = numpy.zeros(0, dtype=numpy.uint64)
@@ -49,21 +51,23 @@ def key(text: str) -> int:
     return int(hash_string(text))
 
 
-_WORD_ATTRS = [LOWER, IDX, IS_SPACE]
+# Where `token_table` keeps what `doc_words` reads
+_IDX, _LOWER, _IS_SPACE = (TOKEN_COLUMNS.index(attr) for attr in (IDX, LOWER, IS_SPACE))
 
 
 def doc_words(doc: Doc) -> tuple[numpy.ndarray, numpy.ndarray]:
-    """LOWER ids and start offsets of a doc's non-space tokens."""
+    """LOWER ids and start offsets of a doc's non-space tokens, from the token table the
+    components already read (`token_table`: one `Doc.to_array` per doc, not one per reader)."""
     if not len(doc):
         return EMPTY, numpy.zeros(0, dtype=numpy.int64)
-    table = doc.to_array(_WORD_ATTRS)
-    spaces = table[:, 2]
+    table = token_table(doc)
+    spaces = table[:, _IS_SPACE]
     # most texts have no space token: no selection to make. count_nonzero is a plain C call
     # (ndarray.any goes through numpy's Python-level reduction wrapper, several times slower
     # on a doc's few dozen tokens).
     if numpy.count_nonzero(spaces):
         table = table[spaces == 0]
-    return table[:, 0].copy(), table[:, 1].astype(numpy.int64)
+    return table[:, _LOWER].copy(), table[:, _IDX].astype(numpy.int64)
 
 
 def text_words(text: str) -> numpy.ndarray:
@@ -257,7 +261,10 @@ class _WordIndex:
     needs neither ``unique`` over its tokens (a sort of tens of thousands of ids) nor a lookup of
     its distinct words in each block's table: a token's dense id is directly its row. Only the
     batch's new words, few once a process is warm, are sorted and numbered. Cleared (a new
-    `generation`, which drops every block's rows) past `_CACHE_LIMIT` words."""
+    `generation`, which drops every block's rows) past `_CACHE_LIMIT` words.
+
+    Not for use from several threads at once (it grows in place); the extractor featurises one
+    batch at a time, and a process that extracts in parallel uses processes."""
 
     def __init__(self) -> None:
         self.generation = 0

@@ -9,7 +9,8 @@ import numpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from extract.features import Block, _Probe, _unique
+import extract.features as features
+from extract.features import Block, _Probe, _unique, _WordIndex
 
 _IDS = st.lists(st.one_of(st.integers(0, 70), st.integers(0, 2**64 - 1)), max_size=200)
 
@@ -75,3 +76,37 @@ def test_text_block_weights_as_tf_idf_written_out(train: list[list[int]],
         assert got.keys() == row.keys()
         for column, weight in row.items():
             assert abs(got[column] - weight) < 1e-12  # summed in another order: not bitwise
+
+
+@settings(max_examples=200, deadline=None)
+@given(_IDS, _IDS)
+def test_probe_extended_in_place_finds_what_a_fresh_build_finds(first: list[int],
+                                                                more: list[int]) -> None:
+    old = list(dict.fromkeys(first))
+    vocabulary = old + [v for v in dict.fromkeys(more) if v not in set(old)]
+    grown = _Probe.build(_array(old)).extended(vocabulary, len(old))
+    fresh = _Probe.build(_array(vocabulary))
+    wanted = _array([*first, *more, *(v ^ (1 << 40) for v in vocabulary)])
+    assert grown.find(wanted).tolist() == fresh.find(wanted).tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_IDS, min_size=1, max_size=6), st.integers(3, 60))
+def test_word_index_numbers_each_word_once_and_consistently_across_resets(
+        batches: list[list[int]], limit: int) -> None:
+    index = _WordIndex()
+    saved, features._CACHE_LIMIT = features._CACHE_LIMIT, limit
+    biggest = 0  # a batch of more new words than the limit is numbered whole
+    try:
+        for batch in batches:
+            biggest = max(biggest, len(set(batch)))
+            words = _array(batch)
+            generation = index.generation
+            numbers = index.number(words)
+            # a number is a word's position in the index, the same for every copy of the word
+            assert [index.words[n] for n in numbers.tolist()] == batch
+            assert len(set(index.words)) == len(index.words) <= max(limit, biggest)
+            if index.generation == generation:  # numbers given before stay valid
+                assert index.number(words).tolist() == numbers.tolist()
+    finally:
+        features._CACHE_LIMIT = saved
