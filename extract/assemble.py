@@ -629,6 +629,10 @@ def _confidence(*, problem: bool, steps: int, verification: bool, cause: bool,
     return round(max(0.0, min(score, 1.0)), 2)
 
 
+# The flags in their declared order (iterating the enum class itself costs a generator per call).
+_FLAG_ORDER = tuple(QualityFlag)
+
+
 def _flags(analysis: Analysis, by_role: _ByRole, *, title: _Text | None, problem: _Text | None,
            steps: Sequence[Segment], kept_steps: int, cause: Segment | None,
            verification: Segment | None, outcome: Outcome, closed: bool) -> set[QualityFlag]:
@@ -717,7 +721,7 @@ def build_resolution(ticket: Ticket, analysis: Analysis, *, version: str,
         "board": ticket.board,
         "closed_at": ticket.closed_at,
         "applicability": _applicability(analysis, products, parts, host_places),
-        "quality_flags": [flag for flag in QualityFlag if flag in flags],
+        "quality_flags": [flag for flag in _FLAG_ORDER if flag in flags],
         "quality_score": quality_score(
             problem=problem is not None, steps=len(steps), cause=cause is not None,
             verification=verification is not None, outcome=outcome,

@@ -80,16 +80,25 @@ _SQUEEZE = re.compile(
 _Run = tuple[int, int, int, bool]
 
 
+def _single_copy(runs: list[_Run]) -> int | None:
+    """How far the original text's offsets lie after the cleaned text's, when the whole map is
+    one copied run starting at clean offset 0; else None (the runs must be bisected)."""
+    if len(runs) == 1 and runs[0][3] and runs[0][0] == 0:
+        return runs[0][1]
+    return None
+
+
 class CleanText:
     """Cleaned text plus the map from its characters back to the original text."""
 
-    __slots__ = ("_keys", "_runs", "original_length", "text")
+    __slots__ = ("_keys", "_runs", "_single_copy", "original_length", "text")
 
     def __init__(self, text: str, runs: list[_Run], original_length: int) -> None:
         self.text = text
         self._runs = runs
         self._keys = [run[0] for run in runs]
         self.original_length = original_length
+        self._single_copy = _single_copy(runs)
 
     @classmethod
     def identity(cls, text: str) -> CleanText:
@@ -100,6 +109,7 @@ class CleanText:
         clean._runs = [(0, 0, len(text), True)] if text else []
         clean._keys = [0] if text else []
         clean.original_length = len(text)
+        clean._single_copy = 0
         return clean
 
     def __repr__(self) -> str:
@@ -114,6 +124,10 @@ class CleanText:
             raise ValueError(f"span {start}:{end} is outside the cleaned text")
         if not self.text:
             return 0, 0
+        if self._single_copy is not None:
+            # most texts are one copied run (plain text, or HTML with nothing around it): an
+            # offset then moves by the run's start, with no bisect for either end
+            return start + self._single_copy, end + self._single_copy
         if start == end:
             clean_start, orig_start, _, copy = self._run_at(min(start, len(self.text) - 1))
             point = orig_start + (start - clean_start) if copy else orig_start

@@ -19,8 +19,15 @@ __all__ = ["Host", "find_hosts"]
 _ROLES = (r"DC|ADDC|FS|FILE|SRV|SVR|SERVER|SQL|DB|EXCH|EX|MAIL|RDS|RDSH|TS|RDP|APP|WEB|PRN|PRINT"
           r"|NAS|HV|HYPERV|HOST|ESX|ESXI|VM|BKP|BACKUP|VEEAM|DEV|UTIL|MGMT|PC|WS|LT|LAP|DT|WKS"
           r"|KIOSK|SCAN|FW|SW|AP|RTR|CAM|NVR|VOIP|PBX|SHOP|FRONT|RECEP|OFFICE|ACCT|LAB")
+# `_HOST` and `_FQDN` take the character before the name (one that may not precede it) as their
+# first character, instead of looking back at it: a pattern opening with a character class lets
+# `re` skip in C to the next such character, where a look-behind is tried at every position.
+# `find_hosts` searches the text after a space (which stands for the text's start, where the
+# look-behind saw nothing) and reads the "name" group's span, one less. The matches are the
+# same: a name ends with a letter or digit, so the character before the next name never lies
+# inside the previous match.
 _HOST = re.compile(
-    rf"(?<![\w.@\\/-])(?P<name>"
+    rf"[^\w.@\\/-](?P<name>"
     r"(?:DESKTOP|LAPTOP|WIN)-[A-Z0-9]{6,8}"                        # Windows' default names
     rf"|(?:[A-Z][A-Z0-9]{{1,7}}-){{1,3}}(?:{_ROLES})[A-Z]*-?\d{{1,4}}[A-Z]?"  # SITE-ROLE01
     rf"|(?:[A-Z][A-Z0-9]{{1,7}}-){{1,3}}[A-Z]{{2,8}}\d{{1,4}}"     # SITE-ANY01 (two parts+)
@@ -31,7 +38,7 @@ _HOST = re.compile(
 _TLDS = (r"com|net|org|edu|gov|io|co|us|uk|ca|au|de|nl|info|biz|local|lan|internal|corp|intra"
          r"|home|example|test|cloud|app|dev|ai|me|tech")
 _FQDN = re.compile(
-    rf"(?<![\w.@/\\-])(?P<name>(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+(?:{_TLDS}))"
+    rf"[^\w.@/\\-](?P<name>(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+(?:{_TLDS}))"
     r"(?![\w@-]|\.\w)",
     re.IGNORECASE,
 )
@@ -93,10 +100,12 @@ def find_hosts(text: str) -> list[Host]:
             start, end = match.span("name")
             found[(start, end)] = Host(match.group("name"), "unc", start, end)
         taken = sorted(found)
+    spaced = " " + text  # see `_HOST`: offsets in `spaced` are one more than in `text`
     if "." in text:
         fqdns = []
-        for match in _FQDN.finditer(text):
+        for match in _FQDN.finditer(spaced):
             start, end = match.span("name")
+            start, end = start - 1, end - 1
             name = match.group("name")
             if not _starts_inside(blocked, start) and not _starts_inside(taken, start) \
                     and "." in name:
@@ -104,8 +113,9 @@ def find_hosts(text: str) -> list[Host]:
                 found[(start, end)] = Host(name, "fqdn", start, end)
         if fqdns:
             taken = sorted(found)
-    for match in _HOST.finditer(text) if digits else ():
+    for match in _HOST.finditer(spaced) if digits else ():
         start, end = match.span("name")
+        start, end = start - 1, end - 1
         name = match.group("name")
         if not _starts_inside(blocked, start) and not _starts_inside(taken, start) \
                 and _plain_host(name):
