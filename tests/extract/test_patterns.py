@@ -136,3 +136,55 @@ def test_token_gates_look_at_long_tokens_without_keeping_them() -> None:
     token = "x" * (MAX_CACHED_TOKEN + 1) + "fixed"
     assert gates.mask(token) == 1
     assert token not in gates.masks
+
+
+# Token-local patterns (a match holds no whitespace, and looks at nothing around it but word
+# boundaries) and ones that are not; `TokenGates(exact=True)` decides only the first kind.
+_TOKEN_LOCAL = [r"\bfixed\b", r"\b(?:error|crash(?:ed)?)\b", r"\bcan'?t\b", r"fail(?:s|ed)?",
+                r"\b[a-z]+ed\b", r"\d+gb\b", r"\bw/o\b", r"\Bing\b", r"\bsuccessful(?:ly)?\b"]
+_NOT_TOKEN_LOCAL = [r"\bno luck\b", r"\bfixed\s", r"^fixed\b", r"\bfixed$", r"fix(?=ed)",
+                    r"(?<!not )fixed", r"fi.ed", r"fix[^a]d", r"\bfixed\b|\bno\s+luck\b"]
+_EDGE_WORDS = st.sampled_from(
+    ["fixed", "unfixed", "fixed.", "(fixed)", "fixed,", "fixedup", "refixed", "fixed-it", "error",
+     "errors", "error:", "crashed", "crash'd", "can't", "cant", "can''t", "fails", "failed",
+     "failure", "w/o", "w/out", "x/w/o", "123", "16gb", "x16gbs", "gb", "ing", "doing", "ing-",
+     "successfully", "successful!", "unsuccessful", "_fixed", "fixed_", "no", "luck", "it",
+     "-", "'", "..."])
+_SPACES = st.sampled_from([" ", "  ", "\t", "\n", " \u00a0", "\u2003"])
+
+
+@given(st.lists(st.tuples(_EDGE_WORDS, _SPACES), min_size=1, max_size=8),
+       st.sampled_from(["", " ", "\n"]))
+def test_exact_token_gates_are_on_exactly_when_their_pattern_matches(
+        words: list[tuple[str, str]], lead: str) -> None:
+    text = lead + "".join(word + space for word, space in words)
+    gates = TokenGates([*_TOKEN_LOCAL, *_NOT_TOKEN_LOCAL], exact=True)
+    assert gates.exact == (1 << len(_TOKEN_LOCAL)) - 1
+    mask = gates.mask(text)
+    for index, pattern in enumerate(_TOKEN_LOCAL):
+        assert bool(mask >> index & 1) == (re.search(pattern, text) is not None), (pattern, text)
+    for index, pattern in enumerate(_NOT_TOKEN_LOCAL, len(_TOKEN_LOCAL)):
+        if re.search(pattern, text) is not None:  # only a gate: never closed on a match
+            assert mask >> index & 1, (pattern, text)
+
+
+def test_exact_token_gates_decide_a_token_once_and_keep_the_answer() -> None:
+    gates = TokenGates([r"\bfixed\b", r"\bno luck\b"], exact=True)
+    assert gates.exact == 0b01
+    assert gates.mask("prefixed") == 0  # holds the literal, but the pattern does not match
+    assert gates.masks["prefixed"] == 0
+    assert gates.mask("fixed!") == 0b01
+    assert gates.mask("prefixed fixed") == 0b01
+    assert gates.mask("no luck") == 0b10
+
+
+def test_without_the_option_no_token_gate_is_exact() -> None:
+    gates = TokenGates([r"\bfixed\b"])
+    assert gates.exact == 0
+    assert gates.mask("prefixed") == 1  # the literal alone opens it
+
+
+def test_a_pattern_that_can_match_anything_is_never_exact() -> None:
+    gates = TokenGates([r"\w*", r"\bfixed\b"], exact=True)
+    assert gates.exact == 0b10
+    assert gates.mask("") == 0b01
