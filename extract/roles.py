@@ -23,6 +23,7 @@ from extract.patterns import (
     Alternation,
     CasePattern,
     TokenGates,
+    top_level_branches,
     trie_alternation,
 )
 
@@ -103,6 +104,13 @@ def _normalised_words(text: str) -> list[str]:
 def is_closure(text: str) -> bool:
     """True for a note that only says it is done: "fixed it", "resolved", "all good", "ok now"."""
     return _is_closure_words(_WORD.findall(normalise(text)))
+
+
+# What a closure note's text is, word by word (a word as `_WORD` reads one: a longest run of its
+# characters): one to eight words of `_CLOSURE_WORDS`, anything else between them. Fails at the
+# first other word, where finding all the words of a long segment first costs far more.
+_CLOSURE_SHAPE = re.compile(
+    rf"[^a-z/']*(?:(?:{trie_alternation(_CLOSURE_WORDS)})(?![a-z/'])[^a-z/']*){{1,8}}")
 
 
 def _is_closure_words(words: list[str]) -> bool:
@@ -205,12 +213,53 @@ _FAILURE = _split(cues.FAILURE, len(_PATTERNS))
 _SYMPTOM_STRONG = _split(cues.SYMPTOM_STRONG, _FAILURE.shift + len(_FAILURE.exact.branches))
 _VERIFY = _split(cues.VERIFY, _SYMPTOM_STRONG.shift + len(_SYMPTOM_STRONG.exact.branches))
 _GATES = TokenGates([*(p.pattern for p in _PATTERNS),
-                     *(branch.pattern for split in (_FAILURE, _SYMPTOM_STRONG, _VERIFY)
-                       for branch in split.exact.branches)], exact=True)
+                     *(branch for split in (_FAILURE, _SYMPTOM_STRONG, _VERIFY)
+                       for branch in split.exact.patterns)], exact=True)
 _FAILURE, _SYMPTOM_STRONG, _VERIFY = (
     replace(split, decided=split.bits & _GATES.exact, undecided=split.bits & ~_GATES.exact)
     for split in (_FAILURE, _SYMPTOM_STRONG, _VERIFY))
 
+
+
+class _Opens(dict[str, bool]):
+    """Token -> whether `pattern` matches at its start: a bounded cache (like `TokenGates`')
+    for a test that depends on one token alone."""
+
+    def __init__(self, pattern: re.Pattern[str], limit: int = 50_000) -> None:
+        super().__init__()
+        self.pattern = pattern
+        self.limit = limit
+
+    def __missing__(self, token: str) -> bool:
+        opens = self.pattern.match(token) is not None
+        if len(token) <= MAX_CACHED_TOKEN:
+            if len(self) >= self.limit:
+                self.clear()
+            self[token] = opens
+        return opens
+
+
+def _lead_tokens() -> _Opens:
+    r"""Token -> whether a segment starting with it can start with a lead-in (`cues.LEAD`, a
+    repeat of lead-ins each followed by `[\s,:-]+`: the match is there when the first is).
+
+    A lead-in of words starts with its first word, which ends the token or is followed by one
+    of ",:-" in it; the others ("10:30", "-", "2)") start with no letter. Most segments start
+    with none of these, and skip the lead-in pattern (fifty branches tried at the start)."""
+    prefix, suffix = "^(?:(?:", r")[\s,:-]+)+"
+    pattern = cues.LEAD.pattern
+    if not (pattern.startswith(prefix) and pattern.endswith(suffix)):
+        raise ValueError("cues.LEAD is no longer a repeat of lead-ins: update _lead_tokens")
+    firsts = set()  # the first words, as patterns ("afterwards?")
+    for lead in top_level_branches(pattern[len(prefix):-len(suffix)]):
+        if re.fullmatch(r"[a-z'?]+(?: [a-z' ]+)?", lead):
+            firsts.add(lead.split(" ", 1)[0])
+        elif re.match(r"[a-z]", lead):  # a letter, but not a plain word: not foreseen here
+            raise ValueError(f"lead-in {lead!r} is not a plain word: update _lead_tokens")
+    return _Opens(re.compile(rf"(?:{'|'.join(sorted(firsts))})(?:[,:-]|$)|[^a-z]"))
+
+
+_LEAD_TOKENS = _lead_tokens()
 
 
 class _Starters(dict[str, bool]):
@@ -424,11 +473,13 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
         norm = norm[label.end():]
     if not norm:
         return _OTHER
-    if gates & _BIT.closing and context is not _TITLE and _is_closure_words(_WORD.findall(norm)):
+    if gates & _BIT.closing and context is not _TITLE and _CLOSURE_SHAPE.fullmatch(norm) \
+            and _is_closure_words(_WORD.findall(norm)):
         return _closure(norm)
     # Lead-ins off: the pattern is anchored and never matches empty, so `sub` would drop one
     # match at the start.
-    lead = rx.lead.match(norm) if gates & _BIT.lead else None
+    lead = rx.lead.match(norm) if gates & _BIT.lead and not (
+        fast and not _LEAD_TOKENS[norm.split(" ", 1)[0] if label else words[0]]) else None
     body = norm[lead.end():] if lead else norm
     if fast and (label or lead):
         gates = _GATES.mask(body)

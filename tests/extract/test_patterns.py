@@ -12,6 +12,7 @@ from extract.patterns import (
     Alternation,
     CasePattern,
     TokenGates,
+    fast_start,
     required_literals,
     top_level_branches,
 )
@@ -188,3 +189,28 @@ def test_a_pattern_that_can_match_anything_is_never_exact() -> None:
     gates = TokenGates([r"\w*", r"\bfixed\b"], exact=True)
     assert gates.exact == 0b10
     assert gates.mask("") == 0b01
+
+
+def test_fast_start_moves_a_leading_boundary_behind_the_first_letter() -> None:
+    assert fast_start(r"\bgoing to\b") == r"g(?<!\wg)oing to\b"
+    assert fast_start(r"\bno luck\b|\b1st\b") == r"n(?<!\wn)o luck\b|1(?<!\w1)st\b"
+    # Left alone: a group first, an optional first letter, a branch without a leading "\b".
+    for pattern in (r"\b(?:a|b)c", r"\bs?x", r"\bfoo|bar", r"foo\b"):
+        assert fast_start(pattern) == pattern
+
+
+_BOUNDARY_WORDS = st.sampled_from(["going", "to", "ogoing", "go", "1st", "x1st", "no", "luck",
+                                   "noluck", "_no", "é", "-", "'", "", "ing", "sgoing"])
+
+
+@given(st.lists(_BOUNDARY_WORDS, max_size=6), st.sampled_from([" ", "", "-", "_", "\u00e9"]),
+       st.integers(0, 3),
+       st.sampled_from([r"\bgoing to\b", r"\bno luck\b|\b1st\b", r"\bgo\w*", r"\bo\B"]))
+def test_fast_start_finds_what_the_pattern_finds(words: list[str], joint: str, pos: int,
+                                                 pattern: str) -> None:
+    text = joint.join(words)
+    original, rewritten = re.compile(pattern), re.compile(fast_start(pattern))
+    assert fast_start(pattern) != pattern
+    for start in range(min(pos, len(text)) + 1):
+        assert _same(rewritten.search(text, start), original.search(text, start))
+        assert _same(rewritten.match(text, start), original.match(text, start))
