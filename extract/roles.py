@@ -140,7 +140,6 @@ class _Cues(Generic[_T]):
     label: _T
     lead: _T
     closing: _T
-    not_done: _T
     confirmed: _T
     negated_start: _T
     instructed: _T
@@ -209,15 +208,30 @@ def _split(cue: CasePattern, shift: int) -> _Split:
     return _Split(cue.folded, exact, shift, bits, 0, bits)  # none decided until `_GATES` is
 
 
+def _not_done_phrases() -> CasePattern:
+    """The phrases of `cues.NOT_DONE` ("will", "going to", ...) without its "?" at the end, as
+    one branch each: "\\bwill\\b|\\bgoing to\\b|...", which finds what its first branch finds.
+
+    Its one-word branches are then decided by `_GATES` alone, and the others gated one by one;
+    whether the text ends with "?" (`\\?\\s*$` on `normalise`d text) is one string test."""
+    head, question = top_level_branches(cues.NOT_DONE.pattern)
+    if not (head.startswith(r"\b(?:") and head.endswith(r")\b") and question == r"\?\s*$"):
+        raise ValueError("cues.NOT_DONE is no longer phrases or a question: update roles")
+    return CasePattern("|".join(rf"\b{phrase}\b"
+                                for phrase in top_level_branches(head[len(r"\b(?:"):-3])))
+
+
 _FAILURE = _split(cues.FAILURE, len(_PATTERNS))
 _SYMPTOM_STRONG = _split(cues.SYMPTOM_STRONG, _FAILURE.shift + len(_FAILURE.exact.branches))
 _VERIFY = _split(cues.VERIFY, _SYMPTOM_STRONG.shift + len(_SYMPTOM_STRONG.exact.branches))
+_NOT_DONE = _split(_not_done_phrases(), _VERIFY.shift + len(_VERIFY.exact.branches))
+_SPLITS = (_FAILURE, _SYMPTOM_STRONG, _VERIFY, _NOT_DONE)
 _GATES = TokenGates([*(p.pattern for p in _PATTERNS),
-                     *(branch for split in (_FAILURE, _SYMPTOM_STRONG, _VERIFY)
-                       for branch in split.exact.patterns)], exact=True)
-_FAILURE, _SYMPTOM_STRONG, _VERIFY = (
+                     *(branch for split in _SPLITS for branch in split.exact.patterns)],
+                    exact=True)
+_FAILURE, _SYMPTOM_STRONG, _VERIFY, _NOT_DONE = _SPLITS = tuple(
     replace(split, decided=split.bits & _GATES.exact, undecided=split.bits & ~_GATES.exact)
-    for split in (_FAILURE, _SYMPTOM_STRONG, _VERIFY))
+    for split in _SPLITS)
 
 
 
@@ -485,9 +499,10 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
         gates = _GATES.mask(body)
     customer_side = context in _CUSTOMER_SIDE
     symptom = bool(gates & _SYMPTOM_STRONG.bits) and _SYMPTOM_STRONG.found(body, gates)
-    not_done = rx.not_done.search(body) if gates & _BIT.not_done else None
-    if not_done and (not_done.group().endswith("?")
-                     or not (gates & _BIT.confirmed and rx.confirmed.search(body))):
+    # `cues.NOT_DONE`: a phrase, or else a "?" at the end (then its match ends with "?").
+    planned = bool(gates & _NOT_DONE.bits) and _NOT_DONE.found(body, gates)
+    if (planned or body.endswith("?")) and (
+            not planned or not (gates & _BIT.confirmed and rx.confirmed.search(body))):
         # A plan, a request or a question ("should be working now, can you confirm?").
         if customer_side and (symptom or (gates & _BIT.symptom_weak
                                           and rx.symptom_weak.search(body))):

@@ -136,7 +136,7 @@ def test_the_branch_gates_of_the_split_cues_never_close_on_a_match_in_real_text(
         if not text.isascii():
             continue
         mask = roles._GATES.mask(text)
-        for split in (roles._FAILURE, roles._SYMPTOM_STRONG, roles._VERIFY):
+        for split in roles._SPLITS:
             for index, branch in enumerate(split.exact.branches):
                 if branch.search(text) is not None:
                     assert mask >> (split.shift + index) & 1, (branch.pattern, text)
@@ -157,8 +157,7 @@ def test_the_note_gates_of_outcome_never_close_on_a_match_in_real_text(
 def test_the_exact_token_gates_of_classify_are_on_exactly_when_their_pattern_matches(
         extractor: Extractor) -> None:
     patterns = [*(p.exact for p in roles._PATTERNS),
-                *(branch for split in (roles._FAILURE, roles._SYMPTOM_STRONG, roles._VERIFY)
-                  for branch in split.exact.branches)]
+                *(branch for split in roles._SPLITS for branch in split.exact.branches)]
     exact = [(index, pattern) for index, pattern in enumerate(patterns)
              if roles._GATES.exact >> index & 1]
     assert len(exact) >= 5  # the one-word cues: "confirmed", "persists", "error", ...
@@ -171,3 +170,13 @@ def test_the_exact_token_gates_of_classify_are_on_exactly_when_their_pattern_mat
         for index, pattern in exact:
             assert bool(mask >> index & 1) == (pattern.search(text) is not None), (
                 pattern.pattern[:40], text)
+
+
+def test_the_not_done_phrases_and_a_final_question_mark_are_what_not_done_finds(
+        extractor: Extractor) -> None:
+    for text in [*_real_texts(extractor), "will do?", "ok?", "is it fixed ?", "willing?"]:
+        found = cues.NOT_DONE.search(text)
+        gates = roles._GATES.mask(text) if text.isascii() else roles._ALL_OPEN
+        planned = roles._NOT_DONE.found(text, gates)
+        assert (found is not None) == (planned or text.endswith("?")), text
+        assert found is None or found.group().endswith("?") == (not planned), text
