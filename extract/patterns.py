@@ -30,7 +30,7 @@ from re import _parser as sre_parse  # type: ignore[attr-defined]
 
 __all__ = [
     "MAX_CACHED_TOKEN", "Alternation", "CasePattern", "TokenGates", "fast_start",
-    "required_literals", "top_level_branches", "trie_alternation",
+    "required_literals", "split_phrases", "top_level_branches", "trie_alternation",
 ]
 
 # What in a pattern is not a literal letter: escapes ("\S", "\Z") and group names.
@@ -68,6 +68,53 @@ def fast_start(pattern: str) -> str:
             return pattern
         char = head.group()
         branches.append(f"{char}(?<!\\w{char}){branch[3:]}")
+    return "|".join(branches)
+
+
+def _group_end(pattern: str) -> int:
+    """Index of the ")" closing the group `pattern` opens at 0; -1 without one (escapes and
+    classes skipped, as `top_level_branches` reads them)."""
+    depth = 0
+    index = 0
+    in_class = False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            index += 1 + (pattern[index + 1:index + 2] == "^")
+            index += pattern[index:index + 1] == "]"  # a "]" first in a class is a member
+            continue
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if not depth:
+                return index
+        index += 1
+    return -1
+
+
+def split_phrases(pattern: str) -> str:
+    """`pattern` with each top-level branch "\\b(?:a|b|...)rest" spelled out as the branches
+    "\\barest|\\bbrest|...": it finds what `pattern` finds (at each position the branches are
+    tried in the same order, each with all of `rest`'s ways to match).
+
+    For `Alternation` and `TokenGates`: each phrase gets its own gate, one-word phrases are
+    decided by the gates alone, and a branch that starts with a letter is scanned for fast
+    (`fast_start`)."""
+    branches = []
+    for branch in top_level_branches(pattern):
+        end = _group_end(branch[2:]) + 2 if branch.startswith("\\b(?:") else -1
+        if end < 2 or branch[end + 1:end + 2] in ("?", "*", "+", "{"):
+            branches.append(branch)
+            continue
+        rest = branch[end + 1:]
+        branches.extend(f"\\b{phrase}{rest}" for phrase in top_level_branches(branch[5:end]))
     return "|".join(branches)
 
 

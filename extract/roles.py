@@ -23,6 +23,7 @@ from extract.patterns import (
     Alternation,
     CasePattern,
     TokenGates,
+    split_phrases,
     top_level_branches,
     trie_alternation,
 )
@@ -151,14 +152,12 @@ class _Cues(Generic[_T]):
     noun_phrase_next: _T
     tried: _T
     success: _T
-    symptom_weak: _T
     short_ok: _T
     cause_strong: _T
     cause_because: _T
     cause_found: _T
     cause_state: _T
     first_person: _T
-    customer_attempt: _T
 
 
 # `closing` gates the closure-note check: such a note holds one of the heads.
@@ -203,35 +202,44 @@ class _Split:
 
 
 def _split(cue: CasePattern, shift: int) -> _Split:
-    exact = Alternation(cue.pattern)
+    # One branch per phrase of a leading group ("\\b(?:issues?|problems?|...)\\b"): each gated
+    # on its own, most of them one word, decided by the gates alone.
+    phrases = CasePattern(split_phrases(cue.pattern))
+    exact = Alternation(phrases.pattern)
     bits = ((1 << len(exact.branches)) - 1) << shift
-    return _Split(cue.folded, exact, shift, bits, 0, bits)  # none decided until `_GATES` is
+    return _Split(phrases.folded, exact, shift, bits, 0, bits)  # none decided until `_GATES` is
 
 
 def _not_done_phrases() -> CasePattern:
-    """The phrases of `cues.NOT_DONE` ("will", "going to", ...) without its "?" at the end, as
-    one branch each: "\\bwill\\b|\\bgoing to\\b|...", which finds what its first branch finds.
-
-    Its one-word branches are then decided by `_GATES` alone, and the others gated one by one;
+    """The phrases of `cues.NOT_DONE` ("will", "going to", ...) without its "?" at the end:
     whether the text ends with "?" (`\\?\\s*$` on `normalise`d text) is one string test."""
     head, question = top_level_branches(cues.NOT_DONE.pattern)
-    if not (head.startswith(r"\b(?:") and head.endswith(r")\b") and question == r"\?\s*$"):
-        raise ValueError("cues.NOT_DONE is no longer phrases or a question: update roles")
-    return CasePattern("|".join(rf"\b{phrase}\b"
-                                for phrase in top_level_branches(head[len(r"\b(?:"):-3])))
+    if question != r"\?\s*$":
+        raise ValueError("cues.NOT_DONE no longer ends with a question: update roles")
+    return CasePattern(head)
 
 
 _FAILURE = _split(cues.FAILURE, len(_PATTERNS))
 _SYMPTOM_STRONG = _split(cues.SYMPTOM_STRONG, _FAILURE.shift + len(_FAILURE.exact.branches))
 _VERIFY = _split(cues.VERIFY, _SYMPTOM_STRONG.shift + len(_SYMPTOM_STRONG.exact.branches))
 _NOT_DONE = _split(_not_done_phrases(), _VERIFY.shift + len(_VERIFY.exact.branches))
-_SPLITS = (_FAILURE, _SYMPTOM_STRONG, _VERIFY, _NOT_DONE)
+_SYMPTOM_WEAK = _split(cues.SYMPTOM_WEAK, _NOT_DONE.shift + len(_NOT_DONE.exact.branches))
+_CUSTOMER_ATTEMPT = _split(cues.CUSTOMER_ATTEMPT,
+                           _SYMPTOM_WEAK.shift + len(_SYMPTOM_WEAK.exact.branches))
+_CAUSE_STRONG = _split(cues.CAUSE_STRONG,
+                       _CUSTOMER_ATTEMPT.shift + len(_CUSTOMER_ATTEMPT.exact.branches))
+_SPLITS = (_FAILURE, _SYMPTOM_STRONG, _VERIFY, _NOT_DONE, _SYMPTOM_WEAK, _CUSTOMER_ATTEMPT,
+           _CAUSE_STRONG)
 _GATES = TokenGates([*(p.pattern for p in _PATTERNS),
                      *(branch for split in _SPLITS for branch in split.exact.patterns)],
                     exact=True)
-_FAILURE, _SYMPTOM_STRONG, _VERIFY, _NOT_DONE = _SPLITS = tuple(
+_FAILURE, _SYMPTOM_STRONG, _VERIFY, _NOT_DONE, _SYMPTOM_WEAK, _CUSTOMER_ATTEMPT, _CAUSE_STRONG \
+    = _SPLITS = tuple(
     replace(split, decided=split.bits & _GATES.exact, undecided=split.bits & ~_GATES.exact)
     for split in _SPLITS)
+# Exact gates (`TokenGates.exact`) decide these cues alone, for the text they were read from.
+if not _GATES.exact & _BIT.confirmed or not _GATES.exact & _BIT.first_person:
+    raise ValueError("the gates of CONFIRMED and FIRST_PERSON must be exact: see classify")
 
 
 
@@ -502,10 +510,11 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
     # `cues.NOT_DONE`: a phrase, or else a "?" at the end (then its match ends with "?").
     planned = bool(gates & _NOT_DONE.bits) and _NOT_DONE.found(body, gates)
     if (planned or body.endswith("?")) and (
-            not planned or not (gates & _BIT.confirmed and rx.confirmed.search(body))):
+            not planned or not (gates & _BIT.confirmed
+                                and (fast or rx.confirmed.search(body)))):
         # A plan, a request or a question ("should be working now, can you confirm?").
-        if customer_side and (symptom or (gates & _BIT.symptom_weak
-                                          and rx.symptom_weak.search(body))):
+        if customer_side and (symptom or (gates & _SYMPTOM_WEAK.bits
+                                          and _SYMPTOM_WEAK.found(body, gates))):
             return _OUTCOMES[hint | _SYMPTOM]
         return _OUTCOMES[hint or _OTHER_ROLE]
     start = _NO_ACTION if gates & _BIT.negated_start and rx.negated_start.match(body) \
@@ -527,8 +536,7 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
                     verified = _VERIFY.found(body, gates)
             if not verified:
                 verified = bool(gates & _BIT.short_ok) and rx.short_ok.match(body) is not None
-        strong_cause = (bool(gates & _BIT.cause_strong)
-                        and rx.cause_strong.search(body) is not None
+        strong_cause = (bool(gates & _BIT.cause_strong) and _CAUSE_STRONG.found(body, gates)
                         ) or (not customer_side and bool(gates & _BIT.cause_because)
                               and rx.cause_because.search(body) is not None)
         cause = strong_cause or (not customer_side and (
@@ -545,8 +553,8 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
         # "still no luck", "didn't help": about the step before it.
         return _FOLLOWUPS[hint | _FAILED]
     if acted and customer_side and not verified and text_gates & _BIT.first_person \
-            and rx.first_person.search(norm):
-        if gates & _BIT.customer_attempt and rx.customer_attempt.search(body):
+            and ((fast and not label) or rx.first_person.search(norm)):
+        if gates & _CUSTOMER_ATTEMPT.bits and _CUSTOMER_ATTEMPT.found(body, gates):
             return _OUTCOMES[hint | _FAILED]
         return _OUTCOMES[hint | (_SYMPTOM if symptom else _OTHER_ROLE)]
     roles = hint
@@ -561,7 +569,7 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
         roles |= _CAUSE
     if verified:
         roles |= _VERIFICATION
-    elif symptom or (customer_side and gates & _BIT.symptom_weak
-                     and rx.symptom_weak.search(body)):
+    elif symptom or (customer_side and gates & _SYMPTOM_WEAK.bits
+                     and _SYMPTOM_WEAK.found(body, gates)):
         roles |= _SYMPTOM
     return _OUTCOMES[roles or _OTHER_ROLE]

@@ -14,6 +14,7 @@ from extract.patterns import (
     TokenGates,
     fast_start,
     required_literals,
+    split_phrases,
     top_level_branches,
 )
 
@@ -214,3 +215,18 @@ def test_fast_start_finds_what_the_pattern_finds(words: list[str], joint: str, p
     for start in range(min(pos, len(text)) + 1):
         assert _same(rewritten.search(text, start), original.search(text, start))
         assert _same(rewritten.match(text, start), original.match(text, start))
+
+
+def test_split_phrases_spells_out_a_leading_group_of_each_branch() -> None:
+    assert split_phrases(r"\b(?:a|b c)\b|\b(?:x|y) z|\b(?:q|r)?s|t") == \
+        r"\ba\b|\bb c\b|\bx z|\by z|\b(?:q|r)?s|t"
+
+
+@given(st.lists(_TEXT_WORDS, min_size=1, max_size=10), st.sampled_from(_CUES))
+def test_split_phrases_finds_what_the_pattern_finds(words: list[str],
+                                                   pattern: CasePattern) -> None:
+    text = " ".join(words)
+    alternation = Alternation(split_phrases(pattern.pattern))
+    got = alternation.search(text, (1 << len(alternation.branches)) - 1)
+    assert _same(got, pattern.exact.search(text))
+    assert _same(re.search(split_phrases(pattern.pattern), text), pattern.exact.search(text))
