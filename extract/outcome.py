@@ -64,8 +64,7 @@ _NOTE_BRANCHES = tuple(Alternation(cue.pattern) for cue in _NOTE_CUES)
 # One look at a note's words decides which cues (bits 0, 1, 2) and which of their branches (the
 # bits from 3 on, cue after cue, `_BRANCH_SHIFTS`) can match at all: most notes hold none.
 _NOTE_GATES = TokenGates([*(cue.pattern for cue in _NOTE_CUES),
-                          *(branch.pattern for cue in _NOTE_BRANCHES
-                            for branch in cue.branches)])
+                          *(branch for cue in _NOTE_BRANCHES for branch in cue.patterns)])
 _BRANCH_SHIFTS = tuple(len(_NOTE_CUES) + sum(len(cue.branches) for cue in _NOTE_BRANCHES[:index])
                        for index in range(len(_NOTE_CUES)))
 

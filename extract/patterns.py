@@ -29,8 +29,8 @@ from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 
 __all__ = [
-    "MAX_CACHED_TOKEN", "Alternation", "CasePattern", "TokenGates", "required_literals",
-    "top_level_branches", "trie_alternation",
+    "MAX_CACHED_TOKEN", "Alternation", "CasePattern", "TokenGates", "fast_start",
+    "required_literals", "split_phrases", "top_level_branches", "trie_alternation",
 ]
 
 # What in a pattern is not a literal letter: escapes ("\S", "\Z") and group names.
@@ -40,6 +40,82 @@ _NOT_LETTERS = re.compile(r"\\.|\(\?P[<=]\w+>?|\(\?[a-zA-Z]+[:)]")
 def _all_lowercase(pattern: str) -> bool:
     """True when no letter the pattern matches literally (or in a class) is uppercase."""
     return not any(c.isupper() for c in _NOT_LETTERS.sub("", pattern))
+
+
+# A literal letter or digit a pattern's branch may start with (once: not made optional or
+# repeated).
+_WORD_HEAD = re.compile(r"[a-z0-9](?![?*+{])")
+
+
+def fast_start(pattern: str) -> str:
+    """`pattern`, matching the same, rewritten so that `re` can scan for where it may start:
+    when every top-level branch starts with "\\b" and a literal letter or digit, each starts
+    with that character and checks the boundary behind it ("\\bgoing to\\b" becomes
+    "g(?<!\\wg)oing to\\b"). Before a word character, "\\b" holds exactly when the character
+    before it is no word character.
+
+    `re` looks for a pattern's literal prefix (or the set of its branches' first characters)
+    many times faster than it tries the pattern at every position; a leading "\\b" hides
+    them. Measured on real segments, such a branch is searched three to eight times faster.
+    Anything else is left alone: a branch starting with a group of alternatives
+    ("\\b(?:will|gonna)") was slower rewritten (its first characters are common letters, and
+    every alternative is tried there before the boundary check), and one branch `re` cannot
+    scan for makes it try the whole pattern everywhere again."""
+    branches = []
+    for branch in top_level_branches(pattern):
+        head = _WORD_HEAD.match(branch, 2) if branch.startswith("\\b") else None
+        if head is None:
+            return pattern
+        char = head.group()
+        branches.append(f"{char}(?<!\\w{char}){branch[3:]}")
+    return "|".join(branches)
+
+
+def _group_end(pattern: str) -> int:
+    """Index of the ")" closing the group `pattern` opens at 0; -1 without one (escapes and
+    classes skipped, as `top_level_branches` reads them)."""
+    depth = 0
+    index = 0
+    in_class = False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            index += 1 + (pattern[index + 1:index + 2] == "^")
+            index += pattern[index:index + 1] == "]"  # a "]" first in a class is a member
+            continue
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if not depth:
+                return index
+        index += 1
+    return -1
+
+
+def split_phrases(pattern: str) -> str:
+    """`pattern` with each top-level branch "\\b(?:a|b|...)rest" spelled out as the branches
+    "\\barest|\\bbrest|...": it finds what `pattern` finds (at each position the branches are
+    tried in the same order, each with all of `rest`'s ways to match).
+
+    For `Alternation` and `TokenGates`: each phrase gets its own gate, one-word phrases are
+    decided by the gates alone, and a branch that starts with a letter is scanned for fast
+    (`fast_start`)."""
+    branches = []
+    for branch in top_level_branches(pattern):
+        end = _group_end(branch[2:]) + 2 if branch.startswith("\\b(?:") else -1
+        if end < 2 or branch[end + 1:end + 2] in ("?", "*", "+", "{"):
+            branches.append(branch)
+            continue
+        rest = branch[end + 1:]
+        branches.extend(f"\\b{phrase}{rest}" for phrase in top_level_branches(branch[5:end]))
+    return "|".join(branches)
 
 
 class CasePattern:
@@ -53,7 +129,8 @@ class CasePattern:
     def __init__(self, pattern: str, flags: int = 0, *, gate: tuple[str, ...] = ()) -> None:
         self.pattern = pattern
         self.folded = re.compile(pattern, flags | re.IGNORECASE)
-        self.exact = re.compile(pattern, flags) if _all_lowercase(pattern) else self.folded
+        self.exact = re.compile(pattern if flags & re.VERBOSE else fast_start(pattern), flags) \
+            if _all_lowercase(pattern) else self.folded
         if any(not literal or not literal.isascii() or literal != literal.lower()
                for literal in gate):
             raise ValueError(f"gate literals must be non-empty lowercase ASCII: {gate!r}")
@@ -483,10 +560,13 @@ class Alternation:
     """A pattern's top-level branches compiled one by one (case-sensitively), so that a search
     tries only the branches a gate left open: usually none or one of a dozen."""
 
-    __slots__ = ("branches",)
+    __slots__ = ("branches", "patterns")
 
     def __init__(self, pattern: str) -> None:
-        self.branches = tuple(re.compile(branch) for branch in top_level_branches(pattern))
+        # The branches as written, for gates read from them (`TokenGates`); compiled, each
+        # rewritten by `fast_start`.
+        self.patterns = tuple(top_level_branches(pattern))
+        self.branches = tuple(re.compile(fast_start(branch)) for branch in self.patterns)
 
     def search(self, text: str, opened: int, pos: int = 0) -> re.Match[str] | None:
         """What the whole pattern's `search` finds, when bit *i* of `opened` is on for every

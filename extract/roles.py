@@ -23,6 +23,8 @@ from extract.patterns import (
     Alternation,
     CasePattern,
     TokenGates,
+    split_phrases,
+    top_level_branches,
     trie_alternation,
 )
 
@@ -105,6 +107,13 @@ def is_closure(text: str) -> bool:
     return _is_closure_words(_WORD.findall(normalise(text)))
 
 
+# What a closure note's text is, word by word (a word as `_WORD` reads one: a longest run of its
+# characters): one to eight words of `_CLOSURE_WORDS`, anything else between them. Fails at the
+# first other word, where finding all the words of a long segment first costs far more.
+_CLOSURE_SHAPE = re.compile(
+    rf"[^a-z/']*(?:(?:{trie_alternation(_CLOSURE_WORDS)})(?![a-z/'])[^a-z/']*){{1,8}}")
+
+
 def _is_closure_words(words: list[str]) -> bool:
     return bool(words) and len(words) <= 8 and all(w in _CLOSURE_WORDS for w in words) \
         and any(w in _CLOSURE_HEADS for w in words)
@@ -132,7 +141,6 @@ class _Cues(Generic[_T]):
     label: _T
     lead: _T
     closing: _T
-    not_done: _T
     confirmed: _T
     negated_start: _T
     instructed: _T
@@ -144,14 +152,12 @@ class _Cues(Generic[_T]):
     noun_phrase_next: _T
     tried: _T
     success: _T
-    symptom_weak: _T
     short_ok: _T
     cause_strong: _T
     cause_because: _T
     cause_found: _T
     cause_state: _T
     first_person: _T
-    customer_attempt: _T
 
 
 # `closing` gates the closure-note check: such a note holds one of the heads.
@@ -196,21 +202,86 @@ class _Split:
 
 
 def _split(cue: CasePattern, shift: int) -> _Split:
-    exact = Alternation(cue.pattern)
+    # One branch per phrase of a leading group ("\\b(?:issues?|problems?|...)\\b"): each gated
+    # on its own, most of them one word, decided by the gates alone.
+    phrases = CasePattern(split_phrases(cue.pattern))
+    exact = Alternation(phrases.pattern)
     bits = ((1 << len(exact.branches)) - 1) << shift
-    return _Split(cue.folded, exact, shift, bits, 0, bits)  # none decided until `_GATES` is
+    return _Split(phrases.folded, exact, shift, bits, 0, bits)  # none decided until `_GATES` is
+
+
+def _not_done_phrases() -> CasePattern:
+    """The phrases of `cues.NOT_DONE` ("will", "going to", ...) without its "?" at the end:
+    whether the text ends with "?" (`\\?\\s*$` on `normalise`d text) is one string test."""
+    head, question = top_level_branches(cues.NOT_DONE.pattern)
+    if question != r"\?\s*$":
+        raise ValueError("cues.NOT_DONE no longer ends with a question: update roles")
+    return CasePattern(head)
 
 
 _FAILURE = _split(cues.FAILURE, len(_PATTERNS))
 _SYMPTOM_STRONG = _split(cues.SYMPTOM_STRONG, _FAILURE.shift + len(_FAILURE.exact.branches))
 _VERIFY = _split(cues.VERIFY, _SYMPTOM_STRONG.shift + len(_SYMPTOM_STRONG.exact.branches))
+_NOT_DONE = _split(_not_done_phrases(), _VERIFY.shift + len(_VERIFY.exact.branches))
+_SYMPTOM_WEAK = _split(cues.SYMPTOM_WEAK, _NOT_DONE.shift + len(_NOT_DONE.exact.branches))
+_CUSTOMER_ATTEMPT = _split(cues.CUSTOMER_ATTEMPT,
+                           _SYMPTOM_WEAK.shift + len(_SYMPTOM_WEAK.exact.branches))
+_CAUSE_STRONG = _split(cues.CAUSE_STRONG,
+                       _CUSTOMER_ATTEMPT.shift + len(_CUSTOMER_ATTEMPT.exact.branches))
+_SPLITS = (_FAILURE, _SYMPTOM_STRONG, _VERIFY, _NOT_DONE, _SYMPTOM_WEAK, _CUSTOMER_ATTEMPT,
+           _CAUSE_STRONG)
 _GATES = TokenGates([*(p.pattern for p in _PATTERNS),
-                     *(branch.pattern for split in (_FAILURE, _SYMPTOM_STRONG, _VERIFY)
-                       for branch in split.exact.branches)], exact=True)
-_FAILURE, _SYMPTOM_STRONG, _VERIFY = (
+                     *(branch for split in _SPLITS for branch in split.exact.patterns)],
+                    exact=True)
+_FAILURE, _SYMPTOM_STRONG, _VERIFY, _NOT_DONE, _SYMPTOM_WEAK, _CUSTOMER_ATTEMPT, _CAUSE_STRONG \
+    = _SPLITS = tuple(
     replace(split, decided=split.bits & _GATES.exact, undecided=split.bits & ~_GATES.exact)
-    for split in (_FAILURE, _SYMPTOM_STRONG, _VERIFY))
+    for split in _SPLITS)
+# Exact gates (`TokenGates.exact`) decide these cues alone, for the text they were read from.
+if not _GATES.exact & _BIT.confirmed or not _GATES.exact & _BIT.first_person:
+    raise ValueError("the gates of CONFIRMED and FIRST_PERSON must be exact: see classify")
 
+
+
+class _Opens(dict[str, bool]):
+    """Token -> whether `pattern` matches at its start: a bounded cache (like `TokenGates`')
+    for a test that depends on one token alone."""
+
+    def __init__(self, pattern: re.Pattern[str], limit: int = 50_000) -> None:
+        super().__init__()
+        self.pattern = pattern
+        self.limit = limit
+
+    def __missing__(self, token: str) -> bool:
+        opens = self.pattern.match(token) is not None
+        if len(token) <= MAX_CACHED_TOKEN:
+            if len(self) >= self.limit:
+                self.clear()
+            self[token] = opens
+        return opens
+
+
+def _lead_tokens() -> _Opens:
+    r"""Token -> whether a segment starting with it can start with a lead-in (`cues.LEAD`, a
+    repeat of lead-ins each followed by `[\s,:-]+`: the match is there when the first is).
+
+    A lead-in of words starts with its first word, which ends the token or is followed by one
+    of ",:-" in it; the others ("10:30", "-", "2)") start with no letter. Most segments start
+    with none of these, and skip the lead-in pattern (fifty branches tried at the start)."""
+    prefix, suffix = "^(?:(?:", r")[\s,:-]+)+"
+    pattern = cues.LEAD.pattern
+    if not (pattern.startswith(prefix) and pattern.endswith(suffix)):
+        raise ValueError("cues.LEAD is no longer a repeat of lead-ins: update _lead_tokens")
+    firsts = set()  # the first words, as patterns ("afterwards?")
+    for lead in top_level_branches(pattern[len(prefix):-len(suffix)]):
+        if re.fullmatch(r"[a-z'?]+(?: [a-z' ]+)?", lead):
+            firsts.add(lead.split(" ", 1)[0])
+        elif re.match(r"[a-z]", lead):  # a letter, but not a plain word: not foreseen here
+            raise ValueError(f"lead-in {lead!r} is not a plain word: update _lead_tokens")
+    return _Opens(re.compile(rf"(?:{'|'.join(sorted(firsts))})(?:[,:-]|$)|[^a-z]"))
+
+
+_LEAD_TOKENS = _lead_tokens()
 
 
 class _Starters(dict[str, bool]):
@@ -424,22 +495,26 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
         norm = norm[label.end():]
     if not norm:
         return _OTHER
-    if gates & _BIT.closing and context is not _TITLE and _is_closure_words(_WORD.findall(norm)):
+    if gates & _BIT.closing and context is not _TITLE and _CLOSURE_SHAPE.fullmatch(norm) \
+            and _is_closure_words(_WORD.findall(norm)):
         return _closure(norm)
     # Lead-ins off: the pattern is anchored and never matches empty, so `sub` would drop one
     # match at the start.
-    lead = rx.lead.match(norm) if gates & _BIT.lead else None
+    lead = rx.lead.match(norm) if gates & _BIT.lead and not (
+        fast and not _LEAD_TOKENS[norm.split(" ", 1)[0] if label else words[0]]) else None
     body = norm[lead.end():] if lead else norm
     if fast and (label or lead):
         gates = _GATES.mask(body)
     customer_side = context in _CUSTOMER_SIDE
     symptom = bool(gates & _SYMPTOM_STRONG.bits) and _SYMPTOM_STRONG.found(body, gates)
-    not_done = rx.not_done.search(body) if gates & _BIT.not_done else None
-    if not_done and (not_done.group().endswith("?")
-                     or not (gates & _BIT.confirmed and rx.confirmed.search(body))):
+    # `cues.NOT_DONE`: a phrase, or else a "?" at the end (then its match ends with "?").
+    planned = bool(gates & _NOT_DONE.bits) and _NOT_DONE.found(body, gates)
+    if (planned or body.endswith("?")) and (
+            not planned or not (gates & _BIT.confirmed
+                                and (fast or rx.confirmed.search(body)))):
         # A plan, a request or a question ("should be working now, can you confirm?").
-        if customer_side and (symptom or (gates & _BIT.symptom_weak
-                                          and rx.symptom_weak.search(body))):
+        if customer_side and (symptom or (gates & _SYMPTOM_WEAK.bits
+                                          and _SYMPTOM_WEAK.found(body, gates))):
             return _OUTCOMES[hint | _SYMPTOM]
         return _OUTCOMES[hint or _OTHER_ROLE]
     start = _NO_ACTION if gates & _BIT.negated_start and rx.negated_start.match(body) \
@@ -461,8 +536,7 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
                     verified = _VERIFY.found(body, gates)
             if not verified:
                 verified = bool(gates & _BIT.short_ok) and rx.short_ok.match(body) is not None
-        strong_cause = (bool(gates & _BIT.cause_strong)
-                        and rx.cause_strong.search(body) is not None
+        strong_cause = (bool(gates & _BIT.cause_strong) and _CAUSE_STRONG.found(body, gates)
                         ) or (not customer_side and bool(gates & _BIT.cause_because)
                               and rx.cause_because.search(body) is not None)
         cause = strong_cause or (not customer_side and (
@@ -479,8 +553,8 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
         # "still no luck", "didn't help": about the step before it.
         return _FOLLOWUPS[hint | _FAILED]
     if acted and customer_side and not verified and text_gates & _BIT.first_person \
-            and rx.first_person.search(norm):
-        if gates & _BIT.customer_attempt and rx.customer_attempt.search(body):
+            and ((fast and not label) or rx.first_person.search(norm)):
+        if gates & _CUSTOMER_ATTEMPT.bits and _CUSTOMER_ATTEMPT.found(body, gates):
             return _OUTCOMES[hint | _FAILED]
         return _OUTCOMES[hint | (_SYMPTOM if symptom else _OTHER_ROLE)]
     roles = hint
@@ -495,7 +569,7 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
         roles |= _CAUSE
     if verified:
         roles |= _VERIFICATION
-    elif symptom or (customer_side and gates & _BIT.symptom_weak
-                     and rx.symptom_weak.search(body)):
+    elif symptom or (customer_side and gates & _SYMPTOM_WEAK.bits
+                     and _SYMPTOM_WEAK.found(body, gates)):
         roles |= _SYMPTOM
     return _OUTCOMES[roles or _OTHER_ROLE]

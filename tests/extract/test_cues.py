@@ -136,7 +136,7 @@ def test_the_branch_gates_of_the_split_cues_never_close_on_a_match_in_real_text(
         if not text.isascii():
             continue
         mask = roles._GATES.mask(text)
-        for split in (roles._FAILURE, roles._SYMPTOM_STRONG, roles._VERIFY):
+        for split in roles._SPLITS:
             for index, branch in enumerate(split.exact.branches):
                 if branch.search(text) is not None:
                     assert mask >> (split.shift + index) & 1, (branch.pattern, text)
@@ -152,3 +152,31 @@ def test_the_note_gates_of_outcome_never_close_on_a_match_in_real_text(
         for bit, cue in enumerate(cues_):
             if cue.exact.search(text) is not None:
                 assert mask >> bit & 1, (cue.pattern[:30], text)
+
+
+def test_the_exact_token_gates_of_classify_are_on_exactly_when_their_pattern_matches(
+        extractor: Extractor) -> None:
+    patterns = [*(p.exact for p in roles._PATTERNS),
+                *(branch for split in roles._SPLITS for branch in split.exact.branches)]
+    exact = [(index, pattern) for index, pattern in enumerate(patterns)
+             if roles._GATES.exact >> index & 1]
+    assert len(exact) >= 5  # the one-word cues: "confirmed", "persists", "error", ...
+    edge_cases = [f"{head}{word}{tail}" for word in ("error", "confirmed", "success", "i", "we")
+                  for head in ("", "un", "x-", "(", "'") for tail in ("", "s", "ly", "!", "-x",
+                                                                       "'s", "_")]
+    texts = [text for text in _real_texts(extractor) if text.isascii()]
+    for text in [*texts, *edge_cases, " ".join(edge_cases)]:
+        mask = roles._GATES.mask(text)
+        for index, pattern in exact:
+            assert bool(mask >> index & 1) == (pattern.search(text) is not None), (
+                pattern.pattern[:40], text)
+
+
+def test_the_not_done_phrases_and_a_final_question_mark_are_what_not_done_finds(
+        extractor: Extractor) -> None:
+    for text in [*_real_texts(extractor), "will do?", "ok?", "is it fixed ?", "willing?"]:
+        found = cues.NOT_DONE.search(text)
+        gates = roles._GATES.mask(text) if text.isascii() else roles._ALL_OPEN
+        planned = roles._NOT_DONE.found(text, gates)
+        assert (found is not None) == (planned or text.endswith("?")), text
+        assert found is None or found.group().endswith("?") == (not planned), text

@@ -37,7 +37,7 @@ def _whole(text: str, says_done: bool) -> outcome.Outcome | None:
 
 def test_the_branches_join_back_into_each_cue() -> None:
     for cue, branches in zip(outcome._NOTE_CUES, outcome._NOTE_BRANCHES, strict=True):
-        assert "|".join(branch.pattern for branch in branches.branches) == cue.pattern
+        assert "|".join(branches.patterns) == cue.pattern
         assert cue.exact is not cue.folded  # the branches compile case-sensitively, as `exact`
 
 

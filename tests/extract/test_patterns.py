@@ -12,7 +12,9 @@ from extract.patterns import (
     Alternation,
     CasePattern,
     TokenGates,
+    fast_start,
     required_literals,
+    split_phrases,
     top_level_branches,
 )
 
@@ -136,3 +138,95 @@ def test_token_gates_look_at_long_tokens_without_keeping_them() -> None:
     token = "x" * (MAX_CACHED_TOKEN + 1) + "fixed"
     assert gates.mask(token) == 1
     assert token not in gates.masks
+
+
+# Token-local patterns (a match holds no whitespace, and looks at nothing around it but word
+# boundaries) and ones that are not; `TokenGates(exact=True)` decides only the first kind.
+_TOKEN_LOCAL = [r"\bfixed\b", r"\b(?:error|crash(?:ed)?)\b", r"\bcan'?t\b", r"fail(?:s|ed)?",
+                r"\b[a-z]+ed\b", r"\d+gb\b", r"\bw/o\b", r"\Bing\b", r"\bsuccessful(?:ly)?\b"]
+_NOT_TOKEN_LOCAL = [r"\bno luck\b", r"\bfixed\s", r"^fixed\b", r"\bfixed$", r"fix(?=ed)",
+                    r"(?<!not )fixed", r"fi.ed", r"fix[^a]d", r"\bfixed\b|\bno\s+luck\b"]
+_EDGE_WORDS = st.sampled_from(
+    ["fixed", "unfixed", "fixed.", "(fixed)", "fixed,", "fixedup", "refixed", "fixed-it", "error",
+     "errors", "error:", "crashed", "crash'd", "can't", "cant", "can''t", "fails", "failed",
+     "failure", "w/o", "w/out", "x/w/o", "123", "16gb", "x16gbs", "gb", "ing", "doing", "ing-",
+     "successfully", "successful!", "unsuccessful", "_fixed", "fixed_", "no", "luck", "it",
+     "-", "'", "..."])
+_SPACES = st.sampled_from([" ", "  ", "\t", "\n", " \u00a0", "\u2003"])
+
+
+@given(st.lists(st.tuples(_EDGE_WORDS, _SPACES), min_size=1, max_size=8),
+       st.sampled_from(["", " ", "\n"]))
+def test_exact_token_gates_are_on_exactly_when_their_pattern_matches(
+        words: list[tuple[str, str]], lead: str) -> None:
+    text = lead + "".join(word + space for word, space in words)
+    gates = TokenGates([*_TOKEN_LOCAL, *_NOT_TOKEN_LOCAL], exact=True)
+    assert gates.exact == (1 << len(_TOKEN_LOCAL)) - 1
+    mask = gates.mask(text)
+    for index, pattern in enumerate(_TOKEN_LOCAL):
+        assert bool(mask >> index & 1) == (re.search(pattern, text) is not None), (pattern, text)
+    for index, pattern in enumerate(_NOT_TOKEN_LOCAL, len(_TOKEN_LOCAL)):
+        if re.search(pattern, text) is not None:  # only a gate: never closed on a match
+            assert mask >> index & 1, (pattern, text)
+
+
+def test_exact_token_gates_decide_a_token_once_and_keep_the_answer() -> None:
+    gates = TokenGates([r"\bfixed\b", r"\bno luck\b"], exact=True)
+    assert gates.exact == 0b01
+    assert gates.mask("prefixed") == 0  # holds the literal, but the pattern does not match
+    assert gates.masks["prefixed"] == 0
+    assert gates.mask("fixed!") == 0b01
+    assert gates.mask("prefixed fixed") == 0b01
+    assert gates.mask("no luck") == 0b10
+
+
+def test_without_the_option_no_token_gate_is_exact() -> None:
+    gates = TokenGates([r"\bfixed\b"])
+    assert gates.exact == 0
+    assert gates.mask("prefixed") == 1  # the literal alone opens it
+
+
+def test_a_pattern_that_can_match_anything_is_never_exact() -> None:
+    gates = TokenGates([r"\w*", r"\bfixed\b"], exact=True)
+    assert gates.exact == 0b10
+    assert gates.mask("") == 0b01
+
+
+def test_fast_start_moves_a_leading_boundary_behind_the_first_letter() -> None:
+    assert fast_start(r"\bgoing to\b") == r"g(?<!\wg)oing to\b"
+    assert fast_start(r"\bno luck\b|\b1st\b") == r"n(?<!\wn)o luck\b|1(?<!\w1)st\b"
+    # Left alone: a group first, an optional first letter, a branch without a leading "\b".
+    for pattern in (r"\b(?:a|b)c", r"\bs?x", r"\bfoo|bar", r"foo\b"):
+        assert fast_start(pattern) == pattern
+
+
+_BOUNDARY_WORDS = st.sampled_from(["going", "to", "ogoing", "go", "1st", "x1st", "no", "luck",
+                                   "noluck", "_no", "é", "-", "'", "", "ing", "sgoing"])
+
+
+@given(st.lists(_BOUNDARY_WORDS, max_size=6), st.sampled_from([" ", "", "-", "_", "\u00e9"]),
+       st.integers(0, 3),
+       st.sampled_from([r"\bgoing to\b", r"\bno luck\b|\b1st\b", r"\bgo\w*", r"\bo\B"]))
+def test_fast_start_finds_what_the_pattern_finds(words: list[str], joint: str, pos: int,
+                                                 pattern: str) -> None:
+    text = joint.join(words)
+    original, rewritten = re.compile(pattern), re.compile(fast_start(pattern))
+    assert fast_start(pattern) != pattern
+    for start in range(min(pos, len(text)) + 1):
+        assert _same(rewritten.search(text, start), original.search(text, start))
+        assert _same(rewritten.match(text, start), original.match(text, start))
+
+
+def test_split_phrases_spells_out_a_leading_group_of_each_branch() -> None:
+    assert split_phrases(r"\b(?:a|b c)\b|\b(?:x|y) z|\b(?:q|r)?s|t") == \
+        r"\ba\b|\bb c\b|\bx z|\by z|\b(?:q|r)?s|t"
+
+
+@given(st.lists(_TEXT_WORDS, min_size=1, max_size=10), st.sampled_from(_CUES))
+def test_split_phrases_finds_what_the_pattern_finds(words: list[str],
+                                                   pattern: CasePattern) -> None:
+    text = " ".join(words)
+    alternation = Alternation(split_phrases(pattern.pattern))
+    got = alternation.search(text, (1 << len(alternation.branches)) - 1)
+    assert _same(got, pattern.exact.search(text))
+    assert _same(re.search(split_phrases(pattern.pattern), text), pattern.exact.search(text))
