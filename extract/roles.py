@@ -384,7 +384,7 @@ def _phrase(match: re.Match[str], rx: _Cues[re.Pattern[str]]) -> str:
 def _passive(body: str, rx: _Cues[re.Pattern[str]], tokens: list[str]) -> _Start | None:
     """ "pw reset", "ost rebuilt": a thing named first, then the done-form of what was done.
 
-    `tokens`: the first five tokens of `body` (the last one holding the rest)."""
+    `tokens`: as `_action_start` has them (only the first four are read)."""
     known = _lexicon()
     # The subject is one to three tokens: the done-form starts the second, third or fourth.
     if rx is _EXACT and not any(map(known.starters.__getitem__, tokens[1:4])):
@@ -407,9 +407,11 @@ _OPENING_CUES = _BIT.instructed | _BIT.command | _BIT.cause_strong | _BIT.cause_
     | _BIT.adjectival
 
 
-def _action_start(body: str, rx: _Cues[re.Pattern[str]], gates: int) -> _Start:
+def _action_start(body: str, rx: _Cues[re.Pattern[str]], gates: int,
+                  tokens: list[str]) -> _Start:
     """Whether `body` (lead-ins removed) starts with something a technician did or told; `rx`
-    and `gates` as `classify` chose them."""
+    and `gates` as `classify` chose them. `tokens`: `body`'s space-separated tokens, at least
+    its first four (`classify` has split it already: no split here again)."""
     known = _lexicon()
     lexicon = known.verbs
     if gates & _OPENING_CUES:  # closed on most segments: none of these can match
@@ -423,7 +425,6 @@ def _action_start(body: str, rx: _Cues[re.Pattern[str]], gates: int) -> _Start:
                 or (gates & _BIT.cause_found and rx.cause_found.match(body))
                 or (gates & _BIT.adjectival and rx.adjectival.match(body))):
             return _NO_ACTION  # "turned out ...", "looks like ...", "shared mailbox not showing"
-    tokens = body.split(" ", 4)
     if rx is _EXACT and not known.starters[tokens[0]]:
         # No phrase at the start, and (the usual case) none where a passive's could start.
         if not any(map(known.starters.__getitem__, tokens[1:4])):
@@ -503,8 +504,12 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
     lead = rx.lead.match(norm) if gates & _BIT.lead and not (
         fast and not _LEAD_TOKENS[norm.split(" ", 1)[0] if label else words[0]]) else None
     body = norm[lead.end():] if lead else norm
+    # `body`'s tokens: `norm` is single-spaced and a label or lead-in match ends with the spaces
+    # after it, so splitting at " " gives the words `split()` would (cut mid-word by a label as
+    # "cause:x" would be, they are not a tail of `words`).
+    tokens = body.split(" ") if label or lead else words
     if fast and (label or lead):
-        gates = _GATES.mask(body)
+        gates = _GATES.mask_words(tokens)
     customer_side = context in _CUSTOMER_SIDE
     symptom = bool(gates & _SYMPTOM_STRONG.bits) and _SYMPTOM_STRONG.found(body, gates)
     # `cues.NOT_DONE`: a phrase, or else a "?" at the end (then its match ends with "?").
@@ -518,7 +523,7 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
             return _OUTCOMES[hint | _SYMPTOM]
         return _OUTCOMES[hint or _OTHER_ROLE]
     start = _NO_ACTION if gates & _BIT.negated_start and rx.negated_start.match(body) \
-        else _action_start(body, rx, gates)
+        else _action_start(body, rx, gates, tokens)
     tried = failure = success = verified = strong_cause = cause = False
     if gates & _LATE_CUES:  # on about half the segments, none of these cues can match
         tried = bool(gates & _BIT.tried) and rx.tried.search(body) is not None
