@@ -469,6 +469,8 @@ _LABEL_HINTS = {label: _ROLE_BITS[Role(role)] for label, role in cues.LABEL_ROLE
 # The cues `classify` reads after the action start: with none open, none of them matches.
 _LATE_CUES = _BIT.tried | _FAILURE.bits | _BIT.success | _VERIFY.bits | _BIT.short_ok \
     | _BIT.cause_strong | _BIT.cause_because | _BIT.cause_found | _BIT.cause_state
+# The most tokens a `cues.SHORT_OK` match can have: three words, the state, "now".
+_SHORT_OK_TOKENS = 5
 _CUSTOMER_SIDE = frozenset({Context.TITLE, Context.DESCRIPTION, Context.CUSTOMER})
 _TITLE = Context.TITLE
 
@@ -540,7 +542,10 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
                 else:
                     verified = _VERIFY.found(body, gates)
             if not verified:
-                verified = bool(gates & _BIT.short_ok) and rx.short_ok.match(body) is not None
+                # `cues.SHORT_OK` is a whole body of two to five words ("printer working now"):
+                # a longer one is decided by its token count, not by a lookahead over all of it.
+                verified = bool(gates & _BIT.short_ok) and len(tokens) <= _SHORT_OK_TOKENS \
+                    and rx.short_ok.match(body) is not None
         strong_cause = (bool(gates & _BIT.cause_strong) and _CAUSE_STRONG.found(body, gates)
                         ) or (not customer_side and bool(gates & _BIT.cause_because)
                               and rx.cause_because.search(body) is not None)
