@@ -103,16 +103,41 @@ def _group_end(pattern: str) -> int:
     return -1
 
 
-def split_phrases(pattern: str) -> str:
+# A leading optional word and its space, after the boundary: "\\b(?:the )?".
+_OPTIONAL_WORD = re.compile(r"\\b\(\?:[a-z]+ \)\?")
+
+
+def _starts_with_letter(pattern: str) -> bool:
+    """Whether every match of `pattern` starts with a letter, read off its start: a letter, a
+    leading optional word before such a start, or a group (not optional or repeated) each of
+    whose alternatives starts so."""
+    if pattern[:1].isascii() and pattern[:1].isalpha():
+        return pattern[1:2] not in ("?", "*", "{")  # "s?x" may start with "x"
+    if (optional := _OPTIONAL_WORD.match("\\b" + pattern)) is not None:
+        return _starts_with_letter(pattern[optional.end() - 2:])
+    end = _group_end(pattern) if pattern.startswith("(?:") else -1
+    return end > 0 and pattern[end + 1:end + 2] not in ("?", "*", "+", "{") and all(
+        _starts_with_letter(branch) for branch in top_level_branches(pattern[3:end]))
+
+
+def split_phrases(pattern: str, *, found_only: bool = False) -> str:
     """`pattern` with each top-level branch "\\b(?:a|b|...)rest" spelled out as the branches
     "\\barest|\\bbrest|...": it finds what `pattern` finds (at each position the branches are
     tried in the same order, each with all of `rest`'s ways to match).
 
     For `Alternation` and `TokenGates`: each phrase gets its own gate, one-word phrases are
     decided by the gates alone, and a branch that starts with a letter is scanned for fast
-    (`fast_start`)."""
+    (`fast_start`).
+
+    `found_only`: for a caller that asks only whether there is a match, leading optional words
+    ("\\b(?:the )?(?:root )?cause") are dropped first ("\\bcause"): a match with them holds
+    one without them after the space, where the boundary holds too (the rest starts with a
+    letter), so a match exists exactly when one did, but the matches are shorter."""
     branches = []
     for branch in top_level_branches(pattern):
+        while found_only and (optional := _OPTIONAL_WORD.match(branch)) is not None \
+                and _starts_with_letter(branch[optional.end():]):
+            branch = "\\b" + branch[optional.end():]
         end = _group_end(branch[2:]) + 2 if branch.startswith("\\b(?:") else -1
         if end < 2 or branch[end + 1:end + 2] in ("?", "*", "+", "{"):
             branches.append(branch)

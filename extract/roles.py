@@ -201,10 +201,11 @@ class _Split:
                                                              >> self.shift)
 
 
-def _split(cue: CasePattern, shift: int) -> _Split:
+def _split(cue: CasePattern, shift: int, *, found_only: bool = False) -> _Split:
     # One branch per phrase of a leading group ("\\b(?:issues?|problems?|...)\\b"): each gated
-    # on its own, most of them one word, decided by the gates alone.
-    phrases = CasePattern(split_phrases(cue.pattern))
+    # on its own, most of them one word, decided by the gates alone. `found_only`: a cue only
+    # ever asked `found` (its `search` would find shorter matches: see `split_phrases`).
+    phrases = CasePattern(split_phrases(cue.pattern, found_only=found_only))
     exact = Alternation(phrases.pattern)
     bits = ((1 << len(exact.branches)) - 1) << shift
     return _Split(phrases.folded, exact, shift, bits, 0, bits)  # none decided until `_GATES` is
@@ -227,7 +228,8 @@ _SYMPTOM_WEAK = _split(cues.SYMPTOM_WEAK, _NOT_DONE.shift + len(_NOT_DONE.exact.
 _CUSTOMER_ATTEMPT = _split(cues.CUSTOMER_ATTEMPT,
                            _SYMPTOM_WEAK.shift + len(_SYMPTOM_WEAK.exact.branches))
 _CAUSE_STRONG = _split(cues.CAUSE_STRONG,
-                       _CUSTOMER_ATTEMPT.shift + len(_CUSTOMER_ATTEMPT.exact.branches))
+                       _CUSTOMER_ATTEMPT.shift + len(_CUSTOMER_ATTEMPT.exact.branches),
+                       found_only=True)
 _SPLITS = (_FAILURE, _SYMPTOM_STRONG, _VERIFY, _NOT_DONE, _SYMPTOM_WEAK, _CUSTOMER_ATTEMPT,
            _CAUSE_STRONG)
 _GATES = TokenGates([*(p.pattern for p in _PATTERNS),

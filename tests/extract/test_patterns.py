@@ -229,6 +229,31 @@ def test_split_phrases_spells_out_a_leading_group_of_each_branch() -> None:
         r"\ba\b|\bb c\b|\bx z|\by z|\b(?:q|r)?s|t"
 
 
+def test_split_phrases_drops_leading_optional_words_only_where_asked_and_sound() -> None:
+    pattern = r"\b(?:the )?(?:root )?cause was\b|\b(?:the )?(?:issue|error) is"
+    assert split_phrases(pattern) == pattern
+    assert split_phrases(pattern, found_only=True) == r"\bcause was\b|\bissue is|\berror is"
+    # Kept where a match may then start with no letter, so without the boundary it had.
+    for kept in (r"\b(?:the )?\d+ x", r"\b(?:the )?(?:a|-)x", r"\b(?:the )?s?x",
+                 r"\b(?:the )?(?:a|b)?-x", r"\b(?:the )?"):
+        assert split_phrases(kept, found_only=True) == kept
+
+
+_OPTIONAL_LEADS = [r"\b(?:the )?(?:root )?cause (?:was|is)\b", r"\b(?:the )?(?:issue|error) is",
+                   r"\b(?:a )?(?:no|not) luck\b|\b(?:the )?it\b", r"\b(?:the )?(?:a|-)x"]
+
+
+@given(st.lists(st.sampled_from(["the", "root", "cause", "was", "is", "issue", "error", "a",
+                                 "no", "not", "luck", "it", "-", "x", "-x", "thecause", "_"]),
+                max_size=8), st.sampled_from([" ", "", "-", "_"]),
+       st.sampled_from(_OPTIONAL_LEADS))
+def test_split_phrases_for_found_only_finds_a_match_exactly_when_the_pattern_does(
+        words: list[str], joint: str, pattern: str) -> None:
+    text = joint.join(words)
+    assert (re.search(split_phrases(pattern, found_only=True), text) is None) == \
+        (re.search(pattern, text) is None)
+
+
 @given(st.lists(_TEXT_WORDS, min_size=1, max_size=10), st.sampled_from(_CUES))
 def test_split_phrases_finds_what_the_pattern_finds(words: list[str],
                                                    pattern: CasePattern) -> None:
@@ -237,3 +262,5 @@ def test_split_phrases_finds_what_the_pattern_finds(words: list[str],
     got = alternation.search(text, (1 << len(alternation.branches)) - 1)
     assert _same(got, pattern.exact.search(text))
     assert _same(re.search(split_phrases(pattern.pattern), text), pattern.exact.search(text))
+    assert (re.search(split_phrases(pattern.pattern, found_only=True), text) is None) == \
+        (pattern.exact.search(text) is None)
