@@ -31,6 +31,7 @@ from re import _parser as sre_parse  # type: ignore[attr-defined]
 __all__ = [
     "MAX_CACHED_TOKEN", "Alternation", "CasePattern", "TokenGates", "fast_start",
     "required_literals", "split_phrases", "top_level_branches", "trie_alternation",
+    "with_single_spaces",
 ]
 
 # What in a pattern is not a literal letter: escapes ("\S", "\Z") and group names.
@@ -585,17 +586,57 @@ def top_level_branches(pattern: str) -> list[str]:
     return branches
 
 
+def with_single_spaces(pattern: str) -> str:
+    """`pattern` with each "\\s+" (outside a character class) written as one space: it matches
+    the same on text whose only whitespace is single spaces (`normalise`d text), and a space is
+    literal text that `fast_start` can move into the prefix `re` scans for ("is\\s+working":
+    "is " rather than "is")."""
+    out = []
+    index = 0
+    in_class = False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            escape = pattern[index:index + 2]
+            if not in_class and escape == "\\s" and pattern[index + 2:index + 3] == "+":
+                out.append(" ")
+                index += 3
+                if pattern[index:index + 1] in ("?", "+"):  # lazy or possessive: one space too
+                    index += 1
+                continue
+            out.append(escape)
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            skip = 1 + (pattern[index + 1:index + 2] == "^")
+            skip += pattern[index + skip:index + skip + 1] == "]"  # a first "]" is a member
+            out.append(pattern[index:index + skip])
+            index += skip
+            continue
+        out.append(char)
+        index += 1
+    return "".join(out)
+
+
 class Alternation:
     """A pattern's top-level branches compiled one by one (case-sensitively), so that a search
-    tries only the branches a gate left open: usually none or one of a dozen."""
+    tries only the branches a gate left open: usually none or one of a dozen.
+
+    `single_spaced`: searched only in text whose whitespace is single spaces (see
+    `with_single_spaces`), which lets more of a branch's start be scanned for."""
 
     __slots__ = ("branches", "patterns")
 
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str, *, single_spaced: bool = False) -> None:
         # The branches as written, for gates read from them (`TokenGates`); compiled, each
         # rewritten by `fast_start`.
         self.patterns = tuple(top_level_branches(pattern))
-        self.branches = tuple(re.compile(fast_start(branch)) for branch in self.patterns)
+        self.branches = tuple(
+            re.compile(fast_start(with_single_spaces(branch) if single_spaced else branch))
+            for branch in self.patterns)
 
     def search(self, text: str, opened: int, pos: int = 0) -> re.Match[str] | None:
         """What the whole pattern's `search` finds, when bit *i* of `opened` is on for every

@@ -206,7 +206,8 @@ def _split(cue: CasePattern, shift: int, *, found_only: bool = False) -> _Split:
     # on its own, most of them one word, decided by the gates alone. `found_only`: a cue only
     # ever asked `found` (its `search` would find shorter matches: see `split_phrases`).
     phrases = CasePattern(split_phrases(cue.pattern, found_only=found_only))
-    exact = Alternation(phrases.pattern)
+    # Searched in `normalise`d ASCII text only (`_Split.search`): single-spaced.
+    exact = Alternation(phrases.pattern, single_spaced=True)
     bits = ((1 << len(exact.branches)) - 1) << shift
     return _Split(phrases.folded, exact, shift, bits, 0, bits)  # none decided until `_GATES` is
 

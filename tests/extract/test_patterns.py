@@ -16,6 +16,7 @@ from extract.patterns import (
     required_literals,
     split_phrases,
     top_level_branches,
+    with_single_spaces,
 )
 
 _CUES = [getattr(cues, name) for name in cues.__all__ if isinstance(getattr(cues, name),
@@ -264,3 +265,18 @@ def test_split_phrases_finds_what_the_pattern_finds(words: list[str],
     assert _same(re.search(split_phrases(pattern.pattern), text), pattern.exact.search(text))
     assert (re.search(split_phrases(pattern.pattern, found_only=True), text) is None) == \
         (pattern.exact.search(text) is None)
+
+
+def test_with_single_spaces_writes_each_whitespace_run_as_a_space() -> None:
+    assert with_single_spaces(r"\bis\s+(?:now\s+)?ok\b") == r"\bis (?:now )?ok\b"
+    # Left alone: a class, an escaped backslash, other quantifiers.
+    assert with_single_spaces(r"[\s+]x\s+?y\s*z\\s+[^]\s+]") == r"[\s+]x y\s*z\\s+[^]\s+]"
+
+
+@given(st.lists(_TEXT_WORDS, min_size=1, max_size=10), st.sampled_from(_CUES))
+def test_a_single_spaced_alternation_finds_what_the_pattern_finds_in_single_spaced_text(
+        words: list[str], pattern: CasePattern) -> None:
+    text = " ".join(words)
+    alternation = Alternation(split_phrases(pattern.pattern), single_spaced=True)
+    got = alternation.search(text, (1 << len(alternation.branches)) - 1)
+    assert _same(got, pattern.exact.search(text))
