@@ -63,10 +63,17 @@ _NOTE_CUES = (_UNRESOLVED, _WORKAROUND, _ESCALATED)
 _NOTE_BRANCHES = tuple(Alternation(cue.pattern) for cue in _NOTE_CUES)
 # One look at a note's words decides which cues (bits 0, 1, 2) and which of their branches (the
 # bits from 3 on, cue after cue, `_BRANCH_SHIFTS`) can match at all: most notes hold none.
+# Exact gates (`TokenGates.exact`) for the one-word branches ("unresolved", "escalated", "rma"):
+# such a branch's bit is on exactly when it matches, so an open one answers without a search.
 _NOTE_GATES = TokenGates([*(cue.pattern for cue in _NOTE_CUES),
-                          *(branch for cue in _NOTE_BRANCHES for branch in cue.patterns)])
+                          *(branch for cue in _NOTE_BRANCHES for branch in cue.patterns)],
+                         exact=True)
 _BRANCH_SHIFTS = tuple(len(_NOTE_CUES) + sum(len(cue.branches) for cue in _NOTE_BRANCHES[:index])
                        for index in range(len(_NOTE_CUES)))
+# Per cue, its branches' bits (from bit 0): all of them, and those of the exact branches.
+_BRANCH_BITS = tuple((1 << len(cue.branches)) - 1 for cue in _NOTE_BRANCHES)
+_DECIDED_BITS = tuple(_NOTE_GATES.exact >> shift & bits
+                      for shift, bits in zip(_BRANCH_SHIFTS, _BRANCH_BITS, strict=True))
 
 
 def is_closed_status(status: str | None) -> bool:
@@ -93,8 +100,10 @@ def _says(cue: int, text: str, gates: int | None) -> bool:
     gate bit is on."""
     if gates is None:
         return _NOTE_CUES[cue].search(text) is not None
+    opened = gates >> _BRANCH_SHIFTS[cue] & _BRANCH_BITS[cue]
+    if opened & _DECIDED_BITS[cue]:
+        return True  # an exact branch's gate is on: that branch matches
     branches = _NOTE_BRANCHES[cue].branches
-    opened = gates >> _BRANCH_SHIFTS[cue] & ((1 << len(branches)) - 1)
     while opened:
         low = opened & -opened
         if branches[low.bit_length() - 1].search(text) is not None:

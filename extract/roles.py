@@ -201,11 +201,13 @@ class _Split:
                                                              >> self.shift)
 
 
-def _split(cue: CasePattern, shift: int) -> _Split:
+def _split(cue: CasePattern, shift: int, *, found_only: bool = False) -> _Split:
     # One branch per phrase of a leading group ("\\b(?:issues?|problems?|...)\\b"): each gated
-    # on its own, most of them one word, decided by the gates alone.
-    phrases = CasePattern(split_phrases(cue.pattern))
-    exact = Alternation(phrases.pattern)
+    # on its own, most of them one word, decided by the gates alone. `found_only`: a cue only
+    # ever asked `found` (its `search` would find shorter matches: see `split_phrases`).
+    phrases = CasePattern(split_phrases(cue.pattern, found_only=found_only))
+    # Searched in `normalise`d ASCII text only (`_Split.search`): single-spaced.
+    exact = Alternation(phrases.pattern, single_spaced=True)
     bits = ((1 << len(exact.branches)) - 1) << shift
     return _Split(phrases.folded, exact, shift, bits, 0, bits)  # none decided until `_GATES` is
 
@@ -227,7 +229,8 @@ _SYMPTOM_WEAK = _split(cues.SYMPTOM_WEAK, _NOT_DONE.shift + len(_NOT_DONE.exact.
 _CUSTOMER_ATTEMPT = _split(cues.CUSTOMER_ATTEMPT,
                            _SYMPTOM_WEAK.shift + len(_SYMPTOM_WEAK.exact.branches))
 _CAUSE_STRONG = _split(cues.CAUSE_STRONG,
-                       _CUSTOMER_ATTEMPT.shift + len(_CUSTOMER_ATTEMPT.exact.branches))
+                       _CUSTOMER_ATTEMPT.shift + len(_CUSTOMER_ATTEMPT.exact.branches),
+                       found_only=True)
 _SPLITS = (_FAILURE, _SYMPTOM_STRONG, _VERIFY, _NOT_DONE, _SYMPTOM_WEAK, _CUSTOMER_ATTEMPT,
            _CAUSE_STRONG)
 _GATES = TokenGates([*(p.pattern for p in _PATTERNS),
@@ -384,7 +387,7 @@ def _phrase(match: re.Match[str], rx: _Cues[re.Pattern[str]]) -> str:
 def _passive(body: str, rx: _Cues[re.Pattern[str]], tokens: list[str]) -> _Start | None:
     """ "pw reset", "ost rebuilt": a thing named first, then the done-form of what was done.
 
-    `tokens`: the first five tokens of `body` (the last one holding the rest)."""
+    `tokens`: as `_action_start` has them (only the first four are read)."""
     known = _lexicon()
     # The subject is one to three tokens: the done-form starts the second, third or fourth.
     if rx is _EXACT and not any(map(known.starters.__getitem__, tokens[1:4])):
@@ -407,9 +410,11 @@ _OPENING_CUES = _BIT.instructed | _BIT.command | _BIT.cause_strong | _BIT.cause_
     | _BIT.adjectival
 
 
-def _action_start(body: str, rx: _Cues[re.Pattern[str]], gates: int) -> _Start:
+def _action_start(body: str, rx: _Cues[re.Pattern[str]], gates: int,
+                  tokens: list[str]) -> _Start:
     """Whether `body` (lead-ins removed) starts with something a technician did or told; `rx`
-    and `gates` as `classify` chose them."""
+    and `gates` as `classify` chose them. `tokens`: `body`'s space-separated tokens, at least
+    its first four (`classify` has split it already: no split here again)."""
     known = _lexicon()
     lexicon = known.verbs
     if gates & _OPENING_CUES:  # closed on most segments: none of these can match
@@ -423,7 +428,6 @@ def _action_start(body: str, rx: _Cues[re.Pattern[str]], gates: int) -> _Start:
                 or (gates & _BIT.cause_found and rx.cause_found.match(body))
                 or (gates & _BIT.adjectival and rx.adjectival.match(body))):
             return _NO_ACTION  # "turned out ...", "looks like ...", "shared mailbox not showing"
-    tokens = body.split(" ", 4)
     if rx is _EXACT and not known.starters[tokens[0]]:
         # No phrase at the start, and (the usual case) none where a passive's could start.
         if not any(map(known.starters.__getitem__, tokens[1:4])):
@@ -468,6 +472,8 @@ _LABEL_HINTS = {label: _ROLE_BITS[Role(role)] for label, role in cues.LABEL_ROLE
 # The cues `classify` reads after the action start: with none open, none of them matches.
 _LATE_CUES = _BIT.tried | _FAILURE.bits | _BIT.success | _VERIFY.bits | _BIT.short_ok \
     | _BIT.cause_strong | _BIT.cause_because | _BIT.cause_found | _BIT.cause_state
+# The most tokens a `cues.SHORT_OK` match can have: three words, the state, "now".
+_SHORT_OK_TOKENS = 5
 _CUSTOMER_SIDE = frozenset({Context.TITLE, Context.DESCRIPTION, Context.CUSTOMER})
 _TITLE = Context.TITLE
 
@@ -503,8 +509,12 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
     lead = rx.lead.match(norm) if gates & _BIT.lead and not (
         fast and not _LEAD_TOKENS[norm.split(" ", 1)[0] if label else words[0]]) else None
     body = norm[lead.end():] if lead else norm
+    # `body`'s tokens: `norm` is single-spaced and a label or lead-in match ends with the spaces
+    # after it, so splitting at " " gives the words `split()` would (cut mid-word by a label as
+    # "cause:x" would be, they are not a tail of `words`).
+    tokens = body.split(" ") if label or lead else words
     if fast and (label or lead):
-        gates = _GATES.mask(body)
+        gates = _GATES.mask_words(tokens)
     customer_side = context in _CUSTOMER_SIDE
     symptom = bool(gates & _SYMPTOM_STRONG.bits) and _SYMPTOM_STRONG.found(body, gates)
     # `cues.NOT_DONE`: a phrase, or else a "?" at the end (then its match ends with "?").
@@ -518,7 +528,7 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
             return _OUTCOMES[hint | _SYMPTOM]
         return _OUTCOMES[hint or _OTHER_ROLE]
     start = _NO_ACTION if gates & _BIT.negated_start and rx.negated_start.match(body) \
-        else _action_start(body, rx, gates)
+        else _action_start(body, rx, gates, tokens)
     tried = failure = success = verified = strong_cause = cause = False
     if gates & _LATE_CUES:  # on about half the segments, none of these cues can match
         tried = bool(gates & _BIT.tried) and rx.tried.search(body) is not None
@@ -535,7 +545,10 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
                 else:
                     verified = _VERIFY.found(body, gates)
             if not verified:
-                verified = bool(gates & _BIT.short_ok) and rx.short_ok.match(body) is not None
+                # `cues.SHORT_OK` is a whole body of two to five words ("printer working now"):
+                # a longer one is decided by its token count, not by a lookahead over all of it.
+                verified = bool(gates & _BIT.short_ok) and len(tokens) <= _SHORT_OK_TOKENS \
+                    and rx.short_ok.match(body) is not None
         strong_cause = (bool(gates & _BIT.cause_strong) and _CAUSE_STRONG.found(body, gates)
                         ) or (not customer_side and bool(gates & _BIT.cause_because)
                               and rx.cause_because.search(body) is not None)

@@ -180,3 +180,20 @@ def test_the_not_done_phrases_and_a_final_question_mark_are_what_not_done_finds(
         planned = roles._NOT_DONE.found(text, gates)
         assert (found is not None) == (planned or text.endswith("?")), text
         assert found is None or found.group().endswith("?") == (not planned), text
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(["printer", "vpn", "all", "now", "ok", "working", "works", "fine",
+                                 "is", "a/b", "x.y", "-", "not", "good"]),
+                min_size=1, max_size=9))
+def test_short_ok_never_matches_more_tokens_than_classify_lets_it_try(words: list[str]) -> None:
+    # `classify` skips `cues.SHORT_OK` on a body of more than `_SHORT_OK_TOKENS` tokens.
+    text = " ".join(words)
+    if cues.SHORT_OK.match(text) is not None:
+        assert len(words) <= roles._SHORT_OK_TOKENS
+
+
+def test_short_ok_matches_at_most_its_token_count_in_real_text(extractor: Extractor) -> None:
+    for text in _real_texts(extractor):
+        if cues.SHORT_OK.match(text) is not None:
+            assert len(text.split()) <= roles._SHORT_OK_TOKENS, text

@@ -16,6 +16,7 @@ from extract.patterns import (
     required_literals,
     split_phrases,
     top_level_branches,
+    with_single_spaces,
 )
 
 _CUES = [getattr(cues, name) for name in cues.__all__ if isinstance(getattr(cues, name),
@@ -192,21 +193,28 @@ def test_a_pattern_that_can_match_anything_is_never_exact() -> None:
     assert gates.mask("") == 0b01
 
 
-def test_fast_start_moves_a_leading_boundary_behind_the_first_letter() -> None:
-    assert fast_start(r"\bgoing to\b") == r"g(?<!\wg)oing to\b"
-    assert fast_start(r"\bno luck\b|\b1st\b") == r"n(?<!\wn)o luck\b|1(?<!\w1)st\b"
+def test_fast_start_moves_a_leading_boundary_behind_the_literal_text() -> None:
+    assert fast_start(r"\bgoing to\b") == r"going to(?<!\wgoing to)\b"
+    assert fast_start(r"\bno luck\b|\b1st\b") == r"no luck(?<!\wno luck)\b|1st(?<!\w1st)\b"
+    # The literal text stops before a character made optional or repeated.
+    assert fast_start(r"\bworks?\s") == r"work(?<!\wwork)s?\s"
+    assert fast_start(r"\bdidn'?t") == r"didn(?<!\wdidn)'?t"
+    assert fast_start(r"\bno ?x") == r"no(?<!\wno) ?x"
+    assert fast_start(r"\bab{2}") == r"a(?<!\wa)b{2}"
     # Left alone: a group first, an optional first letter, a branch without a leading "\b".
     for pattern in (r"\b(?:a|b)c", r"\bs?x", r"\bfoo|bar", r"foo\b"):
         assert fast_start(pattern) == pattern
 
 
 _BOUNDARY_WORDS = st.sampled_from(["going", "to", "ogoing", "go", "1st", "x1st", "no", "luck",
-                                   "noluck", "_no", "é", "-", "'", "", "ing", "sgoing"])
+                                   "noluck", "_no", "é", "-", "'", "", "ing", "sgoing",
+                                   "goin'g", "goin", "g"])
 
 
 @given(st.lists(_BOUNDARY_WORDS, max_size=6), st.sampled_from([" ", "", "-", "_", "\u00e9"]),
        st.integers(0, 3),
-       st.sampled_from([r"\bgoing to\b", r"\bno luck\b|\b1st\b", r"\bgo\w*", r"\bo\B"]))
+       st.sampled_from([r"\bgoing to\b", r"\bno luck\b|\b1st\b", r"\bgo\w*", r"\bo\B",
+                        r"\bgo(?:ing)? to\b", r"\bno ?luck", r"\bgoin'?g\b"]))
 def test_fast_start_finds_what_the_pattern_finds(words: list[str], joint: str, pos: int,
                                                  pattern: str) -> None:
     text = joint.join(words)
@@ -222,6 +230,31 @@ def test_split_phrases_spells_out_a_leading_group_of_each_branch() -> None:
         r"\ba\b|\bb c\b|\bx z|\by z|\b(?:q|r)?s|t"
 
 
+def test_split_phrases_drops_leading_optional_words_only_where_asked_and_sound() -> None:
+    pattern = r"\b(?:the )?(?:root )?cause was\b|\b(?:the )?(?:issue|error) is"
+    assert split_phrases(pattern) == pattern
+    assert split_phrases(pattern, found_only=True) == r"\bcause was\b|\bissue is|\berror is"
+    # Kept where a match may then start with no letter, so without the boundary it had.
+    for kept in (r"\b(?:the )?\d+ x", r"\b(?:the )?(?:a|-)x", r"\b(?:the )?s?x",
+                 r"\b(?:the )?(?:a|b)?-x", r"\b(?:the )?"):
+        assert split_phrases(kept, found_only=True) == kept
+
+
+_OPTIONAL_LEADS = [r"\b(?:the )?(?:root )?cause (?:was|is)\b", r"\b(?:the )?(?:issue|error) is",
+                   r"\b(?:a )?(?:no|not) luck\b|\b(?:the )?it\b", r"\b(?:the )?(?:a|-)x"]
+
+
+@given(st.lists(st.sampled_from(["the", "root", "cause", "was", "is", "issue", "error", "a",
+                                 "no", "not", "luck", "it", "-", "x", "-x", "thecause", "_"]),
+                max_size=8), st.sampled_from([" ", "", "-", "_"]),
+       st.sampled_from(_OPTIONAL_LEADS))
+def test_split_phrases_for_found_only_finds_a_match_exactly_when_the_pattern_does(
+        words: list[str], joint: str, pattern: str) -> None:
+    text = joint.join(words)
+    assert (re.search(split_phrases(pattern, found_only=True), text) is None) == \
+        (re.search(pattern, text) is None)
+
+
 @given(st.lists(_TEXT_WORDS, min_size=1, max_size=10), st.sampled_from(_CUES))
 def test_split_phrases_finds_what_the_pattern_finds(words: list[str],
                                                    pattern: CasePattern) -> None:
@@ -230,3 +263,20 @@ def test_split_phrases_finds_what_the_pattern_finds(words: list[str],
     got = alternation.search(text, (1 << len(alternation.branches)) - 1)
     assert _same(got, pattern.exact.search(text))
     assert _same(re.search(split_phrases(pattern.pattern), text), pattern.exact.search(text))
+    assert (re.search(split_phrases(pattern.pattern, found_only=True), text) is None) == \
+        (pattern.exact.search(text) is None)
+
+
+def test_with_single_spaces_writes_each_whitespace_run_as_a_space() -> None:
+    assert with_single_spaces(r"\bis\s+(?:now\s+)?ok\b") == r"\bis (?:now )?ok\b"
+    # Left alone: a class, an escaped backslash, other quantifiers.
+    assert with_single_spaces(r"[\s+]x\s+?y\s*z\\s+[^]\s+]") == r"[\s+]x y\s*z\\s+[^]\s+]"
+
+
+@given(st.lists(_TEXT_WORDS, min_size=1, max_size=10), st.sampled_from(_CUES))
+def test_a_single_spaced_alternation_finds_what_the_pattern_finds_in_single_spaced_text(
+        words: list[str], pattern: CasePattern) -> None:
+    text = " ".join(words)
+    alternation = Alternation(split_phrases(pattern.pattern), single_spaced=True)
+    got = alternation.search(text, (1 << len(alternation.branches)) - 1)
+    assert _same(got, pattern.exact.search(text))
