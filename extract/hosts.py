@@ -26,22 +26,28 @@ _ROLES = (r"DC|ADDC|FS|FILE|SRV|SVR|SERVER|SQL|DB|EXCH|EX|MAIL|RDS|RDSH|TS|RDP|A
 # look-behind saw nothing) and reads the "name" group's span, one less. The matches are the
 # same: a name ends with a letter or digit, so the character before the next name never lies
 # inside the previous match.
-_HOST = re.compile(
+_HOST_PATTERN = (
     rf"[^\w.@\\/-](?P<name>"
     r"(?:DESKTOP|LAPTOP|WIN)-[A-Z0-9]{6,8}"                        # Windows' default names
     rf"|(?:[A-Z][A-Z0-9]{{1,7}}-){{1,3}}(?:{_ROLES})[A-Z]*-?\d{{1,4}}[A-Z]?"  # SITE-ROLE01
     rf"|(?:[A-Z][A-Z0-9]{{1,7}}-){{1,3}}[A-Z]{{2,8}}\d{{1,4}}"     # SITE-ANY01 (two parts+)
     rf"|(?:{_ROLES})-?\d{{1,4}}[A-Z]?"                            # DC01, SRV-01, RDS2
-    r")(?![\w-]|\.\w)",
-    re.IGNORECASE,
+    r")(?![\w-]|\.\w)"
 )
+_HOST = re.compile(_HOST_PATTERN, re.IGNORECASE)
+# Its letters are all uppercase, so over the uppercased text of an ASCII text (same length, same
+# offsets) it finds, case-sensitively, exactly the spans IGNORECASE finds in the text: about
+# twice as fast, as `re` then compares characters without case-folding each. The name is read
+# from the text itself. (`_FQDN_LOWER` likewise, its letters lowercase.)
+_HOST_UPPER = re.compile(_HOST_PATTERN)
 _TLDS = (r"com|net|org|edu|gov|io|co|us|uk|ca|au|de|nl|info|biz|local|lan|internal|corp|intra"
          r"|home|example|test|cloud|app|dev|ai|me|tech")
-_FQDN = re.compile(
+_FQDN_PATTERN = (
     rf"[^\w.@/\\-](?P<name>(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+(?:{_TLDS}))"
-    r"(?![\w@-]|\.\w)",
-    re.IGNORECASE,
+    r"(?![\w@-]|\.\w)"
 )
+_FQDN = re.compile(_FQDN_PATTERN, re.IGNORECASE)
+_FQDN_LOWER = re.compile(_FQDN_PATTERN)
 _UNC = re.compile(r"\\\\(?P<name>[A-Za-z0-9][A-Za-z0-9.-]{0,62})(?=\\|\s|$)")
 # Both alternatives start only where a word or token starts, so a long run with no "://" or "@"
 # (a 1 MB pasted token) is scanned once, not once per character.
@@ -101,22 +107,26 @@ def find_hosts(text: str) -> list[Host]:
             found[(start, end)] = Host(match.group("name"), "unc", start, end)
         taken = sorted(found)
     spaced = " " + text  # see `_HOST`: offsets in `spaced` are one more than in `text`
+    ascii_text = text.isascii()  # see `_HOST_UPPER`
     if "." in text:
         fqdns = []
-        for match in _FQDN.finditer(spaced):
+        for match in (_FQDN_LOWER.finditer(spaced.lower()) if ascii_text
+                      else _FQDN.finditer(spaced)):
             start, end = match.span("name")
+            name = spaced[start:end]
             start, end = start - 1, end - 1
-            name = match.group("name")
             if not _starts_inside(blocked, start) and not _starts_inside(taken, start) \
                     and "." in name:
                 fqdns.append((start, end))
                 found[(start, end)] = Host(name, "fqdn", start, end)
         if fqdns:
             taken = sorted(found)
-    for match in _HOST.finditer(spaced) if digits else ():
+    hostnames = (_HOST_UPPER.finditer(spaced.upper()) if ascii_text
+                 else _HOST.finditer(spaced)) if digits else ()
+    for match in hostnames:
         start, end = match.span("name")
+        name = spaced[start:end]
         start, end = start - 1, end - 1
-        name = match.group("name")
         if not _starts_inside(blocked, start) and not _starts_inside(taken, start) \
                 and _plain_host(name):
             found[(start, end)] = Host(name, "hostname", start, end)

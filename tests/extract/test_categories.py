@@ -51,3 +51,18 @@ def test_redaction_markers_do_not_vote() -> None:
 
 def test_a_keyword_counts_once_wherever_it_sits() -> None:
     assert categorise([("printer vpn", 1.0)]) == categorise([("vpn printer", 1.0)])
+
+
+def test_words_are_the_word_regex_matches() -> None:
+    """`_words` (translate, blank the lone marks, split) gives exactly the `_WORD` matches."""
+    import random
+
+    from extract.categories import _WORD, _words
+
+    texts = ["e-mail -- it's/ok 50% a--b 'x' wi-fi/vpn%% x-/y a%b-c %-'/",
+             "İstanbul \u212a O'Brien"]
+    chooser = random.Random(7)
+    texts += ["".join(chooser.choice("ab1 '-/%xA.\n") for _ in range(chooser.randint(0, 14)))
+              for _ in range(20_000)]
+    for text in texts:
+        assert _words(text) == [word.encode() for word in _WORD.findall(text.lower())], text
