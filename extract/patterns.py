@@ -76,10 +76,9 @@ def fast_start(pattern: str) -> str:
     return "|".join(branches)
 
 
-def _group_end(pattern: str) -> int:
-    """Index of the ")" closing the group `pattern` opens at 0; -1 without one (escapes and
-    classes skipped, as `top_level_branches` reads them)."""
-    depth = 0
+def _syntax(pattern: str) -> Iterator[tuple[int, str]]:
+    """(index, character) of each character of `pattern` outside escapes and character classes:
+    the ones that can open or close a group or separate branches."""
     index = 0
     in_class = False
     while index < len(pattern):
@@ -94,17 +93,24 @@ def _group_end(pattern: str) -> int:
             index += 1 + (pattern[index + 1:index + 2] == "^")
             index += pattern[index:index + 1] == "]"  # a "]" first in a class is a member
             continue
-        elif char == "(":
+        else:
+            yield index, char
+        index += 1
+
+
+def _group_end(pattern: str) -> int:
+    """Index of the ")" closing the group `pattern` opens at 0; -1 without one."""
+    depth = 0
+    for index, char in _syntax(pattern):
+        if char == "(":
             depth += 1
         elif char == ")":
             depth -= 1
             if not depth:
                 return index
-        index += 1
     return -1
 
 
-# A leading optional word and its space, after the boundary: "\\b(?:the )?".
 _OPTIONAL_WORD = re.compile(r"\\b\(\?:[a-z]+ \)\?")
 
 
@@ -560,28 +566,15 @@ def top_level_branches(pattern: str) -> list[str]:
     """The branches of `pattern`'s outermost alternation ("a|b(c|d)" -> ["a", "b(c|d)"]), joined
     by "|" they give `pattern` back."""
     branches: list[str] = []
-    depth = start = index = 0
-    in_class = False
-    while index < len(pattern):
-        char = pattern[index]
-        if char == "\\":
-            index += 2
-            continue
-        if in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-            index += 1 + (pattern[index + 1:index + 2] == "^")
-            index += pattern[index:index + 1] == "]"  # a "]" first in a class is a member
-            continue
-        elif char == "(":
+    depth = start = 0
+    for index, char in _syntax(pattern):
+        if char == "(":
             depth += 1
         elif char == ")":
             depth -= 1
         elif char == "|" and not depth:
             branches.append(pattern[start:index])
             start = index + 1
-        index += 1
     branches.append(pattern[start:])
     return branches
 

@@ -287,27 +287,15 @@ def _lead_tokens() -> _Opens:
 _LEAD_TOKENS = _lead_tokens()
 
 
-class _Starters(dict[str, bool]):
+def _action_starters(lexicon: VerbLexicon) -> _Opens:
     """Token -> whether an action phrase can match at its start (ASCII, single-spaced text).
 
     The phrase's first word must begin the token and end there or before a character that is
     not a word character or an apostrophe (the phrase pattern's closing lookahead; a space
     would end the token). Most segments start with no such token and never run the action
-    pattern (hundreds of phrases) at all. Bounded like `TokenGates`' cache."""
-
-    def __init__(self, lexicon: VerbLexicon, limit: int = 50_000) -> None:
-        super().__init__()
-        self.limit = limit
-        firsts = {form.split(" ", 1)[0] for form in lexicon.action_forms}
-        self.first_word = re.compile(rf"(?:{trie_alternation(firsts)})(?![\w'])")
-
-    def __missing__(self, token: str) -> bool:
-        starts = self.first_word.match(token) is not None
-        if len(token) <= MAX_CACHED_TOKEN:
-            if len(self) >= self.limit:
-                self.clear()
-            self[token] = starts
-        return starts
+    pattern (hundreds of phrases) at all."""
+    firsts = {form.split(" ", 1)[0] for form in lexicon.action_forms}
+    return _Opens(re.compile(rf"(?:{trie_alternation(firsts)})(?![\w'])"))
 
 
 class _Start(NamedTuple):
@@ -331,7 +319,7 @@ class _Openings(dict[str, _Start]):
     anything else not.
 
     That is most segments, and it depends on the first token alone: looked up, not worked out
-    again (and no `_Start` built) for each. Bounded like `_Starters`."""
+    again (and no `_Start` built) for each. Bounded like `_Opens`."""
 
     def __init__(self, lexicon: VerbLexicon, limit: int = 50_000) -> None:
         super().__init__()
@@ -356,7 +344,7 @@ class _Lexicon:
     """The verb lexicon and what `_action_start` looks up per token from it."""
 
     verbs: VerbLexicon
-    starters: _Starters
+    starters: _Opens
     openings: _Openings
 
 
@@ -364,11 +352,11 @@ class _Lexicon:
 def _lexicon() -> _Lexicon:
     """Built on first use (the verb lexicon loads then, not at import)."""
     lexicon = verbs()
-    return _Lexicon(lexicon, _Starters(lexicon), _Openings(lexicon))
+    return _Lexicon(lexicon, _action_starters(lexicon), _Openings(lexicon))
 
 
-def _starters() -> _Starters:
-    """Token -> whether an action phrase can start there (see `_Starters`)."""
+def _starters() -> _Opens:
+    """Token -> whether an action phrase can start there (see `_action_starters`)."""
     return _lexicon().starters
 
 
