@@ -13,17 +13,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy
+from spacy.attrs import IDX, IS_SPACE, LOWER
 from spacy.strings import StringStore
 from spacy.tokens import Doc
 
 from extract.classifiers import predict_roles_many
 from extract.entities import Mention, mentions
-from extract.features import EMPTY, doc_words
+from extract.features import EMPTY
 from extract.roles import Classification, Context, Role, classify, label_length
-from extract.segment import segment_spans
+from extract.segment import TOKEN_COLUMNS, segment_spans, token_table
 from extract.sources import Source
 
-__all__ = ["Analysis", "Segment", "SourceMention", "analyse", "apply_role_model"]
+__all__ = ["Analysis", "Segment", "SourceMention", "analyse", "analyse_many", "apply_role_model"]
 
 _FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|me|my|we|we've|our|us)\b", re.IGNORECASE)
 
@@ -36,8 +37,11 @@ class Segment:
     start: int
     end: int
     classification: Classification
-    roles: set[Role]
-    linked: list[Segment] = field(default_factory=list)
+    # Shared and immutable: `classify` hands back one frozenset per outcome, and a segment's
+    # roles change (rarely) by replacing them, not by copying a set for every segment.
+    roles: frozenset[Role]
+    # The later "didn't help" segments this step is linked to (`_link_followups`).
+    linked: tuple[Segment, ...] = ()
     # LOWER ids of the segment's tokens (spaCy's hashes), what the role model reads.
     words: numpy.ndarray = field(default_factory=lambda: EMPTY)
 
@@ -74,43 +78,48 @@ class Analysis:
                 and (contexts is None or s.source.context in contexts)]
 
 
+_DESCRIPTION = Context.DESCRIPTION
+_ACTION, _VERIFICATION, _CLOSURE = Role.ACTION, Role.VERIFICATION, Role.CLOSURE
+# A step's roles, which a failed or described step loses.
+_STEP = frozenset({Role.ACTION, Role.VERIFICATION})
+_FAILED = frozenset({Role.FAILED})
+# The one-role sets a segment's roles are replaced with.
+_ONLY = {role: frozenset({role}) for role in Role}
+
+
 def _link_followups(segments: list[Segment]) -> None:
     """Turn the step before a bare "no luck"/"still failing" into a failed attempt."""
     last_action: Segment | None = None
     for segment in segments:
+        roles = segment.roles
         if segment.classification.followup:
             if last_action is not None:
-                last_action.roles.discard(Role.ACTION)
-                last_action.roles.discard(Role.VERIFICATION)
-                last_action.roles.add(Role.FAILED)
-                last_action.linked.append(segment)
-                segment.roles = {Role.OTHER}
+                last_action.roles = last_action.roles - _STEP | _FAILED
+                last_action.linked = (*last_action.linked, segment)
+                segment.roles = _ONLY[Role.OTHER]
             elif segment.source.context in (Context.TITLE, Context.DESCRIPTION, Context.CUSTOMER):
-                segment.roles = {Role.SYMPTOM}
+                segment.roles = _ONLY[Role.SYMPTOM]
             else:
-                segment.roles = {Role.OTHER}
+                segment.roles = _ONLY[Role.OTHER]
             continue
-        if Role.ACTION in segment.roles and Role.VERIFICATION not in segment.roles:
+        if _ACTION in roles and _VERIFICATION not in roles:
             last_action = segment
-        elif Role.VERIFICATION in segment.roles or Role.CLOSURE in segment.roles:
+        elif _VERIFICATION in roles or _CLOSURE in roles:
             last_action = None
 
 
-def _settle_description(segments: list[Segment]) -> None:
+def _settle_description(described: list[Segment]) -> None:
     """Steps in a description count only when a technician wrote it as a log of the work.
 
     A customer's "I plugged it back in" or "she changed pw on monday" is context, not a step;
     "Called in, remoted in, cleared the queue, printing again" (a technician logging a phone
-    fix as the description) is the work itself.
+    fix as the description) is the work itself. (`described`: the ticket's segments written
+    in the description context.)
     """
-    described = [s for s in segments if s.source.context is Context.DESCRIPTION]
-    acting = [s for s in described if Role.ACTION in s.roles]
+    acting = [s for s in described if _ACTION in s.roles]
     if acting and (len(acting) < 2 or any(_FIRST_PERSON.search(s.text) for s in described)):
         for segment in acting:
-            segment.roles.discard(Role.ACTION)
-            segment.roles.discard(Role.VERIFICATION)
-            if not segment.roles:
-                segment.roles.add(Role.OTHER)
+            segment.roles = segment.roles - _STEP or _ONLY[Role.OTHER]
 
 
 _MODEL_ROLES = {"symptom": Role.SYMPTOM, "cause": Role.CAUSE, "action": Role.ACTION,
@@ -135,47 +144,113 @@ def apply_role_model(analyses: Sequence[Analysis]) -> None:
     labels, probabilities = predict_roles_many([a.segments for a in analyses], strings)
     if not len(probabilities):
         return
-    decided = [_MODEL_ROLES.get(label, Role.OTHER) for label in labels]
+    decided = [_ONLY[_MODEL_ROLES.get(label, Role.OTHER)] for label in labels]
     # argmax takes the first of equal maxima; labels are sorted, as `best` breaks ties
     choices = probabilities.argmax(axis=1).tolist()
     sure = (probabilities.max(axis=1) >= MODEL_THRESHOLD).tolist()
     row = 0
     for analysis in analyses:
         for segment in analysis.segments:
-            if sure[row] and not segment.linked and Role.CLOSURE not in segment.roles:
-                segment.roles = {decided[choices[row]]}
+            if sure[row] and not segment.linked and _CLOSURE not in segment.roles:
+                segment.roles = decided[choices[row]]
             row += 1
 
 
 def analyse(sources: list[Source], docs: Sequence[Doc], *, use_model: bool = True) -> Analysis:
     """Segments (with roles) and entity mentions of a ticket's sources and their docs; with
     `use_model` the trained role model places what the rules left as "other" (the extractor
-    passes False and calls `apply_role_model` once for a batch of tickets)."""
-    segments: list[Segment] = []
-    found: list[SourceMention] = []
-    words: list[numpy.ndarray] = []
-    for source, doc in zip(sources, docs, strict=True):
-        text = source.clean.text
-        ids, starts = doc_words(doc)
-        words.append(ids)
-        first = len(segments)
-        context = source.context
-        for start, end in segment_spans(doc, text):
-            piece = text[start:end]
-            classification = classify(piece, context=context)
-            # Evidence and text start after a "Resolution:" / "Cause -" label.
-            segments.append(Segment(source, start + label_length(piece), end, classification,
-                                    set(classification.roles)))
-        if len(segments) > first:
-            mine = segments[first:]
-            bounds = numpy.searchsorted(starts, [[s.start for s in mine], [s.end for s in mine]])
-            for segment, low, high in zip(mine, bounds[0].tolist(), bounds[1].tolist(),
-                                          strict=True):
-                segment.words = ids[low:high]
-        found.extend(SourceMention(source, mention) for mention in mentions(doc))
-    _settle_description(segments)
-    _link_followups(segments)
-    analysis = Analysis(sources, segments, found, words, docs[0].vocab.strings if docs else None)
+    calls `analyse_many` and `apply_role_model` once for a batch of tickets instead)."""
+    analysis = analyse_many([sources], [docs])[0]
     if use_model:
         apply_role_model([analysis])
     return analysis
+
+
+def analyse_many(sources: Sequence[list[Source]], docs: Sequence[Sequence[Doc]]
+                 ) -> list[Analysis]:
+    """`analyse` without the role model for many tickets (their sources and docs), reading the
+    word ids of every doc of them with one set of numpy calls.
+
+    Per doc, reading the ids and finding each segment's tokens cost about 5 microseconds of
+    numpy call overhead (a few dozen tokens a doc): more than the arithmetic of a whole batch.
+    So the token tables of all the docs are joined, each token placed at its offset in the
+    join of all their texts (its doc's base, the lengths of the texts before it, plus its
+    offset in its doc), and one `searchsorted` finds the first token of every doc and of every
+    segment's start and end: a position in doc k is at most its length, where doc k + 1's first
+    token is, so the tokens before it are doc k's own ones before it and the earlier docs'."""
+    analyses: list[Analysis] = []
+    every: list[Segment] = []
+    # Positions in the join of all the texts to look up: the base of every doc (and the end of
+    # the last), then the start and end of every segment.
+    bases: list[int] = []
+    bounds: list[int] = []
+    base = 0
+    for ticket_sources, ticket_docs in zip(sources, docs, strict=True):
+        segments: list[Segment] = []
+        found: list[SourceMention] = []
+        described: list[Segment] = []
+        followup = False
+        for source, doc in zip(ticket_sources, ticket_docs, strict=True):
+            text = source.clean.text
+            context = source.context
+            first = len(segments)
+            bases.append(base)
+            for start, end in segment_spans(doc, text):
+                piece = text[start:end]
+                classification = classify(piece, context=context)
+                if classification.followup:
+                    followup = True
+                # Evidence and text start after a "Resolution:" / "Cause -" label.
+                start += label_length(piece)
+                segments.append(Segment(source, start, end, classification,
+                                        classification.roles, (), EMPTY))
+                bounds.append(base + start)
+                bounds.append(base + end)
+            if context is _DESCRIPTION:
+                described += segments[first:]
+            found.extend(SourceMention(source, mention) for mention in mentions(doc))
+            base += len(text)
+        if described:
+            _settle_description(described)
+        if followup:
+            _link_followups(segments)
+        every += segments
+        analyses.append(Analysis(ticket_sources, segments, found, [],
+                                 ticket_docs[0].vocab.strings if ticket_docs else None))
+    bases.append(base)
+    ids, firsts = _token_bounds([doc for ticket_docs in docs for doc in ticket_docs],
+                                bases, bounds)
+    at = 0
+    for analysis in analyses:
+        stop = at + len(analysis.sources)
+        analysis.words = [ids[low:high] for low, high in zip(firsts[at:stop],
+                                                             firsts[at + 1:stop + 1], strict=True)]
+        at = stop
+    ends = iter(firsts[len(bases):])
+    for segment, low, high in zip(every, ends, ends, strict=True):
+        segment.words = ids[low:high]
+    return analyses
+
+
+_IDX, _LOWER, _IS_SPACE = (TOKEN_COLUMNS.index(attr) for attr in (IDX, LOWER, IS_SPACE))
+_NO_TOKENS = numpy.zeros((0, len(TOKEN_COLUMNS)), dtype=numpy.uint64)
+
+
+def _token_bounds(docs: list[Doc], bases: list[int], bounds: list[int]
+                  ) -> tuple[numpy.ndarray, list[int]]:
+    """LOWER ids of the non-space tokens of `docs` (one after another), and for each position
+    of `bases` then `bounds` the index of the first of those tokens at or after it, a token of
+    doc k sitting at ``bases[k]`` plus its offset (what `features.doc_words` and a
+    `searchsorted` per doc give, for all the docs at once)."""
+    tables = [token_table(doc) for doc in docs]
+    table = numpy.concatenate(tables) if tables else _NO_TOKENS
+    positions = table[:, _IDX].astype(numpy.int64)
+    positions += numpy.repeat(numpy.array(bases[:-1], dtype=numpy.int64),
+                              [len(rows) for rows in tables])
+    spaces = table[:, _IS_SPACE]
+    # a text without a space token (most single tickets) needs no selection (`doc_words`)
+    if numpy.count_nonzero(spaces):
+        kept = spaces == 0
+        table = table[kept]
+        positions = positions[kept]
+    return table[:, _LOWER].copy(), numpy.searchsorted(positions, bases + bounds).tolist()

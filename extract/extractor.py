@@ -27,7 +27,7 @@ from itertools import islice
 
 from spacy.tokens import Doc
 
-from extract.analysis import Analysis, analyse, apply_role_model
+from extract.analysis import analyse_many, apply_role_model
 from extract.assemble import build_resolution, category_inputs
 from extract.classifiers import predict_categories, primed_categories
 from extract.nlp import build_nlp
@@ -135,8 +135,7 @@ class Extractor:
         clock("sources")
         docs = self._docs(sources)
         clock("spacy")
-        analyses: list[Analysis] = [analyse(s, d, use_model=False)
-                                    for s, d in zip(sources, docs, strict=True)]
+        analyses = analyse_many(sources, docs)
         clock("rules")
         apply_role_model(analyses)
         rows = [category_inputs(analysis) for analysis in analyses]
