@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy
 from spacy.attrs import IDX, IS_SPACE, LOWER
@@ -51,9 +52,8 @@ class Segment:
         return self.source.clean.text[self.start:self.end]
 
 
-@dataclass(frozen=True, slots=True)
-class SourceMention:
-    """An entity mention and the source it was found in."""
+class SourceMention(NamedTuple):
+    """An entity mention and the source it was found in. (A named tuple: see `Source`.)"""
 
     source: Source
     mention: Mention
@@ -244,13 +244,17 @@ def _token_bounds(docs: list[Doc], bases: list[int], bounds: list[int]
     `searchsorted` per doc give, for all the docs at once)."""
     tables = [token_table(doc) for doc in docs]
     table = numpy.concatenate(tables) if tables else _NO_TOKENS
-    positions = table[:, _IDX].astype(numpy.int64)
-    positions += numpy.repeat(numpy.array(bases[:-1], dtype=numpy.int64),
-                              [len(rows) for rows in tables])
+    # uint64 throughout, as the table is: a mix with int64 would compare as float64
+    positions = table[:, _IDX] + numpy.repeat(numpy.array(bases[:-1], dtype=numpy.uint64),
+                                              [len(rows) for rows in tables])
+    ids = table[:, _LOWER]
     spaces = table[:, _IS_SPACE]
     # a text without a space token (most single tickets) needs no selection (`doc_words`)
     if numpy.count_nonzero(spaces):
         kept = spaces == 0
-        table = table[kept]
+        ids = ids[kept]
         positions = positions[kept]
-    return table[:, _LOWER].copy(), numpy.searchsorted(positions, bases + bounds).tolist()
+    else:
+        ids = ids.copy()
+    return ids, numpy.searchsorted(positions, numpy.array(bases + bounds, dtype=numpy.uint64)
+                                   ).tolist()
