@@ -46,14 +46,22 @@ class Source(NamedTuple):
                         text=self.clean.text[start:end])
 
 
+# The enum members read per note, as module names: an enum member looked up on its class
+# costs about 65 ns in Python 3.11 (a descriptor call), a global about 7.
+_SYSTEM, _CONTACT = AuthorRole.SYSTEM, AuthorRole.CONTACT
+_DESCRIPTION_NOTE, _CUSTOMER_REPLY = NoteKind.DESCRIPTION, NoteKind.CUSTOMER_REPLY
+_IN_SYSTEM, _IN_DESCRIPTION = Context.SYSTEM, Context.DESCRIPTION
+_IN_CUSTOMER, _IN_TECHNICIAN = Context.CUSTOMER, Context.TECHNICIAN
+
+
 def _context(kind: NoteKind, role: AuthorRole) -> Context:
-    if role is AuthorRole.SYSTEM:
-        return Context.SYSTEM
-    if kind is NoteKind.DESCRIPTION:
-        return Context.DESCRIPTION
-    if role is AuthorRole.CONTACT or kind is NoteKind.CUSTOMER_REPLY:
-        return Context.CUSTOMER
-    return Context.TECHNICIAN
+    if role is _SYSTEM:
+        return _IN_SYSTEM
+    if kind is _DESCRIPTION_NOTE:
+        return _IN_DESCRIPTION
+    if role is _CONTACT or kind is _CUSTOMER_REPLY:
+        return _IN_CUSTOMER
+    return _IN_TECHNICIAN
 
 
 _CREATED_AT = attrgetter("created_at")
@@ -85,7 +93,7 @@ def ticket_sources(ticket: Ticket) -> list[Source]:
         clean = clean_text(note.text)
         if is_suggestion(clean.text):
             continue
-        if note.kind is NoteKind.DESCRIPTION:
+        if note.kind is _DESCRIPTION_NOTE:
             # A note that repeats the description (or an earlier note) adds nothing.
             seen.update(normalise(source.clean.text) for source in sources[counted:])
             counted = len(sources)
