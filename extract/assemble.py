@@ -23,7 +23,7 @@ from extract.categories import categorise
 from extract.classifiers import best, category_row, predict_category
 from extract.entities import ERROR_CODE, KB_REF, PRODUCT, product_categories
 from extract.hosts import find_hosts
-from extract.outcome import decide_outcome, is_closed_status, note_outcome
+from extract.outcome import decide_outcome, is_closed_status, note_outcome_words
 from extract.patterns import trie_alternation
 from extract.redact import MARKER_PATTERN
 from extract.roles import Context, Role, normalise
@@ -313,6 +313,12 @@ def _hosts(analysis: Analysis) -> tuple[dict[str, list[_Evidence]], list[tuple[S
     return {name: evidence[:_MAX_EVIDENCE] for name, evidence in found.items()}, places
 
 
+def _normalised_words(text: str) -> list[str]:
+    """The words of `normalise(text)`, which joins exactly these: the note cues read them, and
+    join them only when they must search (`note_outcome_words`)."""
+    return text.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'").lower().split()
+
+
 def _note_outcomes(analysis: Analysis, by_role: _ByRole | None = None) -> list[Outcome]:
     """What the notes say about how the ticket ended: the last two that say anything, oldest
     first. `decide_outcome` reads no further back than that (the last word, and a workaround
@@ -325,7 +331,9 @@ def _note_outcomes(analysis: Analysis, by_role: _ByRole | None = None) -> list[O
     for source in reversed(analysis.sources):
         if source.field != "note":
             continue
-        outcome = note_outcome(normalise(source.clean.text), says_done=id(source) in done)
+        text = source.clean.text
+        outcome = note_outcome_words(_normalised_words(text), says_done=id(source) in done,
+                                     ascii=text.isascii())
         if outcome is not None:
             said.append(outcome)
             if len(said) == 2:
