@@ -318,9 +318,12 @@ def _hosts(analysis: Analysis) -> tuple[dict[str, list[_Evidence]], list[tuple[S
     return {name: evidence[:_MAX_EVIDENCE] for name, evidence in found.items()}, places
 
 
-def _normalised_words(text: str) -> list[str]:
+def _normalised_words(text: str, *, ascii: bool) -> list[str]:
     """The words of `normalise(text)`, which joins exactly these: the note cues read them, and
-    join them only when they must search (`note_outcome_words`)."""
+    join them only when they must search (`note_outcome_words`). `ascii` when `text` is: it
+    then holds no curly quote to straighten."""
+    if ascii:
+        return text.replace("`", "'").lower().split()
     return text.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'").lower().split()
 
 
@@ -337,8 +340,9 @@ def _note_outcomes(analysis: Analysis, by_role: _ByRole | None = None) -> list[O
         if source.field != "note":
             continue
         text = source.clean.text
-        outcome = note_outcome_words(_normalised_words(text), says_done=id(source) in done,
-                                     ascii=text.isascii())
+        ascii = text.isascii()
+        outcome = note_outcome_words(_normalised_words(text, ascii=ascii),
+                                     says_done=id(source) in done, ascii=ascii)
         if outcome is not None:
             said.append(outcome)
             if len(said) == 2:
