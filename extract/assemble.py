@@ -24,7 +24,7 @@ from extract.classifiers import best, category_row, predict_category
 from extract.entities import ERROR_CODE, KB_REF, PRODUCT, product_categories
 from extract.hosts import host_spans
 from extract.outcome import decide_outcome, is_closed_status, note_outcome_words
-from extract.patterns import trie_alternation
+from extract.patterns import MAX_CACHED_TOKEN, trie_alternation
 from extract.redact import MARKER_PATTERN
 from extract.roles import Context, Role, normalise
 from extract.sources import Source
@@ -275,31 +275,47 @@ def _offsets(texts: Sequence[str], separator: str) -> list[int]:
     return starts
 
 
+# Hosts of each chunk (a whitespace-delimited token holding a hint), as `host_spans` of the
+# chunk alone gives them: (name, start, end) offsets into the chunk. Chunks are tokens such as
+# "SRV-FS01", "M365", "0x800f0922" or "KB5022842", which recur from ticket to ticket, and a
+# chunk's hosts depend on nothing around it (see `find_ticket_hosts`). Bounded like the token
+# caches of `extract.patterns`: cleared when full, long chunks not kept.
+_CHUNK_HOSTS: dict[str, tuple[tuple[str, int, int], ...]] = {}
+_CHUNK_HOSTS_LIMIT = 50_000
+
+
+def _chunk_hosts(chunk: str) -> tuple[tuple[str, int, int], ...]:
+    """The hosts of one chunk, from `_CHUNK_HOSTS` when it has been seen."""
+    found = _CHUNK_HOSTS.get(chunk)
+    if found is None:
+        found = tuple((name, start, end) for start, end, name, _ in host_spans(chunk))
+        if len(chunk) <= MAX_CACHED_TOKEN:
+            if len(_CHUNK_HOSTS) >= _CHUNK_HOSTS_LIMIT:
+                _CHUNK_HOSTS.clear()
+            _CHUNK_HOSTS[chunk] = found
+    return found
+
+
 def find_ticket_hosts(texts: Sequence[str]) -> list[list[tuple[str, int, int]]]:
-    """`find_hosts` of each text as (name, start, end), from one call over the chunks of all
-    texts that may hold a host (see `_HOST_HINT`), joined by single spaces.
+    """`find_hosts` of each text as (name, start, end): the hosts of the chunks of all texts
+    that may hold one (see `_HOST_HINT`), each chunk read alone.
 
     The chunks are found in one scan of the texts joined by newlines: a newline is a break, so
-    no chunk spans two texts, and no hint's look-behind or ".tld" reaches across one."""
+    no chunk spans two texts, and no hint's look-behind or ".tld" reaches across one.
+    `find_hosts`' patterns never cross a break and look no further than the break on either
+    side of a name (a break reads as the text's start or end does), so a chunk's hosts are the
+    same alone as in its text; the checks that skip a pattern (a digit, a dot, two
+    backslashes, "@" or "://") ask for what each of its matches holds, so they hold for the
+    chunk where they hold for the text."""
     joined = "\n".join(texts)
     homes = _offsets(texts, "\n")  # where each text starts in `joined`
-    parts: list[str] = []
-    starts: list[int] = []  # where each chunk starts in the text given to `find_hosts`
-    shifts: list[tuple[int, int]] = []  # (text index, chunk offset in `find_hosts`' text minus
-    #                                      chunk offset in that text)
-    at = 0
-    for start, end in _host_chunks(joined):
-        index = bisect_right(homes, start) - 1
-        parts.append(joined[start:end])
-        starts.append(at)
-        shifts.append((index, start - homes[index] - at))
-        at += end - start + 1
     found: list[list[tuple[str, int, int]]] = [[] for _ in texts]
-    if not parts:
-        return found
-    for start, end, name, _ in host_spans(" ".join(parts)):
-        index, shift = shifts[bisect_right(starts, start) - 1]
-        found[index].append((name, start + shift, end + shift))
+    for start, end in _host_chunks(joined):
+        hosts = _chunk_hosts(joined[start:end])
+        if hosts:
+            index = bisect_right(homes, start) - 1
+            shift = start - homes[index]
+            found[index].extend((name, at + shift, stop + shift) for name, at, stop in hosts)
     return found
 
 
