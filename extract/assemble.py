@@ -28,7 +28,15 @@ from extract.patterns import MAX_CACHED_TOKEN, trie_alternation
 from extract.redact import MARKER_PATTERN
 from extract.roles import Context, Role, normalise
 from extract.sources import Source
-from records import Outcome, QualityFlag, Resolution, Scope, Ticket, quality_score
+from records import (
+    EvidencedText,
+    Outcome,
+    QualityFlag,
+    Resolution,
+    Scope,
+    Ticket,
+    quality_score,
+)
 
 __all__ = ["build_resolution", "category_inputs", "find_ticket_hosts"]
 
@@ -753,10 +761,17 @@ def build_resolution(ticket: Ticket, analysis: Analysis, *, version: str,
               if segment is not None]
     if not step_segments and cause is None:
         parts = []  # nothing done or explained: the scope cannot be judged
+    # The problem is most often the title itself (the same dict): validated once, the one
+    # EvidencedText (validated by pydantic, not constructed) stands in both fields, which
+    # `Resolution.model_validate` takes as it is instead of validating the same tree twice.
+    title_field: _Text | EvidencedText = shown_title
+    problem_field: _Text | EvidencedText | None = problem
+    if problem is shown_title:
+        title_field = problem_field = EvidencedText.model_validate(problem)
     return Resolution.model_validate({
         "ticket": ticket.ref,
-        "title": shown_title,
-        "problem": problem,
+        "title": title_field,
+        "problem": problem_field,
         "symptoms": symptoms,
         "cause": cause_text,
         "steps": steps,
