@@ -22,13 +22,21 @@ from extract.analysis import Analysis, Segment
 from extract.categories import categorise
 from extract.classifiers import best, category_row, predict_category
 from extract.entities import ERROR_CODE, KB_REF, PRODUCT, product_categories
-from extract.hosts import find_hosts
-from extract.outcome import decide_outcome, is_closed_status, note_outcome
-from extract.patterns import trie_alternation
+from extract.hosts import host_spans
+from extract.outcome import decide_outcome, is_closed_status, note_outcome_words
+from extract.patterns import MAX_CACHED_TOKEN, trie_alternation
 from extract.redact import MARKER_PATTERN
 from extract.roles import Context, Role, normalise
 from extract.sources import Source
-from records import Outcome, QualityFlag, Resolution, Scope, Ticket, quality_score
+from records import (
+    EvidencedText,
+    Outcome,
+    QualityFlag,
+    Resolution,
+    Scope,
+    Ticket,
+    quality_score,
+)
 
 __all__ = ["build_resolution", "category_inputs", "find_ticket_hosts"]
 
@@ -226,21 +234,26 @@ def _texts(values: dict[str, list[_Evidence]] | None) -> list[_Text]:
     return [_text(value, evidence) for value, evidence in (values or {}).items()]
 
 
-# A text can name a host only around two backslashes (UNC), a letter or hyphen before a digit
-# (every hostname shape ends in <letters>[-]<digits>), or a letter or digit, a dot and two
+# A text can name a host only around two backslashes (UNC), a digit right after a letter or
+# after a letter and a hyphen (every hostname shape has one: a role or site word, perhaps a
+# hyphen, then digits; the Windows default names a letter and a hyphen before their first
+# character, a letter or a digit before any later one), or a letter or digit, a dot and two
 # letters (an FQDN's ".tld"). `find_hosts`' patterns never cross whitespace, so only the
-# whitespace-bounded chunks around those hints are given to it; elsewhere it cannot match.
+# whitespace-bounded chunks around those hints are given to it; elsewhere it cannot match. A
+# digit after a digit and a hyphen ("555-0171", "2024-01-15") makes no chunk: a fifth of them
+# on the bench corpus were phone numbers and dates.
 # The pattern opens with the one class of the hints' rare characters (a digit, a dot, a
 # backslash), so `re` skips ahead to the next such character in C; each branch then checks,
 # looking back, the character before it. The trailing run of non-breaks takes the rest of the
 # chunk: the match ends where the chunk does, and the next search starts after it.
-_HOST_HINT = re.compile(r"[\d.\\](?:(?<=[a-z-]\d)|(?<=[a-z0-9]\.)[a-z]{2}|(?<=\\)\\)[^ \n\t]*",
-                        re.IGNORECASE)
+_HOST_HINT = re.compile(
+    r"[\d.\\](?:(?<=[a-z]\d)|(?<=[a-z]-\d)|(?<=[a-z0-9]\.)[a-z]{2}|(?<=\\)\\)[^ \n\t]*",
+    re.IGNORECASE)
 # The same for ASCII text, where \d is [0-9] and IGNORECASE's [a-z] is [a-zA-Z] (the non-ASCII
 # letters it also takes, such as the Kelvin sign, cannot occur): a class of plain ASCII
 # characters is tested about three times faster than the Unicode digit category.
-_ASCII_HOST_HINT = re.compile(
-    r"[0-9.\\](?:(?<=[a-zA-Z-][0-9])|(?<=[a-zA-Z0-9]\.)[a-zA-Z]{2}|(?<=\\)\\)[^ \n\t]*")
+_ASCII_HOST_HINT = re.compile(r"[0-9.\\](?:(?<=[a-zA-Z][0-9])|(?<=[a-zA-Z]-[0-9])"
+                              r"|(?<=[a-zA-Z0-9]\.)[a-zA-Z]{2}|(?<=\\)\\)[^ \n\t]*")
 
 
 def _host_chunks(text: str) -> list[tuple[int, int]]:
@@ -270,31 +283,47 @@ def _offsets(texts: Sequence[str], separator: str) -> list[int]:
     return starts
 
 
+# Hosts of each chunk (a whitespace-delimited token holding a hint), as `host_spans` of the
+# chunk alone gives them: (name, start, end) offsets into the chunk. Chunks are tokens such as
+# "SRV-FS01", "M365", "0x800f0922" or "KB5022842", which recur from ticket to ticket, and a
+# chunk's hosts depend on nothing around it (see `find_ticket_hosts`). Bounded like the token
+# caches of `extract.patterns`: cleared when full, long chunks not kept.
+_CHUNK_HOSTS: dict[str, tuple[tuple[str, int, int], ...]] = {}
+_CHUNK_HOSTS_LIMIT = 50_000
+
+
+def _chunk_hosts(chunk: str) -> tuple[tuple[str, int, int], ...]:
+    """The hosts of one chunk, from `_CHUNK_HOSTS` when it has been seen."""
+    found = _CHUNK_HOSTS.get(chunk)
+    if found is None:
+        found = tuple((name, start, end) for start, end, name, _ in host_spans(chunk))
+        if len(chunk) <= MAX_CACHED_TOKEN:
+            if len(_CHUNK_HOSTS) >= _CHUNK_HOSTS_LIMIT:
+                _CHUNK_HOSTS.clear()
+            _CHUNK_HOSTS[chunk] = found
+    return found
+
+
 def find_ticket_hosts(texts: Sequence[str]) -> list[list[tuple[str, int, int]]]:
-    """`find_hosts` of each text as (name, start, end), from one call over the chunks of all
-    texts that may hold a host (see `_HOST_HINT`), joined by single spaces.
+    """`find_hosts` of each text as (name, start, end): the hosts of the chunks of all texts
+    that may hold one (see `_HOST_HINT`), each chunk read alone.
 
     The chunks are found in one scan of the texts joined by newlines: a newline is a break, so
-    no chunk spans two texts, and no hint's look-behind or ".tld" reaches across one."""
+    no chunk spans two texts, and no hint's look-behind or ".tld" reaches across one.
+    `find_hosts`' patterns never cross a break and look no further than the break on either
+    side of a name (a break reads as the text's start or end does), so a chunk's hosts are the
+    same alone as in its text; the checks that skip a pattern (a digit, a dot, two
+    backslashes, "@" or "://") ask for what each of its matches holds, so they hold for the
+    chunk where they hold for the text."""
     joined = "\n".join(texts)
     homes = _offsets(texts, "\n")  # where each text starts in `joined`
-    parts: list[str] = []
-    starts: list[int] = []  # where each chunk starts in the text given to `find_hosts`
-    shifts: list[tuple[int, int]] = []  # (text index, chunk offset in `find_hosts`' text minus
-    #                                      chunk offset in that text)
-    at = 0
-    for start, end in _host_chunks(joined):
-        index = bisect_right(homes, start) - 1
-        parts.append(joined[start:end])
-        starts.append(at)
-        shifts.append((index, start - homes[index] - at))
-        at += end - start + 1
     found: list[list[tuple[str, int, int]]] = [[] for _ in texts]
-    if not parts:
-        return found
-    for host in find_hosts(" ".join(parts)):
-        index, shift = shifts[bisect_right(starts, host.start) - 1]
-        found[index].append((host.name, host.start + shift, host.end + shift))
+    for start, end in _host_chunks(joined):
+        hosts = _chunk_hosts(joined[start:end])
+        if hosts:
+            index = bisect_right(homes, start) - 1
+            shift = start - homes[index]
+            found[index].extend((name, at + shift, stop + shift) for name, at, stop in hosts)
     return found
 
 
@@ -313,6 +342,15 @@ def _hosts(analysis: Analysis) -> tuple[dict[str, list[_Evidence]], list[tuple[S
     return {name: evidence[:_MAX_EVIDENCE] for name, evidence in found.items()}, places
 
 
+def _normalised_words(text: str, *, ascii: bool) -> list[str]:
+    """The words of `normalise(text)`, which joins exactly these: the note cues read them, and
+    join them only when they must search (`note_outcome_words`). `ascii` when `text` is: it
+    then holds no curly quote to straighten."""
+    if ascii:
+        return text.replace("`", "'").lower().split()
+    return text.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'").lower().split()
+
+
 def _note_outcomes(analysis: Analysis, by_role: _ByRole | None = None) -> list[Outcome]:
     """What the notes say about how the ticket ended: the last two that say anything, oldest
     first. `decide_outcome` reads no further back than that (the last word, and a workaround
@@ -325,7 +363,10 @@ def _note_outcomes(analysis: Analysis, by_role: _ByRole | None = None) -> list[O
     for source in reversed(analysis.sources):
         if source.field != "note":
             continue
-        outcome = note_outcome(normalise(source.clean.text), says_done=id(source) in done)
+        text = source.clean.text
+        ascii = text.isascii()
+        outcome = note_outcome_words(_normalised_words(text, ascii=ascii),
+                                     says_done=id(source) in done, ascii=ascii)
         if outcome is not None:
             said.append(outcome)
             if len(said) == 2:
@@ -720,10 +761,17 @@ def build_resolution(ticket: Ticket, analysis: Analysis, *, version: str,
               if segment is not None]
     if not step_segments and cause is None:
         parts = []  # nothing done or explained: the scope cannot be judged
+    # The problem is most often the title itself (the same dict): validated once, the one
+    # EvidencedText (validated by pydantic, not constructed) stands in both fields, which
+    # `Resolution.model_validate` takes as it is instead of validating the same tree twice.
+    title_field: _Text | EvidencedText = shown_title
+    problem_field: _Text | EvidencedText | None = problem
+    if problem is shown_title:
+        title_field = problem_field = EvidencedText.model_validate(problem)
     return Resolution.model_validate({
         "ticket": ticket.ref,
-        "title": shown_title,
-        "problem": problem,
+        "title": title_field,
+        "problem": problem_field,
         "symptoms": symptoms,
         "cause": cause_text,
         "steps": steps,

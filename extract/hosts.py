@@ -13,7 +13,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
-__all__ = ["Host", "find_hosts"]
+__all__ = ["Host", "find_hosts", "host_spans"]
 
 # Role words machines are named after; a host is <role><digits>, optionally after a site prefix.
 _ROLES = (r"DC|ADDC|FS|FILE|SRV|SVR|SERVER|SQL|DB|EXCH|EX|MAIL|RDS|RDSH|TS|RDP|APP|WEB|PRN|PRINT"
@@ -94,17 +94,24 @@ def find_hosts(text: str) -> list[Host]:
     Each pattern runs only when the text has what every match of it needs (a backslash pair, a
     dot, a digit), and the overlap checks bisect sorted ranges, so a note naming thousands of
     hosts costs linear time."""
+    return [Host(name, kind, start, end) for start, end, name, kind in host_spans(text)]
+
+
+def host_spans(text: str) -> list[tuple[int, int, str, str]]:
+    """`find_hosts` as (start, end, name, kind) tuples, for a caller that reads them at once:
+    building a frozen dataclass per host cost more than finding it."""
     digits = _DIGIT.search(text) is not None
     if not digits and "." not in text and "\\\\" not in text:
         return []  # a hostname needs a digit, an FQDN a dot, a UNC path two backslashes
     blocked = ([m.span() for m in _URL_OR_EMAIL.finditer(text)]
                if "@" in text or "://" in text else [])
-    found: dict[tuple[int, int], Host] = {}
+    # (start, end) -> (start, end, name, kind); the spans never overlap, so no two share a start
+    found: dict[tuple[int, int], tuple[int, int, str, str]] = {}
     taken: list[tuple[int, int]] = []  # spans of `found`, sorted, non-overlapping
     if "\\\\" in text:
         for match in _UNC.finditer(text):
             start, end = match.span("name")
-            found[(start, end)] = Host(match.group("name"), "unc", start, end)
+            found[(start, end)] = (start, end, match.group("name"), "unc")
         taken = sorted(found)
     spaced = " " + text  # see `_HOST`: offsets in `spaced` are one more than in `text`
     ascii_text = text.isascii()  # see `_HOST_UPPER`
@@ -118,7 +125,7 @@ def find_hosts(text: str) -> list[Host]:
             if not _starts_inside(blocked, start) and not _starts_inside(taken, start) \
                     and "." in name:
                 fqdns.append((start, end))
-                found[(start, end)] = Host(name, "fqdn", start, end)
+                found[(start, end)] = (start, end, name, "fqdn")
         if fqdns:
             taken = sorted(found)
     hostnames = (_HOST_UPPER.finditer(spaced.upper()) if ascii_text
@@ -129,5 +136,5 @@ def find_hosts(text: str) -> list[Host]:
         start, end = start - 1, end - 1
         if not _starts_inside(blocked, start) and not _starts_inside(taken, start) \
                 and _plain_host(name):
-            found[(start, end)] = Host(name, "hostname", start, end)
-    return sorted(found.values(), key=lambda host: host.start)
+            found[(start, end)] = (start, end, name, "hostname")
+    return sorted(found.values())
