@@ -14,6 +14,7 @@ import logging
 import re
 from bisect import bisect_right
 from collections.abc import Iterable
+from functools import lru_cache
 
 from extract.email_noise import noise_ranges, tag_ranges
 
@@ -86,6 +87,13 @@ _SQUEEZE = re.compile(
     r"(?:(?<=[ \t])(?<![ \t][ \t])[ \t]*+(?=\n)|(?<=\n[ \t])[ \t]*|(?<=\n\n\n)\n*"
     r"|(?<=\A\s)\s*|(?<!\s\s)\s*+\Z)")
 
+# A line break and the whitespace after it (see `_squeeze_spans`).
+_BREAK_RUN = re.compile(r"\n\s*")
+
+
+# html.unescape of one entity ("&nbsp;"), cached by the entity: html.unescape runs a regex
+# substitution with a Python callback, some 2 µs, and a few entities make up nearly all.
+_unescape = lru_cache(maxsize=4096)(html.unescape)
 
 # One run of the offset map: (clean_start, orig_start, orig_end, copy). Plain tuples: a note
 # can hold thousands of runs, and a tuple is built several times faster than an object.
@@ -309,7 +317,7 @@ def _drop_until_close(text: str, name: str, position: int) -> int:
 def html_to_text(text: str) -> CleanText:
     """Strip tags, decode entities, turn block elements into line breaks; keep the offset map."""
     unsqueezed = _html_pieces(text)
-    return unsqueezed.without(m.span() for m in _SQUEEZE.finditer(unsqueezed.text))
+    return unsqueezed.without(_squeeze_spans(unsqueezed.text))
 
 
 def _html_pieces(text: str) -> CleanText:
@@ -357,7 +365,7 @@ def _html_pieces(text: str) -> CleanText:
                     verbatim = token_start < token_end
                 elif kind == "entity":
                     entity = text[token_start:token_end]
-                    decoded = html.unescape(entity)
+                    decoded = _unescape(entity)
                     if decoded == entity:
                         verbatim = True
                     else:
@@ -437,6 +445,44 @@ def _html_pieces(text: str) -> CleanText:
     return CleanText("".join(parts), runs, len(text))
 
 
+def _squeeze_spans(text: str) -> list[tuple[int, int]]:
+    """The spans of ``_SQUEEZE.finditer(text)``, found where they can be.
+
+    Away from the text's ends, every span touches a line break: trailing spaces end at one,
+    leading spaces follow one, and extra line breaks are ones. So `_SQUEEZE` runs only over
+    each run of whitespace holding a line break (which `_BREAK_RUN`'s literal "\n" skips to in
+    C, where `_SQUEEZE` stops at every space between two words) and over the runs at either
+    end, each with the character after it, so that its look-arounds see what they would see in
+    the whole text. A run of line breaks alone, most of them in an HTML note (block tags), is
+    cut as `_SQUEEZE` cuts it, without running it: whole at either end of the text, else from
+    its third line break on.
+    """
+    length = len(text)
+    lead = length - len(text.lstrip())
+    if lead == length:  # nothing but whitespace
+        return [match.span() for match in _SQUEEZE.finditer(text)]
+    runs = [(0, lead)] if lead else []
+    for match in _BREAK_RUN.finditer(text, lead):
+        start, end = match.span()
+        while text[start - 1].isspace():  # stops at text[lead] at the latest
+            start -= 1
+        runs.append((start, end))
+    trail = len(text.rstrip())
+    if trail < length and not (runs and runs[-1][1] == length):
+        runs.append((trail, length))
+    spans: list[tuple[int, int]] = []
+    for start, end in runs:
+        if text.count("\n", start, end) == end - start:
+            if start == 0 or end == length:
+                spans.append((start, end))
+            elif end - start > 2:
+                spans.append((start + 2, end))
+        else:
+            spans.extend(match.span() for match in
+                         _SQUEEZE.finditer(text, start, end + 1 if end < length else end))
+    return spans
+
+
 def _segment_tokens(text: str, start: int, end: int) -> list[tuple[str | None, int, int]]:
     """The text between two tags, text[start:end], as `html_to_text` reads it: entities and
     whitespace tokens (kind "entity" or "space") of `_HTML_TOKEN` and the text around them
@@ -458,7 +504,7 @@ def _decode_entities(text: str) -> CleanText:
     position = 0
     for match in _ENTITY_ONLY.finditer(text):
         builder.copy(text[position:match.start()], position, match.start())
-        builder.replace(html.unescape(match.group()), match.start(), match.end())
+        builder.replace(_unescape(match.group()), match.start(), match.end())
         position = match.end()
     builder.copy(text[position:], position, len(text))
     return builder.build(len(text))
@@ -482,7 +528,7 @@ def clean_text(text: str, *, email: bool = True) -> CleanText:
     only depends on which characters are left."""
     if "<" in text and looks_like_html(text):
         source = _html_pieces(text)
-        kept = _cut([(0, len(source.text))], (m.span() for m in _SQUEEZE.finditer(source.text)))
+        kept = _cut([(0, len(source.text))], _squeeze_spans(source.text))
         text = _joined(source.text, kept)
     else:
         if "&" in text and _ENTITY_HINT.search(text):

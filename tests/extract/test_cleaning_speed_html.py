@@ -1,7 +1,8 @@
 """The speed work on `html_to_text` and `clean_text` changes neither text nor offset map.
 
-`html_to_text` now splits the text at its "<" tokens and reads entities and whitespace only in
-the text between them that holds any; `clean_text` collects the cuts of its steps and rebuilds
+`html_to_text` now splits the text at its "<" tokens, reads entities and whitespace only in
+the text between them that holds any and squeezes whitespace only around line breaks and at
+the ends (`_squeeze_spans`); `clean_text` collects the cuts of its steps and rebuilds
 the map once. Here both are compared, text and runs, with the forms they replaced: a token walk
 over `_HTML_TOKEN` written with `_Builder`, and a `CleanText.without` after every step.
 """
@@ -143,3 +144,19 @@ def test_printable_text_holds_no_whitespace_but_the_space() -> None:
     space = re.compile(r"\s")
     assert [code for code in range(sys.maxunicode + 1)
             if space.match(chr(code)) and chr(code).isprintable()] == [ord(" ")]
+
+
+_SPACE_FRAGMENTS = [" ", "  ", "\t", "\n", "\n\n", "\n\n\n", "\r", "\x0b", "\xa0", "a", "b", "é"]
+
+
+@_SETTINGS
+@given(st.lists(st.sampled_from(_SPACE_FRAGMENTS), max_size=30).map("".join))
+def test_squeezed_spans_are_those_of_the_whole_text_scan(text: str) -> None:
+    assert clean._squeeze_spans(text) == [m.span() for m in clean._SQUEEZE.finditer(text)]
+
+
+def test_squeezed_spans_of_the_real_html_texts_are_those_of_the_whole_text_scan() -> None:
+    for text in filter(looks_like_html, _real_texts()):
+        unsqueezed = clean._html_pieces(text).text
+        assert (clean._squeeze_spans(unsqueezed)
+                == [m.span() for m in clean._SQUEEZE.finditer(unsqueezed)]), text
