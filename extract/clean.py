@@ -526,17 +526,16 @@ def clean_text(text: str, *, email: bool = True) -> CleanText:
     map is rebuilt once, at the end: rebuilding it after every step, as `CleanText.without`
     does, was a third of the time of an HTML note. The result is the same map: a run of it
     only depends on which characters are left."""
+    kept: list[tuple[int, int]] | None = None  # None: all of `source`
     if "<" in text and looks_like_html(text):
         source = _html_pieces(text)
         kept = _cut([(0, len(source.text))], _squeeze_spans(source.text))
         text = _joined(source.text, kept)
+    elif "&" in text and _ENTITY_HINT.search(text):
+        source = _decode_entities(text)
+        text = source.text
     else:
-        if "&" in text and _ENTITY_HINT.search(text):
-            source = _decode_entities(text)
-            text = source.text
-        else:
-            source = CleanText.identity(text)
-        kept = [(0, len(text))] if text else []
+        source = CleanText.identity(text)
     ranges = tag_ranges(text) if "[" in text else []
     if email:
         ranges += noise_ranges(text)
@@ -547,15 +546,15 @@ def clean_text(text: str, *, email: bool = True) -> CleanText:
                      MAX_TOKEN_CHARS)
             ranges += giant
     if ranges:
-        kept = _cut(kept, ranges)
+        kept = _cut([(0, len(text))] if kept is None else kept, ranges)
         text = _joined(source.text, kept)
     if len(text) > MAX_CLEAN_CHARS:
         log.info("cleaned text cut from %d to %d characters", len(text), MAX_CLEAN_CHARS)
-        kept = _cut(kept, [(MAX_CLEAN_CHARS, len(text))])
+        kept = _cut([(0, len(text))] if kept is None else kept, [(MAX_CLEAN_CHARS, len(text))])
         text = _joined(source.text, kept)
-    if text[:1].isspace() or text[-1:].isspace():
-        kept = _cut(kept, _edges(text))
-    return source._keeping(kept)
+    if text and (text[0].isspace() or text[-1].isspace()):
+        kept = _cut([(0, len(text))] if kept is None else kept, _edges(text))
+    return source if kept is None else source._keeping(kept)
 
 
 def _cut(kept: list[tuple[int, int]],

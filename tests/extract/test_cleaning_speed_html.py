@@ -14,6 +14,7 @@ import re
 import sys
 from functools import cache
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -118,6 +119,17 @@ def test_html_to_text_is_the_token_walk_it_replaced(text: str) -> None:
 @given(_HTML_TEXTS, st.booleans())
 def test_clean_text_is_the_step_by_step_form_it_replaced(text: str, email: bool) -> None:
     assert _state(clean_text(text, email=email)) == _state(_clean_text_before(text, email=email))
+
+
+@pytest.mark.parametrize("text", [
+    "<head><style>p {}</style></head><p>kept</p>",
+    "<style><!-- </style> --> after <p>x</p>",  # a comment runs over the closing tag
+    "<style>a</style ><b>b</b>  c",
+    "<script>never closed <p>x",
+    "<blockquote>quoted <blockquote>nested</blockquote> still</blockquote>reply",
+])
+def test_skipped_elements_clean_as_in_the_token_walk(text: str) -> None:
+    assert _state(html_to_text(text)) == _state(_html_to_text_before(text))
 
 
 @cache
