@@ -49,7 +49,10 @@ _QUICK_LINE = re.compile(rf"\n(?:{_QUICK_AT_LINE}|{_QUICK_NAME.replace('[A-Z]', 
 
 
 def _quick_ascii(lowered: str) -> bool:
-    """`_QUICK.search` for lowercased ASCII text."""
+    """`_QUICK.search` for lowercased ASCII text. The two line tests go first: a text that gets
+    here mostly opens a line with what `_QUICK_AT_LINE` looks for (see `_openers`)."""
+    if _QUICK_START.match(lowered) is not None or _QUICK_LINE.search(lowered) is not None:
+        return True
     for word in _QUICK_WORDS:
         if word in lowered:
             return True
@@ -58,8 +61,7 @@ def _quick_ascii(lowered: str) -> bool:
             for word in words:
                 if word in lowered:
                     return True
-    return (_QUICK_START.match(lowered) is not None
-            or _QUICK_LINE.search(lowered) is not None)
+    return False
 
 
 # Headers after which everything is an older message.
@@ -177,25 +179,99 @@ def _after_line_breaks(pattern: re.Pattern[str]) -> re.Pattern[str]:
     return re.compile(r"\n(?=(" + pattern.pattern.removeprefix("^") + "))", pattern.flags)
 
 
-# `_LINE_PATTERNS`' and `_REPLY_HEADERS`' patterns for `_line_spans` and `_line_search`.
-_AFTER_LINE_BREAKS = {pattern: _after_line_breaks(pattern)
-                      for pattern in (*(p for p, _, _ in _LINE_PATTERNS), *_REPLY_HEADERS)}
+# What a line opens with, after its spaces and tabs and in folded text (`_FOLD`), wherever one
+# of these patterns matches: all are anchored at a line start, so a text none of whose lines
+# opens with one of a pattern's openers holds no match of it. One search over the line starts
+# (`_openers`) tells which patterns may match; most texts open no line with any opener.
+# `_REPLY_HEADERS[3]` matches anywhere in its line and has none: "above this line" stands in.
+_OPENS: dict[re.Pattern[str], tuple[str, ...]] = {
+    _FORWARD_HEADER: ("--", "begin forwarded message:", "forwarded message:"),
+    _REPLY_HEADERS[0]: ("--",),
+    _REPLY_HEADERS[1]: ("on",),
+    _REPLY_HEADERS[2]: ("________", "*", "from:"),
+    _DASH_DASH: ("--",),
+    _QUOTED_LINE: (">",),
+    _SENT_FROM: ("sent ", "get outlook for"),
+    _DISCLAIMER: ("*", "confidentiality", "disclaimer", "important notice", "legal notice",
+                  "privileged", "statement of confidentiality", "notice:", "this ", "the ",
+                  "if you ", "please "),
+    _BANNER: ("*", "caution:", "[", "external", "this ", "you"),
+    _TICKET_NOTICE: ("this ", "to add ", "you", "please ", "do not reply", "ticket", "alert",
+                     "note", "incident", "auto"),
+    _SEPARATOR: ("________",),
+    _SIGN_OFF: ("many ", "warm ", "kind ", "best", "with ", "all the ", "thank", "thx", "ty",
+                "tia", "regards", "cheers", "sincerely", "respectfully", "rgds", "br"),
+}
+# Each pattern's bit in the mask `_openers` returns, and the "above this line" bit.
+_BIT = {pattern: 1 << index for index, pattern in enumerate((*_OPENS, _REPLY_HEADERS[3]))}
+_ABOVE_THIS_LINE = _BIT[_REPLY_HEADERS[3]]
+_FORWARD_BIT, _DASH_BIT, _SIGN_OFF_BIT = _BIT[_FORWARD_HEADER], _BIT[_DASH_DASH], _BIT[_SIGN_OFF]
+_HEADER_BITS = sum(_BIT[pattern] for pattern in _REPLY_HEADERS)
 
 
-def _line_search(pattern: re.Pattern[str], text: str, position: int) -> tuple[int, int] | None:
-    """The span of ``pattern.search(text, position)`` for a pattern of `_REPLY_HEADERS`, found
-    as `_line_spans` finds them: at `position` if a line starts there, else after the first
-    line break at or past it where the pattern matches."""
+def _opener_bits() -> dict[str, int]:
+    """Each opener with the bits of the patterns it may open. No opener starts another, so at
+    most one of them can open a line and the search's alternation finds it whatever the order."""
+    bits: dict[str, int] = {}
+    for pattern, openers in _OPENS.items():
+        for opener in openers:
+            bits[opener] = bits.get(opener, 0) | _BIT[pattern]
+    for opener in bits:
+        for other in bits:
+            if opener != other and other.startswith(opener):
+                raise ValueError(f"opener {opener!r} starts {other!r}")
+    return bits
+
+
+_OPENER_BITS = _opener_bits()
+_OPENER = "[ \t]*+(" + "|".join(map(re.escape, _OPENER_BITS)) + ")"
+_OPENER_FIRST = re.compile(_OPENER)
+# Starts with the literal "\n" so that the engine skips from one line break to the next in C.
+_OPENER_NEXT = re.compile("\n" + _OPENER)
+
+
+def _openers(folded: str) -> int:
+    """The bits (`_BIT`) of the patterns that may match in the text `folded` is the folded
+    form of: those of the openers its lines open with, and `_ABOVE_THIS_LINE` when it holds
+    "above this line"."""
+    match = _OPENER_FIRST.match(folded)
+    mask = 0 if match is None else _OPENER_BITS[match.group(1)]
+    if "\n" in folded:
+        for opener in _OPENER_NEXT.findall(folded):
+            mask |= _OPENER_BITS[opener]
+    if "above this line" in folded:
+        mask |= _ABOVE_THIS_LINE
+    return mask
+
+
+# `_LINE_PATTERNS` as `noise_ranges` runs them: with each pattern's `_after_line_breaks` form
+# and `_openers` bit. Carried along, not looked up: a re.Pattern's hash is not cached and goes
+# over its compiled code (3 µs for `_TICKET_NOTICE`), so no pattern is a dict key at run time.
+_LINE_RULES = tuple((pattern, _after_line_breaks(pattern), words, ignore_case, _BIT[pattern])
+                    for pattern, words, ignore_case in _LINE_PATTERNS)
+# `_REPLY_HEADERS` likewise, with their `_REPLY_WORDS`.
+_REPLY_RULES = tuple(
+    (pattern, _after_line_breaks(pattern), word, _BIT[pattern])
+    for pattern, word in zip(_REPLY_HEADERS, _REPLY_WORDS, strict=True))
+
+
+def _line_search(pattern: re.Pattern[str], after: re.Pattern[str], text: str,
+                 position: int) -> tuple[int, int] | None:
+    """The span of ``pattern.search(text, position)`` for a pattern of `_REPLY_HEADERS` (`after`
+    its `_after_line_breaks` form), found as `_line_spans` finds them: at `position` if a line
+    starts there, else after the first line break at or past it where the pattern matches."""
     if position == 0 or text[position - 1] == "\n":
         match = pattern.match(text, position)
         if match is not None:
             return match.span()
-    found = _AFTER_LINE_BREAKS[pattern].search(text, position)
+    found = after.search(text, position)
     return None if found is None else found.span(1)
 
 
-def _line_spans(pattern: re.Pattern[str], text: str, stop: int) -> list[tuple[int, int]]:
-    """The spans of ``pattern.finditer(text, 0, stop)`` for a pattern of `_LINE_PATTERNS`.
+def _line_spans(pattern: re.Pattern[str], after: re.Pattern[str], text: str,
+                stop: int) -> list[tuple[int, int]]:
+    """The spans of ``pattern.finditer(text, 0, stop)`` for a pattern of `_LINE_PATTERNS`
+    (`after` its `_after_line_breaks` form).
 
     Such a pattern starts with "^", which the regex engine tries at every character of the
     text; yet a match can only start at the text's start or after a line break, and a pattern
@@ -210,7 +286,7 @@ def _line_spans(pattern: re.Pattern[str], text: str, stop: int) -> list[tuple[in
     if first is not None:
         spans.append(first.span())
         position = first.end() - 1  # no pattern here matches an empty string
-    search = _AFTER_LINE_BREAKS[pattern].search
+    search = after.search
     while (match := search(text, position, stop)) is not None:
         span = match.span(1)
         spans.append(span)
@@ -220,7 +296,18 @@ def _line_spans(pattern: re.Pattern[str], text: str, stop: int) -> list[tuple[in
 
 # Under IGNORECASE these four non-ASCII letters match ASCII ones (i, i, s, k), which
 # str.lower() alone does not give; folding them first keeps every word test a necessary one.
-_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+_FOLD_LETTERS = ("\u0130", "\u0131", "\u017f", "\u212a")
+_FOLD = str.maketrans(dict(zip(_FOLD_LETTERS, "iisk", strict=True)))
+
+
+def _fold(text: str) -> str:
+    """`text` translated by `_FOLD` and lowercased. The translation goes through a dict lookup
+    per character (some 30 µs for a note), so it is skipped when no letter of it is there."""
+    if any(letter in text for letter in _FOLD_LETTERS):
+        text = text.translate(_FOLD)
+    return text.lower()
+
+
 _SIGNATURE_MAX_LINES = 8
 _SIGNATURE_MAX_WIDTH = 90
 
@@ -231,21 +318,22 @@ class _HeaderFinder:
 
     __slots__ = ("_next", "_text")
 
-    def __init__(self, text: str, folded: str) -> None:
+    def __init__(self, text: str, folded: str, openers: int) -> None:
         self._text = text
-        # A pattern whose word is not in the text has no match to find (see `_REPLY_WORDS`).
+        # A pattern no line opens for (`_openers`), or whose word is not in the text, has no
+        # match to find (see `_REPLY_WORDS`).
         self._next: list[tuple[int, int] | None] = [
-            _line_search(pattern, text, 0) if word in folded else None
-            for pattern, word in zip(_REPLY_HEADERS, _REPLY_WORDS, strict=True)]
+            _line_search(pattern, after, text, 0) if openers & bit and word in folded else None
+            for pattern, after, word, bit in _REPLY_RULES]
 
     def first(self, position: int, skip: list[tuple[int, int]]) -> tuple[int, int] | None:
         """The earliest header starting at or after `position` and outside the `skip` ranges."""
         best: tuple[int, int] | None = None
-        for index, pattern in enumerate(_REPLY_HEADERS):
+        for index, (pattern, after, _, _) in enumerate(_REPLY_RULES):
             span = self._next[index]
             while span is not None and (span[0] < position or _inside(skip, span[0])):
                 resume = max(position, span[0] + 1)
-                span = _line_search(pattern, self._text, resume)
+                span = _line_search(pattern, after, self._text, resume)
             self._next[index] = span
             if span is not None and (best is None or span[0] < best[0]):
                 best = span
@@ -344,46 +432,52 @@ def _name_block_start(text: str, stop: int, removed: list[tuple[int, int]]) -> i
 
 
 def noise_ranges(text: str) -> list[tuple[int, int]]:
-    """Character ranges of `text` that are quoted replies, signatures or disclaimers."""
-    if text.isascii():
-        folded = text.lower()
-        if not _quick_ascii(folded):
-            return []
-    elif _QUICK.search(text):
-        folded = text.translate(_FOLD).lower()
-    else:
+    """Character ranges of `text` that are quoted replies, signatures or disclaimers.
+
+    A pattern runs only when a line opens as its matches do (`_openers`); a text without any
+    such line and without a paragraph break (the only place a name block can start) has no
+    noise, and the `_QUICK` test (which rules out some texts the rules would cut: it is part of
+    what they find) then runs only on the few texts left."""
+    ascii_text = text.isascii()
+    folded = text.lower() if ascii_text else _fold(text)
+    openers = _openers(folded)
+    if not openers and "\n\n" not in folded:
+        return []
+    if not (_quick_ascii(folded) if ascii_text else _QUICK.search(text)):
         return []
     forwards = ([m.span() for m in _FORWARD_HEADER.finditer(text) if m.end() > m.start()]
-                if "forwarded" in folded else [])
+                if openers & _FORWARD_BIT and "forwarded" in folded else [])
     ranges = list(forwards)
     stop = len(text)
     consumed = 0
-    finder = _HeaderFinder(text, folded)
-    # A From:/Sent: block inside a forward marker introduces what was forwarded: not a cut.
-    header = finder.first(0, forwards)
-    while header is not None:
-        if _blank_between(text, consumed, header[0], forwards):
-            # A header at the very top (a mail pasted into the ticket): drop the header lines
-            # only, the message below it is the content.
-            ranges.append(header)
-            consumed = max(header[1], header[0] + 1)
-            header = finder.first(consumed, forwards)
-        else:
-            stop = header[0]
-            ranges.append((stop, len(text)))
-            break
-    dash = _DASH_DASH.search(text, 0, stop) if "--" in text else None
+    if openers & _HEADER_BITS:
+        finder = _HeaderFinder(text, folded, openers)
+        # A From:/Sent: block inside a forward marker introduces what was forwarded: not a cut.
+        header = finder.first(0, forwards)
+        while header is not None:
+            if _blank_between(text, consumed, header[0], forwards):
+                # A header at the very top (a mail pasted into the ticket): drop the header lines
+                # only, the message below it is the content.
+                ranges.append(header)
+                consumed = max(header[1], header[0] + 1)
+                header = finder.first(consumed, forwards)
+            else:
+                stop = header[0]
+                ranges.append((stop, len(text)))
+                break
+    dash = _DASH_DASH.search(text, 0, stop) if openers & _DASH_BIT else None
     if dash is not None:
         ranges.append((dash.start(), stop))
         stop = dash.start()
-    for pattern, words, ignore_case in _LINE_PATTERNS:
-        haystack = folded if ignore_case else text
-        for word in words:
-            if word in haystack:
-                ranges.extend(_line_spans(pattern, text, stop))
-                break
-    signature = _signature_start(text, stop, ranges)
-    if signature is None:
+    for pattern, after, words, ignore_case, bit in _LINE_RULES:
+        if openers & bit:
+            haystack = folded if ignore_case else text
+            for word in words:
+                if word in haystack:
+                    ranges.extend(_line_spans(pattern, after, text, stop))
+                    break
+    signature = _signature_start(text, stop, ranges) if openers & _SIGN_OFF_BIT else None
+    if signature is None and "\n\n" in folded:
         signature = _name_block_start(text, len(text[:stop].rstrip()), ranges)
     if signature is not None:
         ranges.append((signature, stop))
