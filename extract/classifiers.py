@@ -95,10 +95,9 @@ class Bundle:
             stop = start + len(block.vocabulary)
             weights = coef[:, start:stop].T
             if block.kind == "tokens":
-                # context keys repeat (a few hundred distinct tuples in thousands of rows):
-                # each distinct row's product is computed once, then gathered
-                distinct, which = block.distinct_rows(column)
-                scores += (distinct @ weights)[which]
+                # context keys repeat (about a thousand distinct tuples in thousands of rows):
+                # each distinct tuple's product is computed once per process, then gathered
+                scores += block.scores(column, weights)
             else:
                 scores += block.transform(column, strings, memo) @ weights
             start = stop
