@@ -1,5 +1,6 @@
 """The model stage's fast paths give the very numbers of the plain forms they replace, bit for
-bit, on the sandbox corpus: a tokens block's cached products, the word-table product."""
+bit, on the sandbox corpus: a tokens block's cached products, the word-table product, the
+batch's words read by bytes.join, the category columns read from the ticket's own joins."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import pytest
 
 from connectors.sandbox.corpus import load_corpus
 from extract.analysis import Analysis
-from extract.classifiers import load_bundle, segment_rows
-from extract.features import _Words
+from extract.assemble import category_inputs
+from extract.classifiers import _joined_words, category_columns, load_bundle, segment_rows
+from extract.features import EMPTY, _flat, _Words, key
 from extract.nlp import build_nlp
 from extract.train import rule_analysis
 
@@ -62,3 +64,34 @@ def test_word_table_product_is_scipys(analyses: list[Analysis]) -> None:
         assert found.indptr.tolist() == expected.indptr.tolist()
         assert found.indices.tobytes() == expected.indices.tobytes()
         assert found.data.tobytes() == expected.data.tobytes()
+
+
+def test_flat_words_are_numpys_concatenation(analyses: list[Analysis]) -> None:
+    words, _ = _columns(analyses)
+    ids = numpy.arange(40, dtype=numpy.uint64) * numpy.uint64(0x9E3779B97F4A7C15)
+    cases = [words, [], [ids[:0]], [ids[3:9], ids[:0], ids[20:21]],
+             [ids[::2], ids[:3]],  # not contiguous: numpy's path
+             [ids[:4].astype(numpy.int32), ids[4:6]]]  # another dtype: numpy's path
+    for rows in cases:
+        found = _flat(rows, sum(map(len, rows)))
+        expected = numpy.concatenate(rows) if rows else EMPTY
+        assert found.dtype == expected.dtype
+        assert found.tobytes() == expected.tobytes()
+
+
+def test_category_columns_read_the_joins_as_their_parts(analyses: list[Analysis]) -> None:
+    rows = [category_inputs(analysis) for analysis in analyses]
+    # a row no join of the ticket's own gives: the generic reading
+    rows[0] = (rows[0][0] + " extra words", rows[0][1], rows[0][2])
+    opening, notes, votes = category_columns(rows, analyses)
+    for row, analysis, first, later, vote in zip(rows, analyses, opening, notes, votes,
+                                                 strict=True):
+        parts = [(s.clean.text, w) for s, w in zip(analysis.sources, analysis.words,
+                                                    strict=True)]
+        assert first.tobytes() == _joined_words(row[0], parts).tobytes()
+        assert later.tobytes() == _joined_words(row[1], parts).tobytes()
+        assert first.dtype == later.dtype == numpy.uint64
+        assert vote == tuple(key(v) for v in row[2].split())
+    alone = category_columns(rows[:3], [None] * 3)
+    for column, expected in zip(alone[:2], (opening, notes), strict=True):
+        assert [c.tobytes() for c in column] == [e.tobytes() for e in expected[:3]]
