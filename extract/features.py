@@ -24,11 +24,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from itertools import chain
+from itertools import chain, repeat
 from typing import Any, Literal
 
 import numpy
 from scipy import sparse
+from scipy.sparse import _sparsetools
 from spacy.attrs import IDX, IS_SPACE, LOWER
 from spacy.strings import StringStore, hash_string
 from spacy.tokens import Doc
@@ -42,6 +43,7 @@ _MIX = numpy.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant: bigram (a, b) ->
 _BIGRAM_SALT = numpy.uint64(0x5BD1E9955BD1E995)
 _CACHE_LIMIT = 500_000  # distinct words whose subword keys are kept; cleared when exceeded
 _subwords: dict[int, numpy.ndarray] = {}
+_SCORES_LIMIT = 1 << 16  # context tuples whose products a tokens block keeps; cleared past it
 
 
 @cache
@@ -296,6 +298,21 @@ class _WordIndex:
 _INDEX = _WordIndex()
 
 
+def _flat(rows: Sequence[numpy.ndarray], size: int) -> numpy.ndarray:
+    """``numpy.concatenate(rows)`` of `size` word ids (uint64), read back from the bytes.join
+    of the rows' buffers: a fifth of numpy's time on a batch's thousands of short rows (0.24
+    ms against 1.2 for 4,900 segments), where numpy's per-array overhead dominates. The array
+    is read-only. Rows whose bytes do not add up to `size` ids (another dtype), or that lend
+    no plain buffer (not contiguous), go through numpy."""
+    try:
+        joined = b"".join(rows)  # type: ignore[arg-type]  # arrays lend their buffers
+    except TypeError:
+        joined = b""
+    if len(joined) == 8 * size and len(rows):
+        return numpy.frombuffer(joined, dtype=numpy.uint64)
+    return numpy.concatenate(rows) if len(rows) else EMPTY
+
+
 @dataclass
 class _Words:
     """A batch of word-id rows, read once and shared by every block of the same column."""
@@ -309,7 +326,7 @@ class _Words:
     @classmethod
     def read(cls, rows: Sequence[numpy.ndarray]) -> _Words:
         lengths = numpy.fromiter(map(len, rows), dtype=numpy.int64, count=len(rows))
-        words = numpy.concatenate(rows) if len(rows) else EMPTY
+        words = _flat(rows, int(lengths.sum()))
         indptr = numpy.zeros(len(rows) + 1, dtype=numpy.int64)
         numpy.cumsum(lengths, out=indptr[1:])
         return cls(words, numpy.repeat(numpy.arange(len(rows)), lengths), _INDEX.number(words),
@@ -321,6 +338,26 @@ class _Words:
         return sparse.csr_matrix((numpy.ones(self.words.size), columns, self.indptr),
                                  shape=(len(self.indptr) - 1, width))
 
+    def times(self, columns: numpy.ndarray, table: sparse.csr_matrix) -> sparse.csr_matrix:
+        """``occurs(columns, table.shape[0]) @ table``: the same product, by the same scipy
+        routine (`csr_matmat`), into arrays sized by a bound read off the table (the sum of
+        the tokens' row lengths) instead of scipy's exact count, a first pass over the whole
+        product (about a third of its cost: 1 ms a batch of 256 tickets)."""
+        lengths = numpy.diff(table.indptr)
+        bound = int(lengths[columns].sum())
+        rows, width = len(self.indptr) - 1, table.shape[1]
+        index = (numpy.int32 if max(bound, width, table.shape[0], len(columns)) < 2**31 - 1
+                 else numpy.int64)
+        indptr = numpy.empty(rows + 1, dtype=index)
+        indices = numpy.empty(bound, dtype=index)
+        data = numpy.empty(bound)
+        _sparsetools.csr_matmat(rows, width, self.indptr.astype(index), columns.astype(index),
+                                numpy.ones(columns.size), table.indptr.astype(index, copy=False),
+                                table.indices.astype(index, copy=False), table.data, indptr,
+                                indices, data)
+        nnz = int(indptr[-1])
+        return sparse.csr_matrix((data[:nnz], indices[:nnz], indptr), shape=(rows, width))
+
 
 @dataclass
 class _Table:
@@ -329,6 +366,19 @@ class _Table:
 
     generation: int = -1
     rows: sparse.csr_matrix | None = None
+
+
+@dataclass
+class _Scores:
+    """Per-process cache of a tokens block's product with one weight matrix: a row per distinct
+    context tuple, found by the tuple's identity (`segment_rows` hands out one shared tuple per
+    distinct context, so a batch's few thousand rows hold about a thousand tuples, nearly all
+    seen in earlier batches)."""
+
+    weights: numpy.ndarray  # a copy of the weights the products were taken with
+    slots: dict[int, int] = field(default_factory=dict)  # id(tuple) -> its row of `table`
+    held: list[tuple[int, ...]] = field(default_factory=list)  # kept alive: no id is reused
+    table: numpy.ndarray = field(default_factory=lambda: numpy.zeros((0, 0)))
 
 
 @dataclass
@@ -349,15 +399,16 @@ class Block:
     _tuples: dict[tuple[int, ...], numpy.ndarray] = field(default_factory=dict, repr=False,
                                                           compare=False)
     _probe: _Probe | None = field(default=None, repr=False, compare=False)
+    _scores: _Scores | None = field(default=None, repr=False, compare=False)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        del state["_table"], state["_tuples"], state["_probe"]
+        del state["_table"], state["_tuples"], state["_probe"], state["_scores"]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._table, self._tuples, self._probe = _Table(), {}, None
+        self._table, self._tuples, self._probe, self._scores = _Table(), {}, None, None
 
     def _keys(self, rows: Sequence[Any], strings: StringStore | None) -> tuple[numpy.ndarray,
                                                                                  numpy.ndarray]:
@@ -373,7 +424,7 @@ class Block:
         kept = df >= self.min_df
         self.vocabulary = distinct[kept]
         self.idf = numpy.log((1 + len(rows)) / (1 + df[kept])) + 1.0
-        self._table, self._tuples, self._probe = _Table(), {}, None
+        self._table, self._tuples, self._probe, self._scores = _Table(), {}, None, None
         return self
 
     def _lookup(self, keys: numpy.ndarray) -> numpy.ndarray:
@@ -445,6 +496,32 @@ class Block:
                                      shape=(len(found), len(self.vocabulary)))
         return distinct, which
 
+    def scores(self, rows: Sequence[tuple[int, ...]], weights: numpy.ndarray) -> numpy.ndarray:
+        """For a tokens block: ``transform(rows) @ weights`` (a row per input row), each
+        distinct tuple's product taken once per process and kept.
+
+        The same numbers as the product of the batch: a sparse-by-dense product computes each
+        row from that row's own entries alone, in their order. A dict lookup per row replaces
+        the per-batch dedup and product of `distinct_rows` (1.8 ms a batch of 256 tickets,
+        for 0.4)."""
+        cache = self._scores
+        if (cache is None or len(cache.held) > _SCORES_LIMIT
+                or not numpy.array_equal(cache.weights, weights)):
+            cache = self._scores = _Scores(weights.copy(),
+                                           table=numpy.zeros((0, weights.shape[1])))
+        slots = numpy.fromiter(map(cache.slots.get, map(id, rows), repeat(-1)),
+                               dtype=numpy.intp, count=len(rows))
+        missing = numpy.flatnonzero(slots < 0).tolist()
+        if missing:
+            new = list({id(rows[at]): rows[at] for at in missing}.values())
+            distinct, _ = self.distinct_rows(new)
+            first = len(cache.held)
+            cache.table = numpy.concatenate([cache.table, distinct @ weights])
+            cache.held += new
+            cache.slots.update(zip(map(id, new), range(first, first + len(new)), strict=True))
+            slots[missing] = [cache.slots[id(rows[at])] for at in missing]
+        return cache.table[slots]
+
     def transform(self, rows: Sequence[Any], strings: StringStore | None,
                   memo: dict[int, _Words] | None = None) -> sparse.csr_matrix:
         """The batch's feature matrix, one row per input row. `memo` shares the reading of a
@@ -465,7 +542,7 @@ class Block:
                       @ self._columns_of(distinct, strings))
         else:
             rows_of_words = self._word_rows(strings)
-            matrix = read.occurs(read.ids, rows_of_words.shape[0]) @ rows_of_words
+            matrix = read.times(read.ids, rows_of_words)
         words, owner = read.words, read.owner
         if self.bigrams and words.size > 1:
             same = owner[:-1] == owner[1:]
