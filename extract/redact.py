@@ -23,6 +23,7 @@ rules as they were, ungated.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 import operator
@@ -432,18 +433,22 @@ def _plain(text: str) -> bool:
 
 
 # Past this many places where a rule's start words stand, `_search` scans instead: a text
-# full of "pw pw pw ..." is not tried one place at a time from Python.
+# full of "pw pw pw ..." is not tried one place at a time from Python. A ticket's texts joined
+# (`_redact_texts`) may hold one place per `_START_SPACING` characters: trying a place from
+# Python costs about what scanning that many characters with an ignore-case pattern does.
 _MAX_STARTS = 12
+_START_SPACING = 32
 
 
-def _start_places(starts: tuple[str, ...], folded: str) -> list[int] | None:
-    """Where in `folded` one of `starts` stands, in order; None past `_MAX_STARTS` places."""
+def _start_places(starts: tuple[str, ...], folded: str, limit: int = _MAX_STARTS
+                  ) -> list[int] | None:
+    """Where in `folded` one of `starts` stands, in order; None past `limit` places."""
     places: list[int] = []
     for word in starts:
         place = folded.find(word)
         while place >= 0:
             places.append(place)
-            if len(places) > _MAX_STARTS:
+            if len(places) > limit:
                 return None
             place = folded.find(word, place + 1)
     places.sort()
@@ -494,6 +499,13 @@ def _apply(rule: _Rule, text: str, counts: Counter[str], *, plain: bool = False,
     first = _search(rule, pattern, text, folded if plain else None, places)
     if first is None:
         return text
+    return _replace(rule, pattern, text, first.start(), counts)
+
+
+def _replace(rule: _Rule, pattern: re.Pattern[str], text: str, first: int,
+             counts: Counter[str]) -> str:
+    """`text` with every secret `rule` finds replaced, where `first` is where the first match
+    of `pattern` (the rule's pattern or, on a plain text, its twin) starts."""
     groups = rule.groups
 
     def substitute(match: re.Match[str]) -> str:
@@ -510,8 +522,8 @@ def _apply(rule: _Rule, text: str, counts: Counter[str], *, plain: bool = False,
 
     # What pattern.sub(substitute, text) returns: no match lies before `first`, and a search
     # from there finds the same matches (no pattern matches an empty string).
-    pieces = [text[:first.start()]]
-    position = first.start()
+    pieces = [text[:first]]
+    position = first
     for match in pattern.finditer(text, position):
         pieces.append(text[position:match.start()])
         pieces.append(substitute(match))
@@ -668,11 +680,9 @@ def _triggers_within(within: int) -> tuple[_Triggers, int]:
             _UNGATED & within)
 
 
-def _ticket_rules(texts: Sequence[str]) -> int:
-    """The rules any of `texts` (one ticket's) can need: one gating pass over all of them,
-    as `_gated` but with the words looked up by `_TICKET_PROBES`."""
-    joined = "\x00".join(texts)
-    folded = _fold(joined)
+def _ticket_gate(joined: str, folded: str) -> int:
+    """The rules `joined` (a ticket's texts joined, `folded` folded) can need: `_gated`, with
+    the words looked up by `_TICKET_PROBES`, which beat one `in` a word on a long text."""
     candidates = _UNGATED
     for haystack, (singles, probes) in zip((joined, folded), _TICKET_PROBES, strict=True):
         for word, rules in singles:
@@ -687,67 +697,125 @@ def _ticket_rules(texts: Sequence[str]) -> int:
     return _passing(candidates, joined, folded)
 
 
-def _redact_secrets(text: str, counts: Counter[str], *, rules: int | None = None,
-                    gated: bool = True) -> str:
-    """Run, in order, every rule whose gate `text` passes (every rule when not `gated`).
+# What `_redact_texts` joins a ticket's texts with. No match runs over it and it reads as the
+# end of a text does: every part of a pattern that could cross it stops at a line break (all
+# but the private key's ".*?", whose matches start where they would in the text alone), and
+# \b, the look-arounds and MULTILINE's $ take it as they take a text's start or end.
+_JOIN = "\n"
 
-    `rules` narrows the rules to try to those a whole ticket's gating let through; each is
-    then gated again on `text` alone.
+
+def _texts_matched(rule: _Rule, pattern: re.Pattern[str], joined: str, folded: str | None,
+                   places: dict[tuple[str, ...], list[int] | None], bounds: Sequence[int]
+                   ) -> list[tuple[int, int]]:
+    """For each text of `joined` in which `pattern` (`rule`'s or its twin) matches, its index
+    and where in it the first match starts; `bounds` are where the texts start in `joined`.
+
+    Searches `joined` as `_search` searches a text (`places` keeps the start places of the
+    folded `joined` by start words) and, after a match, goes on at the next text: the first
+    match found in a text is its first match alone, as `_JOIN` says.
     """
-    if rules == 0 and gated:
-        return text
-    folded = _fold(text)
-    # Markers are plain, so a plain text stays plain as rules redact it.
-    plain = _plain(text)
-    if not gated:
-        mask = _ALL_RULES
-    elif rules is None:
-        mask = _gated(text, folded)
-    else:
-        mask = _gated(text, folded, rules)
-    # Where each rule's start words stand in `text`, found once for the rules sharing them.
+    found_places: list[int] | None = None
+    if folded is not None and rule.starts:
+        if rule.starts in places:
+            found_places = places[rule.starts]
+        else:
+            found_places = places[rule.starts] = _start_places(
+                rule.starts, folded, max(_MAX_STARTS, len(folded) // _START_SPACING))
+    last = len(bounds) - 1
+    hits: list[tuple[int, int]] = []
+    if found_places is None:
+        search = pattern.search
+        found = search(joined)
+        while found is not None:
+            start = found.start()
+            index = bisect.bisect_right(bounds, start) - 1
+            hits.append((index, start - bounds[index]))
+            if index == last:
+                break
+            found = search(joined, bounds[index + 1])
+        return hits
+    match = pattern.match
+    after = 0
+    for place in found_places:
+        if place >= after and match(joined, place) is not None:
+            index = bisect.bisect_right(bounds, place) - 1
+            hits.append((index, place - bounds[index]))
+            if index == last:
+                break
+            after = bounds[index + 1]
+    return hits
+
+
+def _redact_texts(texts: list[str], counts: Counter[str]) -> None:
+    """Replace, in place, every secret in `texts` (one ticket's), adding to `counts`: for each
+    text, what running every rule on it in order gives.
+
+    Most tickets hold no secret. The texts are gated together (`_ticket_gate`) and each rule
+    let through searches them joined, once, instead of each text being gated and searched on
+    its own; only a text the search finds a match in is redacted, as itself. A text left as
+    it was stays the same object.
+    """
+    joined = _JOIN.join(texts)
+    folded = _fold(joined)
+    mask = _ticket_gate(joined, folded)
+    if not mask:
+        return
+    plain = _plain(joined)
+    bounds = _bounds(texts)
     places: dict[tuple[str, ...], list[int] | None] = {}
     while mask:
         low = mask & -mask
         mask ^= low
         rule = _RULES[low.bit_length() - 1]
-        redacted = _apply(rule, text, counts, plain=plain, folded=folded, places=places)
-        if redacted is not text and redacted != text:
+        pattern = rule.plain_pattern if plain and rule.plain_pattern is not None else rule.pattern
+        changed = False
+        for index, first in _texts_matched(rule, pattern, joined, folded if plain else None,
+                                           places, bounds):
+            text = texts[index]
+            redacted = _replace(rule, pattern, text, first, counts)
+            if redacted != text:
+                texts[index] = redacted
+                changed = True
+        if changed:
             # A marker went in ("[REDACTED:password]" holds gate words): the rules still to
-            # run are gated on the text as it now is.
-            text = redacted
-            folded = _fold(text)
+            # run are gated on the texts as they now are.
+            joined = _JOIN.join(texts)
+            folded = _fold(joined)
+            plain = _plain(joined)
+            bounds = _bounds(texts)
             places = {}
-            if gated:
-                mask = _gated(text, folded) & ~((low << 1) - 1)
-    return text
+            mask = _gated(joined, folded, _ALL_RULES & ~((low << 1) - 1))
+
+
+def _bounds(texts: Sequence[str]) -> list[int]:
+    """Where each of `texts` starts in `_JOIN.join(texts)`."""
+    bounds = []
+    position = 0
+    for text in texts:
+        bounds.append(position)
+        position += len(text) + 1
+    return bounds
 
 
 def redact_text(text: str, *, pii: RedactionSettings | None = None,
                 names: Iterable[str] = ()) -> tuple[str, Counter[str]]:
     """Replace every secret found in `text` (and the PII that `pii` turns on; `names` are the
     contact's names) by a marker; return the new text and counts by category."""
-    return _redact_text(text, pii=pii, names=names, rules=None)
-
-
-def _redact_text(text: str, *, pii: RedactionSettings | None, names: Iterable[str],
-                 rules: int | None) -> tuple[str, Counter[str]]:
-    """`redact_text`, trying only `rules` (a ticket's gating) when given."""
     counts: Counter[str] = Counter()
-    text, _ = _scrub(text, counts, pii=pii, names=names, rules=rules)
+    texts = [text]
+    _redact_texts(texts, counts)
+    (text,) = texts
+    if pii is not None and pii.any:
+        text = _redact_pii(text, counts, pii, names)
     return text, counts
 
 
-def _scrub(text: str, counts: Counter[str], *, pii: RedactionSettings | None,
-           names: Iterable[str], rules: int | None) -> tuple[str, bool]:
-    """Redact `text`, adding to `counts` (a whole ticket's), and say whether anything was."""
-    # Most tickets hold no secret: while `counts` is empty its total is 0, no sum needed.
-    before = counts.total() if counts else 0
-    text = _redact_secrets(text, counts, rules=rules)
-    if pii is not None and pii.any:
-        text, found = redact_pii(text, pii, names=names)
-        counts.update(found)
-    return text, bool(counts) and counts.total() != before
+def _redact_pii(text: str, counts: Counter[str], pii: RedactionSettings,
+                names: Iterable[str]) -> str:
+    """`redact_pii`, adding to `counts`."""
+    text, found = redact_pii(text, pii, names=names)
+    counts.update(found)
+    return text
 
 
 _SECRET_FIELD = re.compile(r"(?P<password>pass|pwd|pin\b)|secret|token|api.?key|recovery", _I)
@@ -764,17 +832,15 @@ def _secret_field(key: str, label: str | None) -> str | None:
     return "password" if named.group("password") else "api_key"
 
 
-def _redact_field(field_: CustomField, counts: Counter[str], pii: RedactionSettings | None,
-                  names: Sequence[str], rules: int) -> CustomField:
-    """A custom field named like a secret is redacted whole; any other is scanned as text."""
+def _whole_field(field_: CustomField) -> str | None:
+    """The category `field_` is redacted whole as, when it is named like a secret and its value
+    is no blank and no marker; None for a field scanned as text or with no value."""
     if field_.value is None:
-        return field_
+        return None
     category = _secret_field(field_.key, field_.label)
     if category and field_.value.strip() and not MARKER_PATTERN.fullmatch(field_.value.strip()):
-        counts[category] += 1
-        return field_.model_copy(update={"value": marker(category)})
-    value, found = _scrub(field_.value, counts, pii=pii, names=names, rules=rules)
-    return field_.model_copy(update={"value": value}) if found else field_
+        return category
+    return None
 
 
 def _contact_names(ticket: Ticket) -> list[str]:
@@ -787,32 +853,50 @@ def _contact_names(ticket: Ticket) -> list[str]:
 def redact_ticket(ticket: Ticket, *, pii: RedactionSettings | None = None
                   ) -> tuple[Ticket, RedactionCounts]:
     """A copy of `ticket` with secrets (and the PII `pii` turns on) removed from its title,
-    description, notes and custom fields, and how many of each category were removed.
+    description, notes and custom fields, and how many of each category were removed; with
+    nothing removed, `ticket` itself (a Ticket is frozen) and empty counts.
 
     With ``pii.contact_names`` the contact's name is also removed from the ``contact`` field and
     from the author of the notes the contact wrote.
     """
     names = _contact_names(ticket) if pii is not None and pii.contact_names else []
-    rules = _ticket_rules([ticket.title, ticket.description, *(n.text for n in ticket.notes),
-                           *(f.value for f in ticket.custom_fields if f.value is not None)])
+    notes = ticket.notes
+    fields = ticket.custom_fields
+    # A custom field named like a secret is redacted whole; any other is scanned as text.
+    wholes = [_whole_field(field_) for field_ in fields]
+    texts = [ticket.title, ticket.description]
+    texts += [note.text for note in notes]
+    texts += [field_.value for field_, whole in zip(fields, wholes, strict=True)
+              if whole is None and field_.value is not None]
     counts: Counter[str] = Counter()
-    title, _ = _scrub(ticket.title, counts, pii=pii, names=names, rules=rules)
-    description, _ = _scrub(ticket.description, counts, pii=pii, names=names, rules=rules)
-    notes: list[Note] = []
-    for note in ticket.notes:
-        text, found = _scrub(note.text, counts, pii=pii, names=names, rules=rules)
-        update: dict[str, str] = {"text": text} if found else {}
+    _redact_texts(texts, counts)
+    if pii is not None and pii.any:
+        texts = [_redact_pii(text, counts, pii, names) for text in texts]
+    # With `names`, the contact's name goes from the contact field or a note's author.
+    if not counts and not names and not any(wholes):
+        return ticket, _NO_COUNTS
+    redacted_notes: list[Note] = []
+    for note, text in zip(notes, texts[2:], strict=False):
+        update = {"text": text} if text != note.text else {}
         if note.author and note.author in names:
             update["author"] = marker("contact_name")
             counts["contact_name"] += 1
-        notes.append(note.model_copy(update=update) if update else note)
-    fields = [_redact_field(f, counts, pii, names, rules) for f in ticket.custom_fields]
-    changes: dict[str, object] = {}
+        redacted_notes.append(note.model_copy(update=update) if update else note)
+    values = iter(texts[2 + len(notes):])
+    redacted_fields: list[CustomField] = []
+    for field_, whole in zip(fields, wholes, strict=True):
+        if whole is not None:
+            counts[whole] += 1
+            redacted_fields.append(field_.model_copy(update={"value": marker(whole)}))
+        elif field_.value is None:
+            redacted_fields.append(field_)
+        else:
+            value = next(values)
+            redacted_fields.append(
+                field_.model_copy(update={"value": value}) if value != field_.value else field_)
+    changes: dict[str, object] = {"title": texts[0], "description": texts[1],
+                                  "notes": redacted_notes, "custom_fields": redacted_fields}
     if names and ticket.contact:
         changes["contact"] = marker("contact_name")
         counts["contact_name"] += 1
-    if not counts:
-        return ticket, _NO_COUNTS
-    changes.update({"title": title, "description": description, "notes": notes,
-                    "custom_fields": fields})
     return ticket.model_copy(update=changes), RedactionCounts(dict(counts))
