@@ -112,3 +112,22 @@ def test_a_ticket_with_no_secret_comes_back_itself() -> None:
 def test_a_text_redacts_as_the_reference_whatever_its_neighbours(fragment: str) -> None:
     notes = ["user forgot pw", fragment, "pass", fragment + "\n" + fragment]
     assert _joined(notes) == _as_alone(notes)
+
+
+SHARED_GATE_PIECES = ["-", "--", "123456", "12345", "1234567", "AB1CD", "ab1cd", "A", "AKIA",
+                      "ASIA", "KIA", "AIza", "Iza", "AIDA", "x", " ", "\u0661" * 6, "Z9",
+                      "123456-234567-345678-456789-567890-678901-789012-890123",
+                      "AB1CD-EF2GH-IJ3KL-MN4OP-QR5ST", "AKIAIOSFODNN7EXAMPLE",
+                      "AIza" + "B" * 35]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(SHARED_GATE_PIECES), max_size=20).map("".join))
+def test_a_shared_gate_passes_every_text_its_rules_can_match(text: str) -> None:
+    for rules, gate in redact._SHARED_GATES:
+        assert rules
+        for index, rule in enumerate(redact._RULES):
+            if rules >> index & 1:
+                assert rule.gate is not None
+                if rule.gate(text) or rule.pattern.search(text):
+                    assert gate(text), (index, text)
