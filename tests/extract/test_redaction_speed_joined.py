@@ -131,3 +131,14 @@ def test_a_shared_gate_passes_every_text_its_rules_can_match(text: str) -> None:
                 assert rule.gate is not None
                 if rule.gate(text) or rule.pattern.search(text):
                     assert gate(text), (index, text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(
+    ["a", "K", "s", "I", "\u0130", "\u0131", "\u017f", "\u212a", "\u00e9", "\u03a3", "\u1e9e",
+     "\u0661", " ", "\n", "\x1c"]), max_size=30))
+def test_fold_is_the_translated_text_lower_cased_and_keeps_every_place(text: str) -> None:
+    folded = redact._fold(text)
+
+    assert folded == text.translate(redact._FOLD).lower()
+    assert len(folded) == len(text)
