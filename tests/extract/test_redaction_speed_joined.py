@@ -35,9 +35,8 @@ def _as_alone(notes: list[str]) -> tuple[list[str], Counter[str]]:
 
 
 def _joined(notes: list[str]) -> tuple[list[str], Counter[str]]:
-    counts: Counter[str] = Counter()
     redacted = list(notes)
-    redact._redact_texts(redacted, counts)
+    counts = redact._redact_texts(redacted) or Counter()
     return redacted, counts
 
 
