@@ -517,27 +517,26 @@ def _replace(rule: _Rule, pattern: re.Pattern[str], text: str, first: int,
     """`text` with every secret `rule` finds replaced, where `first` is where the first match
     of `pattern` (the rule's pattern or, on a plain text, its twin) starts."""
     groups = rule.groups
-
-    def substitute(match: re.Match[str]) -> str:
-        """The match with its secret part replaced by the category's marker."""
+    accept = rule.accept
+    # What pattern.sub() returns with each match's secret part replaced by the marker: no
+    # match lies before `first`, and a search from there finds the same matches (no pattern
+    # matches an empty string). A match whose value is no secret is left in the text, and a
+    # text with no secret comes back as it was, not joined again.
+    pieces: list[str] = []
+    position = 0
+    for match in pattern.finditer(text, first):
         name = next(name for name in groups if match.group(name) is not None)
         value = match.group(name)
-        if "[REDACTED:" in value or (rule.accept is not None and not rule.accept(value)):
-            return match.group()
+        if "[REDACTED:" in value or (accept is not None and not accept(value)):
+            continue
         secret = _clip(value) if name == "value" else value
-        start = match.start(name) - match.start()
-        whole = match.group()
+        start = match.start(name)
+        pieces.append(text[position:start])
+        pieces.append(marker(rule.category))
+        position = start + len(secret)
         counts[rule.category] += 1
-        return whole[:start] + marker(rule.category) + whole[start + len(secret):]
-
-    # What pattern.sub(substitute, text) returns: no match lies before `first`, and a search
-    # from there finds the same matches (no pattern matches an empty string).
-    pieces = [text[:first]]
-    position = first
-    for match in pattern.finditer(text, position):
-        pieces.append(text[position:match.start()])
-        pieces.append(substitute(match))
-        position = match.end()
+    if not pieces:
+        return text
     pieces.append(text[position:])
     return "".join(pieces)
 
