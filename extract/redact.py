@@ -14,11 +14,14 @@ secrets and of ordinary notes full of look-alikes (tests/extract/data/redaction/
 Speed: redaction runs on every ticket before extraction and almost every note has no secret.
 Every rule carries a gate, the literal words any of its matches must contain ("pass", "key",
 "://" ...), sometimes with a cheap search; a rule's pattern only runs over a text that passes
-it. `redact_ticket` gates all of a ticket's texts at once and then each text only on the few
-rules the ticket let through. A gate is a necessary condition, never a heuristic, so it cannot
-change what is redacted; the few patterns rewritten to stay linear on adversarial input match
-exactly what they matched before. tests/extract/test_redact_gates.py checks both against the
-rules as they were, ungated.
+it. `redact_ticket` gates all of a ticket's texts at once, joined by line breaks, and each
+rule the ticket lets through searches them joined, once, from the places its first words
+stand; only a text it finds a match in is redacted, on its own (`_redact_texts`). A gate is a
+necessary condition, never a heuristic, so it cannot change what is redacted; no match runs
+over a line break between two texts, and the few patterns rewritten to stay linear on
+adversarial input match exactly what they matched before. tests/extract/test_redact_gates.py
+checks both against the rules as they were, ungated, text by text, and
+tests/extract/test_redaction_speed_joined.py the joined search against them.
 """
 
 from __future__ import annotations
