@@ -642,7 +642,7 @@ def _probes(words: Sequence[tuple[str, int]]
     return singles, probes
 
 
-# `_TRIGGERS` for `_ticket_rules`: raw words, then folded ones.
+# `_TRIGGERS` for `_ticket_gate`: raw words, then folded ones.
 _TICKET_PROBES = (_probes(_TRIGGERS[0]), _probes(_TRIGGERS[1]))
 
 
@@ -667,7 +667,7 @@ def _gated(text: str, folded: str, within: int = _ALL_RULES) -> int:
 def _passing(candidates: int, text: str, folded: str) -> int:
     """The rules of `candidates` whose whole gate `text` passes.
 
-    `candidates` come from the trigger words (`_gated`, `_ticket_rules`), so the first group
+    `candidates` come from the trigger words (`_gated`, `_ticket_gate`), so the first group
     of a rule in `_TRIGGERED_EXACTLY` holds: only its other groups and its `gate` are left.
     """
     passed = 0
@@ -691,8 +691,9 @@ def _passing(candidates: int, text: str, folded: str) -> int:
 
 @functools.lru_cache(maxsize=1024)
 def _triggers_within(within: int) -> tuple[_Triggers, int]:
-    """`_TRIGGERS` and `_UNGATED` narrowed to the rules of `within`: a text of a ticket only
-    looks for the words of the rules its ticket let through. Bounded: keyed on a rule mask."""
+    """`_TRIGGERS` and `_UNGATED` narrowed to the rules of `within`: after a redaction, a
+    ticket's texts only look for the words of the rules still to run. Bounded: keyed on a rule
+    mask."""
     raw_words, folded_words = _TRIGGERS
     return ((tuple((word, rules & within) for word, rules in raw_words if rules & within),
              tuple((word, rules & within) for word, rules in folded_words if rules & within)),
