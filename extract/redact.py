@@ -735,6 +735,11 @@ def _ticket_gate(joined: str, folded: str) -> int:
     return _passing(candidates, joined, folded)
 
 
+# From about this length on, `_ticket_gate` gates a text faster than `_gated`'s one `in` a
+# word does (on the sandbox tickets' texts: 21 against 23 us at 512 to 1023 characters, 5.5
+# against 2.4 on a title); a short ticket, or a note alone (`redact_text`), takes `_gated`.
+_PROBED_LENGTH = 768
+
 # What `_redact_texts` joins a ticket's texts with. No match runs over it and it reads as the
 # end of a text does: every part of a pattern that could cross it stops at a line break (all
 # but the private key's ".*?", whose matches start where they would in the text alone), and
@@ -801,7 +806,8 @@ def _redact_texts(texts: list[str]) -> Counter[str] | None:
     """
     joined = _JOIN.join(texts)
     folded = _fold(joined)
-    mask = _ticket_gate(joined, folded)
+    mask = (_ticket_gate(joined, folded) if len(joined) >= _PROBED_LENGTH
+            else _gated(joined, folded))
     if not mask:
         return None
     counts: Counter[str] = Counter()
