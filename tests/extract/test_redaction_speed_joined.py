@@ -181,3 +181,15 @@ def test_replace_is_the_substitution_it_stands_for_on_known_notes(text: str) -> 
 def test_replace_is_the_substitution_it_stands_for_on_generated_text(text: str) -> None:
     for rule in redact._RULES:
         assert _replaced(rule, text) == _substituted(rule, text)
+
+
+# A note long enough that the ticket is gated by `_ticket_gate`'s probes (see _PROBED_LENGTH).
+FILLER = "rebooted the printer and checked the queue. " * 20
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(edge_texts, texts), min_size=1, max_size=6))
+def test_long_tickets_gated_by_the_probes_come_out_as_each_alone(notes: list[str]) -> None:
+    notes = [FILLER, *notes]
+    assert len("\n".join(notes)) >= redact._PROBED_LENGTH
+    assert _joined(notes) == _as_alone(notes)
