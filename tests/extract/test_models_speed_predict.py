@@ -11,7 +11,7 @@ from connectors.sandbox.corpus import load_corpus
 from extract.analysis import Analysis
 from extract.assemble import category_inputs
 from extract.classifiers import _joined_words, category_columns, load_bundle, segment_rows
-from extract.features import EMPTY, _flat, _Words, key
+from extract.features import EMPTY, _flat, key
 from extract.nlp import build_nlp
 from extract.train import rule_analysis
 
@@ -49,21 +49,6 @@ def test_token_scores_are_the_batch_product(analyses: list[Analysis]) -> None:
     doubled = weights * 2
     distinct, which = block.distinct_rows(metas)
     assert block.scores(metas, doubled).tobytes() == (distinct @ doubled)[which].tobytes()
-
-
-def test_word_table_product_is_scipys(analyses: list[Analysis]) -> None:
-    words, _ = _columns(analyses)
-    strings = analyses[0].strings
-    for block in load_bundle("roles").blocks[:2]:
-        block.transform(words, strings)  # fills the block's word table
-        table = block._word_rows(strings)
-        read = _Words.read(words)
-        expected = read.occurs(read.ids, table.shape[0]) @ table
-        found = read.times(read.ids, table)
-        assert found.shape == expected.shape
-        assert found.indptr.tolist() == expected.indptr.tolist()
-        assert found.indices.tobytes() == expected.indices.tobytes()
-        assert found.data.tobytes() == expected.data.tobytes()
 
 
 def test_flat_words_are_numpys_concatenation(analyses: list[Analysis]) -> None:
