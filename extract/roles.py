@@ -196,8 +196,8 @@ class _Split:
         that matches anywhere decides."""
         if gates == _ALL_OPEN:
             return self.folded.search(text) is not None
-        return bool(gates & self.decided) or self.exact.any(text, (gates & self.undecided)
-                                                             >> self.shift)
+        return gates & self.decided != 0 or self.exact.any(
+            text, (gates & self.undecided) >> self.shift)
 
 
 def _split(cue: CasePattern, shift: int, *, found_only: bool = False) -> _Split:
@@ -534,9 +534,10 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
     if fast and (label or lead):
         gates = _GATES.mask_words(tokens)
     customer_side = context in _CUSTOMER_SIDE
-    symptom = bool(gates & _SYMPTOM_STRONG.bits) and _SYMPTOM_STRONG.found(body, gates)
+    # `gates & bit != 0` (a comparison) rather than `bool(...)` (a call): a bool either way.
+    symptom = gates & _SYMPTOM_STRONG.bits != 0 and _SYMPTOM_STRONG.found(body, gates)
     # `cues.NOT_DONE`: a phrase, or else a "?" at the end (then its match ends with "?").
-    planned = bool(gates & _NOT_DONE.bits) and _NOT_DONE.found(body, gates)
+    planned = gates & _NOT_DONE.bits != 0 and _NOT_DONE.found(body, gates)
     if (planned or body.endswith("?")) and (
             not planned or not (gates & _BIT.confirmed
                                 and (fast or rx.confirmed.search(body)))):
@@ -549,10 +550,10 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
         else _action_start(body, rx, gates, tokens)
     tried = failure = success = verified = strong_cause = cause = False
     if gates & _LATE_CUES:  # on about half the segments, none of these cues can match
-        tried = bool(gates & _BIT.tried) and rx.tried.search(body) is not None
-        failure = bool(gates & _FAILURE.bits) and _FAILURE.found(body, gates)
+        tried = gates & _BIT.tried != 0 and rx.tried.search(body) is not None
+        failure = gates & _FAILURE.bits != 0 and _FAILURE.found(body, gates)
         # After the leading verb: "fixed the mapping" is a step, not a report that it worked.
-        success = not failure and bool(gates & _BIT.success) \
+        success = not failure and gates & _BIT.success != 0 \
             and rx.success.search(body, len(start.verb)) is not None
         if not failure:  # a failure is never a check
             if gates & _VERIFY.bits:
@@ -565,14 +566,14 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
             if not verified:
                 # `cues.SHORT_OK` is a whole body of two to five words ("printer working now"):
                 # a longer one is decided by its token count, not by a lookahead over all of it.
-                verified = bool(gates & _BIT.short_ok) and len(tokens) <= _SHORT_OK_TOKENS \
+                verified = gates & _BIT.short_ok != 0 and len(tokens) <= _SHORT_OK_TOKENS \
                     and rx.short_ok.match(body) is not None
-        strong_cause = (bool(gates & _BIT.cause_strong) and _CAUSE_STRONG.found(body, gates)
-                        ) or (not customer_side and bool(gates & _BIT.cause_because)
+        strong_cause = (gates & _BIT.cause_strong != 0 and _CAUSE_STRONG.found(body, gates)
+                        ) or (not customer_side and gates & _BIT.cause_because != 0
                               and rx.cause_because.search(body) is not None)
         cause = strong_cause or (not customer_side and (
-            (bool(gates & _BIT.cause_found) and rx.cause_found.search(body) is not None)
-            or (not symptom and bool(gates & _BIT.cause_state)
+            (gates & _BIT.cause_found != 0 and rx.cause_found.search(body) is not None)
+            or (not symptom and gates & _BIT.cause_state != 0
                 and rx.cause_state.search(body) is not None)))
     acted = start.acted and not (start.base and (symptom or strong_cause or _title_case(text)))
     if acted and (verified or success) and cues.CHECK_VERB.match(start.verb):
