@@ -313,7 +313,8 @@ _ONGOING = frozenset({"started", "stopped", "kept", "keeps", "continued"})
 
 
 class _Opening(NamedTuple):
-    """What a segment's first token alone tells `_action_start` (on `normalise`d ASCII text)."""
+    """What a segment's first token alone tells `_action_start` (`phrase` is read only on
+    `normalise`d ASCII text, where the verb pattern's case-sensitive form runs)."""
 
     # How the segment begins when no action phrase is found at its start or after a subject:
     # an unlisted "-ed" word still reads as a step ("reimaged ..."), anything else not.
