@@ -500,7 +500,7 @@ class TokenGates:
     `exact` attribute has the bits of those patterns (none without the option).
     """
 
-    __slots__ = ("always", "exact", "low", "masks", "slots", "width")
+    __slots__ = ("_lookup", "always", "exact", "low", "masks", "slots", "width")
 
     def __init__(self, patterns: Iterable[str], *, slots: int = 2, limit: int = 50_000,
                  exact: bool = False) -> None:
@@ -528,6 +528,9 @@ class TokenGates:
                 checks.append((every_slot, re.compile(patterns[index])))
                 self.exact |= 1 << index
         self.masks = _Masks(bits, limit, checks)
+        # Bound once: `mask_words` runs on every segment, and binding it there costs a new
+        # method object each time.
+        self._lookup = self.masks.__getitem__
         self.low = (1 << self.width) - 1
 
     @staticmethod
@@ -553,7 +556,7 @@ class TokenGates:
     def mask_words(self, words: Iterable[str]) -> int:
         """`mask` of the text whose whitespace-separated tokens are `words` (for a caller that
         has split the text already)."""
-        found = reduce(or_, map(self.masks.__getitem__, words), self.always)
+        found = reduce(or_, map(self._lookup, words), self.always)
         if self.slots == 2:  # the usual number: one shift, no loop
             return found & (found >> self.width) & self.low
         opened = found

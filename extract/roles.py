@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, fields, replace
 from enum import StrEnum
-from functools import cache
 from typing import Generic, NamedTuple, TypeVar
 
 from extract import cues
@@ -197,8 +196,8 @@ class _Split:
         that matches anywhere decides."""
         if gates == _ALL_OPEN:
             return self.folded.search(text) is not None
-        return bool(gates & self.decided) or self.exact.any(text, (gates & self.undecided)
-                                                             >> self.shift)
+        return gates & self.decided != 0 or self.exact.any(
+            text, (gates & self.undecided) >> self.shift)
 
 
 def _split(cue: CasePattern, shift: int, *, found_only: bool = False) -> _Split:
@@ -313,30 +312,50 @@ _RUN = _Start(True, "run")
 _ONGOING = frozenset({"started", "stopped", "kept", "keeps", "continued"})
 
 
-class _Openings(dict[str, _Start]):
-    """Token -> how a segment that starts with it begins when no action phrase is found at its
-    start or after a subject: an unlisted "-ed" word still reads as a step ("reimaged ..."),
-    anything else not.
+class _Opening(NamedTuple):
+    """What a segment's first token alone tells `_action_start` (`phrase` is read only on
+    `normalise`d ASCII text, where the verb pattern's case-sensitive form runs)."""
 
-    That is most segments, and it depends on the first token alone: looked up, not worked out
-    again (and no `_Start` built) for each. Bounded like `_Opens`."""
+    # How the segment begins when no action phrase is found at its start or after a subject:
+    # an unlisted "-ed" word still reads as a step ("reimaged ..."), anything else not.
+    generic: _Start
+    # The action phrase the segment starts with ("" for none), or None when a phrase of several
+    # words starts with the token ("remote" in "remote in"): then the words after it decide.
+    phrase: str | None
+
+
+class _Openings(dict[str, _Opening]):
+    """Token -> `_Opening` of a segment that starts with it.
+
+    Most segments start with no action phrase, and then how they begin depends on the first
+    token alone: looked up, not worked out again (and no `_Start` built) for each. The phrase
+    a one-word form makes is the token's too: the verb pattern's match at a segment's start
+    lies inside its first token unless a form of several words matches, and the closing
+    lookahead reads the token's end as it reads the space after it. Bounded like `_Opens`."""
 
     def __init__(self, lexicon: VerbLexicon, limit: int = 50_000) -> None:
         super().__init__()
         self.lexicon = lexicon
         self.limit = limit
+        # The first words of the forms of several words: only those tokens can start them.
+        self.spanning = frozenset(form.split()[0] for form in lexicon.action_forms
+                                  if len(form.split()) > 1)
 
-    def __missing__(self, token: str) -> _Start:
+    def __missing__(self, token: str) -> _Opening:
         word = token.strip(",.;:")
         generic = (len(word) >= 5 and word.endswith(("ed", "'d"))
                    and word.replace("'", "").isalpha() and word not in self.lexicon.not_actions
                    and word not in self.lexicon.symptom_verbs)
-        start = _Start(generic, word)
+        phrase = None
+        if token not in self.spanning:
+            match = self.lexicon.action_pattern.match(token)
+            phrase = "" if match is None else match.group()
+        opening = _Opening(_Start(generic, word), phrase)
         if len(token) <= MAX_CACHED_TOKEN:
             if len(self) >= self.limit:
                 self.clear()
-            self[token] = start
-        return start
+            self[token] = opening
+        return opening
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,11 +367,17 @@ class _Lexicon:
     openings: _Openings
 
 
-@cache
+# Set by `_lexicon` on first use: read as a global on each segment, cheaper than a cached call.
+_known: _Lexicon | None = None
+
+
 def _lexicon() -> _Lexicon:
     """Built on first use (the verb lexicon loads then, not at import)."""
-    lexicon = verbs()
-    return _Lexicon(lexicon, _action_starters(lexicon), _Openings(lexicon))
+    global _known
+    if _known is None:
+        lexicon = verbs()
+        _known = _Lexicon(lexicon, _action_starters(lexicon), _Openings(lexicon))
+    return _known
 
 
 def _starters() -> _Opens:
@@ -372,14 +397,11 @@ def _phrase(match: re.Match[str], rx: _Cues[re.Pattern[str]]) -> str:
     return match.group() if rx is _EXACT else normalise(match.group())
 
 
-def _passive(body: str, rx: _Cues[re.Pattern[str]], tokens: list[str]) -> _Start | None:
+def _passive(body: str, rx: _Cues[re.Pattern[str]], known: _Lexicon) -> _Start | None:
     """ "pw reset", "ost rebuilt": a thing named first, then the done-form of what was done.
 
-    `tokens`: as `_action_start` has them (only the first four are read)."""
-    known = _lexicon()
-    # The subject is one to three tokens: the done-form starts the second, third or fourth.
-    if rx is _EXACT and not any(map(known.starters.__getitem__, tokens[1:4])):
-        return None
+    On ASCII text `_action_start` has checked that a phrase can start the second, third or
+    fourth token (the subject is one to three tokens): without one, none is looked for."""
     subject = rx.passive_subject.match(body)
     if subject is None:
         return None
@@ -403,7 +425,7 @@ def _action_start(body: str, rx: _Cues[re.Pattern[str]], gates: int,
     """Whether `body` (lead-ins removed) starts with something a technician did or told; `rx`
     and `gates` as `classify` chose them. `tokens`: `body`'s space-separated tokens, at least
     its first four (`classify` has split it already: no split here again)."""
-    known = _lexicon()
+    known = _known or _lexicon()
     lexicon = known.verbs
     if gates & _OPENING_CUES:  # closed on most segments: none of these can match
         instructed = rx.instructed.match(body) if gates & _BIT.instructed else None
@@ -416,26 +438,27 @@ def _action_start(body: str, rx: _Cues[re.Pattern[str]], gates: int,
                 or (gates & _BIT.cause_found and rx.cause_found.match(body))
                 or (gates & _BIT.adjectival and rx.adjectival.match(body))):
             return _NO_ACTION  # "turned out ...", "looks like ...", "shared mailbox not showing"
-    if rx is _EXACT and not known.starters[tokens[0]]:
-        # No phrase at the start, and (the usual case) none where a passive's could start.
-        if not any(map(known.starters.__getitem__, tokens[1:4])):
-            return known.openings[tokens[0]]
-        match = None
+    opening = known.openings[tokens[0]]
+    if rx is _EXACT and opening.phrase is not None:  # the first token decides the phrase
+        phrase = opening.phrase
+        end = len(phrase)
     else:
         match = lexicon.action_pattern.match(body)
-    if match is None:
-        passive = _passive(body, rx, tokens)
-        return passive if passive is not None else known.openings[tokens[0]]
-    phrase = _phrase(match, rx)
+        phrase, end = (_phrase(match, rx), match.end()) if match is not None else ("", 0)
+    if not phrase:
+        # No phrase at the start, and (the usual case) none where a passive's could start.
+        if rx is _EXACT and not any(map(known.starters.__getitem__, tokens[1:4])):
+            return opening.generic
+        passive = _passive(body, rx, known)
+        return passive if passive is not None else opening.generic
     if phrase in lexicon.symptom_verbs:
         return _NO_ACTION
-    if phrase in _ONGOING and rx.ongoing_next.match(body, match.end()):
+    if phrase in _ONGOING and rx.ongoing_next.match(body, end):
         return _NO_ACTION  # "started getting errors"
     base = lexicon.is_base_form(phrase)
-    if base and gates & _BIT.base_blockers and rx.base_blockers.match(body, match.end()):
+    if base and gates & _BIT.base_blockers and rx.base_blockers.match(body, end):
         return _NO_ACTION
-    if not base and gates & _BIT.noun_phrase_next and rx.noun_phrase_next.match(body,
-                                                                                match.end() + 1):
+    if not base and gates & _BIT.noun_phrase_next and rx.noun_phrase_next.match(body, end + 1):
         return _NO_ACTION
     return _Start(True, phrase, base)
 
@@ -473,13 +496,21 @@ def _closure(norm: str) -> Classification:
 
 def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classification:
     """The roles of one segment written in `context`."""
-    words = _normalised_words(text)
-    norm = " ".join(words)
+    # `_normalised_words`, cheaper for ASCII text: without the curly quotes to straighten (and
+    # the quotes have no case: straightened after lowering, they read the same).
+    lowered = text.lower()
+    if lowered.isascii():
+        words = lowered.replace("`", "'").split()
+        norm = " ".join(words)
+        fast = True
+    else:
+        words = _normalised_words(text)
+        norm = " ".join(words)
+        fast = norm.isascii()
     # Each cue below is searched only when its gate is open: most are closed on most segments.
     # The gates are read off the whole text, and hold for every suffix of it (the text after a
     # label or a lead-in can only hold fewer of the literals they look for), but are exact
     # (`_Split.found`) only for the whole text: `gates` are read again for a shorter body.
-    fast = norm.isascii()
     rx = _EXACT if fast else _FOLDED
     gates = text_gates = _GATES.mask_words(words) if fast else _ALL_OPEN
     hint = 0
@@ -504,9 +535,10 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
     if fast and (label or lead):
         gates = _GATES.mask_words(tokens)
     customer_side = context in _CUSTOMER_SIDE
-    symptom = bool(gates & _SYMPTOM_STRONG.bits) and _SYMPTOM_STRONG.found(body, gates)
+    # `gates & bit != 0` (a comparison) rather than `bool(...)` (a call): a bool either way.
+    symptom = gates & _SYMPTOM_STRONG.bits != 0 and _SYMPTOM_STRONG.found(body, gates)
     # `cues.NOT_DONE`: a phrase, or else a "?" at the end (then its match ends with "?").
-    planned = bool(gates & _NOT_DONE.bits) and _NOT_DONE.found(body, gates)
+    planned = gates & _NOT_DONE.bits != 0 and _NOT_DONE.found(body, gates)
     if (planned or body.endswith("?")) and (
             not planned or not (gates & _BIT.confirmed
                                 and (fast or rx.confirmed.search(body)))):
@@ -519,10 +551,10 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
         else _action_start(body, rx, gates, tokens)
     tried = failure = success = verified = strong_cause = cause = False
     if gates & _LATE_CUES:  # on about half the segments, none of these cues can match
-        tried = bool(gates & _BIT.tried) and rx.tried.search(body) is not None
-        failure = bool(gates & _FAILURE.bits) and _FAILURE.found(body, gates)
+        tried = gates & _BIT.tried != 0 and rx.tried.search(body) is not None
+        failure = gates & _FAILURE.bits != 0 and _FAILURE.found(body, gates)
         # After the leading verb: "fixed the mapping" is a step, not a report that it worked.
-        success = not failure and bool(gates & _BIT.success) \
+        success = not failure and gates & _BIT.success != 0 \
             and rx.success.search(body, len(start.verb)) is not None
         if not failure:  # a failure is never a check
             if gates & _VERIFY.bits:
@@ -535,14 +567,14 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
             if not verified:
                 # `cues.SHORT_OK` is a whole body of two to five words ("printer working now"):
                 # a longer one is decided by its token count, not by a lookahead over all of it.
-                verified = bool(gates & _BIT.short_ok) and len(tokens) <= _SHORT_OK_TOKENS \
+                verified = gates & _BIT.short_ok != 0 and len(tokens) <= _SHORT_OK_TOKENS \
                     and rx.short_ok.match(body) is not None
-        strong_cause = (bool(gates & _BIT.cause_strong) and _CAUSE_STRONG.found(body, gates)
-                        ) or (not customer_side and bool(gates & _BIT.cause_because)
+        strong_cause = (gates & _BIT.cause_strong != 0 and _CAUSE_STRONG.found(body, gates)
+                        ) or (not customer_side and gates & _BIT.cause_because != 0
                               and rx.cause_because.search(body) is not None)
         cause = strong_cause or (not customer_side and (
-            (bool(gates & _BIT.cause_found) and rx.cause_found.search(body) is not None)
-            or (not symptom and bool(gates & _BIT.cause_state)
+            (gates & _BIT.cause_found != 0 and rx.cause_found.search(body) is not None)
+            or (not symptom and gates & _BIT.cause_state != 0
                 and rx.cause_state.search(body) is not None)))
     acted = start.acted and not (start.base and (symptom or strong_cause or _title_case(text)))
     if acted and (verified or success) and cues.CHECK_VERB.match(start.verb):
