@@ -1,0 +1,79 @@
+"""Boundaries' fast forms find what the forms they replace find: the clause patterns split by
+opener against the one clause pattern, and the segments kept against the sentences spaCy reads
+from the hook, on the real corpus and on texts dense in separators and starters."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from connectors.sandbox.corpus import load_corpus
+from extract import Extractor
+from extract.labelled import load_labelled
+from extract.lexicon import verbs
+from extract.segment import (
+    _STARTERS_EXTRA,
+    _ascii_clause_patterns,
+    _clause_pattern,
+    _sentence_bounds,
+    segment_spans,
+)
+from extract.sources import ticket_sources
+
+SETTINGS = settings(max_examples=400, deadline=None, derandomize=True)
+_ONE = _clause_pattern()
+_SEPARATORS, _ANDS, _THENS = _ascii_clause_patterns()
+
+
+@cache
+def _real_texts() -> tuple[str, ...]:
+    tickets = [*load_corpus(), *(item.ticket for item in load_labelled().tickets)]
+    return tuple(source.clean.text for ticket in tickets for source in ticket_sources(ticket))
+
+
+def _split_ends(lowered: str) -> set[int]:
+    return {m.end() for pattern in (_SEPARATORS, _ANDS, _THENS)
+            for m in pattern.finditer(lowered)}
+
+
+def _one_ends(lowered: str) -> set[int]:
+    return {m.end() for m in _ONE.finditer(lowered)}
+
+
+def test_no_starter_opens_with_a_connective() -> None:
+    # what makes a match found inside another's span end where that one ends
+    lexicon = verbs()
+    starters = {f for f in lexicon.action_forms if not lexicon.is_base_form(f)}
+    connectives = {"and", "then", "also", "&", "so", "but"}
+    assert not any(s.split()[0] in connectives for s in starters | set(_STARTERS_EXTRA))
+
+
+def test_split_clause_patterns_find_the_clause_starts_of_real_text() -> None:
+    texts = [text.lower() for text in _real_texts() if text.isascii()]
+    assert sum(bool(_one_ends(text)) for text in texts) > 100
+    for text in texts:
+        assert _split_ends(text) == _one_ends(text), text
+
+
+_PARTS = ["cleared", "rebuilt", "tested", "still", "no luck", "and", "then", "also", "so", "but",
+          "&", "+", ",", ";", "-", "--", "andthen", "hand", "then-", "x", "ok", "user confirmed",
+          "stand", "a", "t", "re-set", "didn't"]
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.sampled_from(_PARTS), st.sampled_from([" ", "  ", "\n", "", ", "])),
+                max_size=30).map(lambda parts: "".join(w + s for w, s in parts)))
+def test_split_clause_patterns_find_what_the_one_pattern_finds(text: str) -> None:
+    assert _split_ends(text) == _one_ends(text)
+
+
+def test_kept_segments_are_the_sentences_of_real_text(extractor: Extractor) -> None:
+    for text in _real_texts()[:400]:
+        doc = extractor.nlp(text)
+        kept = list(_sentence_bounds(doc))
+        assert kept == [(sent.start_char, sent.end_char) for sent in doc.sents]
+        spans = segment_spans(doc, text)
+        doc.user_data.pop("fixedit_bounds", None)  # read through the hook instead
+        assert spans == segment_spans(doc, text)
