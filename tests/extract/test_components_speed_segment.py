@@ -1,6 +1,7 @@
-"""Boundaries' fast forms find what the forms they replace find: the clause patterns split by
-opener against the one clause pattern, and the segments kept against the sentences spaCy reads
-from the hook, on the real corpus and on texts dense in separators and starters."""
+"""The components' fast forms find what the forms they replace find: the clause patterns split
+by opener against the one clause pattern, the segments kept against the sentences spaCy reads
+from the hook, and the numeric shapes tried at the word starts that can open one against
+`finditer`, on the real corpus and on texts dense in what they look for."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from connectors.sandbox.corpus import load_corpus
 from extract import Extractor
+from extract.entities import _compiled_shapes, _shape_matches
 from extract.labelled import load_labelled
 from extract.lexicon import verbs
 from extract.segment import (
@@ -77,3 +79,12 @@ def test_kept_segments_are_the_sentences_of_real_text(extractor: Extractor) -> N
         spans = segment_spans(doc, text)
         doc.user_data.pop("fixedit_bounds", None)  # read through the hook instead
         assert spans == segment_spans(doc, text)
+
+
+def test_numeric_word_starts_find_the_numeric_shapes_of_real_text() -> None:
+    names = ("HEX", "SMTP", "VERSION")
+    for subset in ([names[0]], [names[1]], [names[2]], list(names)):
+        shapes = _compiled_shapes(tuple(subset))
+        for text in _real_texts():
+            assert [(m.span(), m.lastgroup) for m in _shape_matches(shapes, text)] == \
+                [(m.span(), m.lastgroup) for m in shapes.finditer(text)], text
