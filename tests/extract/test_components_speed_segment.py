@@ -5,6 +5,7 @@ from the hook, and the numeric shapes tried at the word starts that can open one
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 from hypothesis import given, settings
@@ -16,6 +17,7 @@ from extract.entities import _compiled_shapes, _shape_matches
 from extract.labelled import load_labelled
 from extract.lexicon import verbs
 from extract.segment import (
+    _ENDER_RUN,
     _STARTERS_EXTRA,
     _ascii_clause_patterns,
     _clause_pattern,
@@ -88,3 +90,10 @@ def test_numeric_word_starts_find_the_numeric_shapes_of_real_text() -> None:
         for text in _real_texts():
             assert [(m.span(), m.lastgroup) for m in _shape_matches(shapes, text)] == \
                 [(m.span(), m.lastgroup) for m in shapes.finditer(text)], text
+
+
+def test_ender_runs_are_the_runs_of_ender_characters() -> None:
+    plain = re.compile("[.!?…。]+")
+    for text in [*_real_texts(), "wait... what?! ok。done… really!!!"]:
+        assert [m.span() for m in _ENDER_RUN.finditer(text)] == \
+            [m.span() for m in plain.finditer(text)]
