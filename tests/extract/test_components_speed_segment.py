@@ -1,6 +1,6 @@
 """The components' fast forms find what the forms they replace find: the clause patterns split
 by opener against the one clause pattern, the segments kept against the sentences spaCy reads
-from the hook, and the numeric shapes tried at the word starts that can open one against
+from the hook, and the numeric and KB shapes tried at the positions that can open one against
 `finditer`, on the real corpus and on texts dense in what they look for."""
 
 from __future__ import annotations
@@ -83,13 +83,36 @@ def test_kept_segments_are_the_sentences_of_real_text(extractor: Extractor) -> N
         assert spans == segment_spans(doc, text)
 
 
-def test_numeric_word_starts_find_the_numeric_shapes_of_real_text() -> None:
-    names = ("HEX", "SMTP", "VERSION")
-    for subset in ([names[0]], [names[1]], [names[2]], list(names)):
-        shapes = _compiled_shapes(tuple(subset))
+_SHAPE_SETS = [("HEX",), ("SMTP",), ("VERSION",), ("HEX", "SMTP", "VERSION"), ("MS_KB",),
+               ("INTERNAL_KB",), ("INTERNAL_KB", "MS_KB"),
+               ("SMTP", "INTERNAL_KB", "MS_KB", "VERSION"),
+               ("HEX", "SMTP", "INTERNAL_KB", "MS_KB", "VERSION")]
+
+
+def _found(shapes: re.Pattern[str], text: str) -> list[tuple[tuple[int, int], str | None]]:
+    return [(m.span(), m.lastgroup) for m in _shape_matches(shapes, text)]
+
+
+def test_candidate_starts_find_the_numeric_and_kb_shapes_of_real_text() -> None:
+    for names in _SHAPE_SETS:
+        shapes = _compiled_shapes(names)
         for text in _real_texts():
-            assert [(m.span(), m.lastgroup) for m in _shape_matches(shapes, text)] == \
-                [(m.span(), m.lastgroup) for m in shapes.finditer(text)], text
+            assert _found(shapes, text) == [(m.span(), m.lastgroup)
+                                            for m in shapes.finditer(text)], text
+
+
+_KB_WORDS = ["kb", "KB", "Kb", "kB", "KB-", "kb#", "-kb", "ab-kb", "abcdef-KB", "abcdefg-kb",
+             "x1-kb", "_ab-kb", "5034441", "123456", "12", "1234", "-", "#", " ", "v1.2", "0x1f",
+             "550", "5.7.1", "kbkb", "ab", "é", "K", "ok"]
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.sampled_from(_KB_WORDS), st.sampled_from([" ", "", "-", "#", "\n"])),
+                max_size=20).map(lambda parts: "".join(w + s for w, s in parts)),
+       st.sampled_from(_SHAPE_SETS))
+def test_candidate_starts_find_what_finditer_finds(text: str, names: tuple[str, ...]) -> None:
+    shapes = _compiled_shapes(names)
+    assert _found(shapes, text) == [(m.span(), m.lastgroup) for m in shapes.finditer(text)]
 
 
 def test_ender_runs_are_the_runs_of_ender_characters() -> None:
