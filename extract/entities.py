@@ -178,8 +178,10 @@ _ALL_SHAPES = tuple(name for name, _ in _SHAPE_PARTS)
 # text is tested for each shape's literals instead).
 _SHAPE_HINT = re.compile(r"[0-9_]|://|(?i:caa)")
 # Every SMTP and VERSION match holds a digit, a "." and a digit in a row ("6.2", "5.7.1"), or
-# is a release name ("22H2").
-_DOTTED_DIGIT = re.compile(r"\d(?:\.\d|[hH][12])")
+# is a release name ("22H2"). Each branch opens with its literal (the digit before it is looked
+# behind at): `re` skips in C to a ".", "h" or "H", fewer than the digits of a text with times,
+# dates and ticket numbers, where "\d" first had it try the rest at every digit (twice as slow).
+_DOTTED_DIGIT = re.compile(r"\.(?<=\d\.)\d|h(?<=\dh)[12]|H(?<=\dH)[12]")
 # Every BUGCHECK match holds an underscore between capitals or digits ("CRITICAL_PROCESS_DIED"),
 # every INTERNAL_KB and MS_KB match a "kb" and a number ("KB-1234", "KB 5034441"): texts with a
 # "_" or a "kb" and no such thing ("include:_spf", "see kb") need no scan for them.

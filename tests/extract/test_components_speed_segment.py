@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from connectors.sandbox.corpus import load_corpus
 from extract import Extractor
-from extract.entities import _compiled_shapes, _shape_matches
+from extract.entities import _DOTTED_DIGIT, _compiled_shapes, _shape_matches
 from extract.labelled import load_labelled
 from extract.lexicon import verbs
 from extract.segment import (
@@ -120,3 +120,10 @@ def test_ender_runs_are_the_runs_of_ender_characters() -> None:
     for text in [*_real_texts(), "wait... what?! ok。done… really!!!"]:
         assert [m.span() for m in _ENDER_RUN.finditer(text)] == \
             [m.span() for m in plain.finditer(text)]
+
+
+@SETTINGS
+@given(st.text(st.sampled_from("01.hH2 x٣"), max_size=12))
+def test_dotted_digit_finds_a_digit_then_a_dot_and_digit_or_a_release_half(text: str) -> None:
+    plain = re.compile(r"\d(?:\.\d|[hH][12])")
+    assert (_DOTTED_DIGIT.search(text) is None) == (plain.search(text) is None)
