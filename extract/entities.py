@@ -13,6 +13,7 @@ product ("GlobalProtect 6.2.1").
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -375,33 +376,52 @@ class EntityTagger:
         text = doc_text(doc)
         lower = text.lower()
         digit = _ANY_DIGIT.search(text) is not None  # on ASCII text, "[0-9]"
+        # Offsets and token texts come from the token table: `doc[start:end]` costs a Python
+        # slice normalisation and a Span, and `Doc.char_span` more, several times the lookups.
+        table = token_table(doc)
+        item = table.item
         # Every pattern ends on a number: a text without a digit has no match.
         if digit and len(doc):
-            for key, start, end in self.patterns.find(text, token_table(doc)):
-                span = doc[start:end]
-                value = _normalise(key, span.text, span[0].text, span[-1].text)
+            for key, start, end in self.patterns.find(text, table):
+                first, last = item(start, 0), item(end - 1, 0)
+                stop_char = last + item(end - 1, 1)
+                value = _normalise(key, text[first:stop_char], text[first:first + item(start, 1)],
+                                   text[last:stop_char])
                 if value is not None:
-                    found.append((start, end, _LABELS[key], value, span.start_char,
-                                  span.end_char))
+                    found.append((start, end, _LABELS[key], value, first, stop_char))
         shapes = _shapes(text, lower, digit)
+        starts: list[int] | None = None
         for match in _shape_matches(shapes, text) if shapes is not None else ():
             key = match.lastgroup or ""
             shape = match.group().rstrip(".,;:") if key == "KB_URL" else match.group()
             value = _normalise(key, shape, shape, shape)
-            span = doc.char_span(match.start(), match.start() + len(shape),
-                                 alignment_mode="expand") if value is not None else None
-            if span is not None and len(span) and value is not None:
-                found.append((span.start, span.end, _LABELS[key], value, span.start_char,
-                              span.end_char))
+            if value is None:
+                continue
+            if starts is None:
+                starts = table[:, 0].tolist()
+            first, stop = _expand(starts, table, match.start(), match.start() + len(shape))
+            if stop > first:
+                found.append((first, stop, _LABELS[key], value, starts[first],
+                              starts[stop - 1] + item(stop - 1, 1)))
         matchers = (self.aliases, self.cased) \
             if self.cased_hint is not None and self.cased_hint.search(text) else (self.aliases,)
         for matcher in matchers:
             for match_id, start, end in matcher(doc):
-                span = doc[start:end]
-                found.append((start, end, PRODUCT, strings[match_id], span.start_char,
-                              span.end_char))
+                found.append((start, end, PRODUCT, strings[match_id], item(start, 0),
+                              item(end - 1, 0) + item(end - 1, 1)))
         doc.user_data[_ENTITIES_KEY] = _non_overlapping(found) if found else []
         return doc
+
+
+def _expand(starts: list[int], table: numpy.ndarray, begin: int, end: int) -> tuple[int, int]:
+    """Token start and end of ``doc.char_span(begin, end, alignment_mode="expand")`` (for a
+    non-empty span of the doc's text), from the tokens' offsets (`starts`) and `token_table`:
+    the tokens and the space after each tile the text, so the token holding a character is the
+    last one starting at or before it."""
+    first = bisect_right(starts, begin) - 1
+    if begin == starts[first] + table.item(first, 1):  # on the token's trailing space
+        first += 1
+    return first, bisect_right(starts, end - 1)
 
 
 # An entity found in a doc: token start and end, label, value, character start and end.

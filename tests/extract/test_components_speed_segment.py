@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from connectors.sandbox.corpus import load_corpus
 from extract import Extractor
-from extract.entities import _DOTTED_DIGIT, _compiled_shapes, _shape_matches
+from extract.entities import _DOTTED_DIGIT, _compiled_shapes, _expand, _shape_matches
 from extract.labelled import load_labelled
 from extract.lexicon import verbs
 from extract.segment import (
@@ -23,6 +23,7 @@ from extract.segment import (
     _clause_pattern,
     _sentence_bounds,
     segment_spans,
+    token_table,
 )
 from extract.sources import ticket_sources
 
@@ -127,3 +128,18 @@ def test_ender_runs_are_the_runs_of_ender_characters() -> None:
 def test_dotted_digit_finds_a_digit_then_a_dot_and_digit_or_a_release_half(text: str) -> None:
     plain = re.compile(r"\d(?:\.\d|[hH][12])")
     assert (_DOTTED_DIGIT.search(text) is None) == (plain.search(text) is None)
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from(["ab", "0x1f", "kb", "1.2", "  ", " ", "\n", "-", "é", "x."]),
+                min_size=1, max_size=12).map("".join),
+       st.integers(0, 40), st.integers(1, 40))
+def test_expand_is_char_span_expand(extractor: Extractor, text: str, begin: int,
+                                    size: int) -> None:
+    begin = min(begin, len(text) - 1)
+    end = min(begin + size, len(text))
+    doc = extractor.nlp.make_doc(text)
+    span = doc.char_span(begin, end, alignment_mode="expand")
+    table = token_table(doc)
+    first, stop = _expand(table[:, 0].tolist(), table, begin, end)
+    assert (span.start, span.end) == (first, stop)
