@@ -13,6 +13,7 @@ product ("GlobalProtect 6.2.1").
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -178,8 +179,10 @@ _ALL_SHAPES = tuple(name for name, _ in _SHAPE_PARTS)
 # text is tested for each shape's literals instead).
 _SHAPE_HINT = re.compile(r"[0-9_]|://|(?i:caa)")
 # Every SMTP and VERSION match holds a digit, a "." and a digit in a row ("6.2", "5.7.1"), or
-# is a release name ("22H2").
-_DOTTED_DIGIT = re.compile(r"\d(?:\.\d|[hH][12])")
+# is a release name ("22H2"). Each branch opens with its literal (the digit before it is looked
+# behind at): `re` skips in C to a ".", "h" or "H", fewer than the digits of a text with times,
+# dates and ticket numbers, where "\d" first had it try the rest at every digit (twice as slow).
+_DOTTED_DIGIT = re.compile(r"\.(?<=\d\.)\d|h(?<=\dh)[12]|H(?<=\dH)[12]")
 # Every BUGCHECK match holds an underscore between capitals or digits ("CRITICAL_PROCESS_DIED"),
 # every INTERNAL_KB and MS_KB match a "kb" and a number ("KB-1234", "KB 5034441"): texts with a
 # "_" or a "kb" and no such thing ("include:_spf", "see kb") need no scan for them.
@@ -225,21 +228,57 @@ def _shapes(text: str, lower: str, digit: bool) -> re.Pattern[str] | None:
 # Every match of the HEX, SMTP and VERSION shapes starts a word ("\b" or "(?<![\w.])" before a
 # word character) with a digit or a "v". `re` tries a pattern that opens with a group or an
 # assertion at every character, but skips in C to the characters a leading class allows: this
-# pattern finds those word starts, and the shapes are tried only there.
+# pattern finds those word starts, and the shapes are tried only there. Only the word starts
+# that go on as one of the shapes can are taken: "0x" (HEX), two more digits and a space (SMTP,
+# "550 5.7.1"), digits up to a "." and a digit (VERSION, "v6.2", "10.0.19045"), or a digit and
+# an "h" ("22H2"). The rest (times, dates, ticket numbers, "via") are left in C: each word
+# start taken costs a Python step and a `match`.
 _NUMERIC_SHAPES = frozenset({"HEX", "SMTP", "VERSION"})
-_NUMERIC_START = re.compile(r"[\dvV](?<!\w[\dvV])")
+_NUMERIC_START = re.compile(r"[\dvV](?<!\w[\dvV])(?=[xX]|\d*\.\d|\d\d |\d[hH])")
+
+
+# Every KB_REF shape match (INTERNAL_KB, MS_KB) holds "kb" in any case, and starts at it or,
+# as "\b[A-Za-z]{2,6}-kb", at the run of letters just before "-kb". (On ASCII text only: under
+# IGNORECASE the Kelvin sign is a "k".)
+_KB_SHAPES = frozenset({"INTERNAL_KB", "MS_KB"})
+_CANDIDATE_SHAPES = _NUMERIC_SHAPES | _KB_SHAPES
+_KB_AT = re.compile("[kK][bB]")
+_ASCII_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+def _shape_starts(names: dict[str, int], text: str) -> list[int]:
+    """Sorted positions, with repeats, where a match of the named shapes (numeric and KB_REF
+    ones only) can start: the word starts `_NUMERIC_START` finds, each "kb" and the letters
+    before a "-kb"."""
+    starts = [m.start() for m in _NUMERIC_START.finditer(text)] \
+        if not _NUMERIC_SHAPES.isdisjoint(names) else []
+    if not _KB_SHAPES.isdisjoint(names):
+        for found in _KB_AT.finditer(text):
+            at = found.start()
+            starts.append(at)
+            if at and text[at - 1] == "-":
+                word = at - 1  # back over at most 7 letters: a longer run has no "\b" in reach
+                while word and at - 1 - word < 7 and text[word - 1] in _ASCII_LETTERS:
+                    word -= 1
+                if 2 <= at - 1 - word <= 6:
+                    starts.append(word)
+        starts.sort()
+    return starts
 
 
 def _shape_matches(shapes: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
-    """``shapes.finditer(text)``. For a pattern of numeric shapes only, the same matches found
-    by trying `shapes` at each candidate word start at or after the end of the last match
-    (`match` at a position sees the characters before it, as "\b" and look-behinds need)."""
-    if not _NUMERIC_SHAPES.issuperset(shapes.groupindex):
+    """``shapes.finditer(text)``. For a pattern of numeric and KB_REF shapes only (KB_REF ones
+    on ASCII text), the same matches found by trying `shapes` at each position one can start
+    (`_shape_starts`) at or after the end of the last match (`match` at a position sees the
+    characters before it, as "\b" and look-behinds need): `re` tries a pattern that opens with
+    a group at every character, and cost about 9 µs on a note with a KB number."""
+    names = shapes.groupindex
+    if not _CANDIDATE_SHAPES.issuperset(names) \
+            or not (_KB_SHAPES.isdisjoint(names) or text.isascii()):
         yield from shapes.finditer(text)
         return
     end = 0
-    for candidate in _NUMERIC_START.finditer(text):
-        start = candidate.start()
+    for start in _shape_starts(names, text):
         if start >= end and (match := shapes.match(text, start)) is not None:
             end = match.end()
             yield match
@@ -337,33 +376,52 @@ class EntityTagger:
         text = doc_text(doc)
         lower = text.lower()
         digit = _ANY_DIGIT.search(text) is not None  # on ASCII text, "[0-9]"
+        # Offsets and token texts come from the token table: `doc[start:end]` costs a Python
+        # slice normalisation and a Span, and `Doc.char_span` more, several times the lookups.
+        table = token_table(doc)
+        item = table.item
         # Every pattern ends on a number: a text without a digit has no match.
         if digit and len(doc):
-            for key, start, end in self.patterns.find(text, token_table(doc)):
-                span = doc[start:end]
-                value = _normalise(key, span.text, span[0].text, span[-1].text)
+            for key, start, end in self.patterns.find(text, table):
+                first, last = item(start, 0), item(end - 1, 0)
+                stop_char = last + item(end - 1, 1)
+                value = _normalise(key, text[first:stop_char], text[first:first + item(start, 1)],
+                                   text[last:stop_char])
                 if value is not None:
-                    found.append((start, end, _LABELS[key], value, span.start_char,
-                                  span.end_char))
+                    found.append((start, end, _LABELS[key], value, first, stop_char))
         shapes = _shapes(text, lower, digit)
+        starts: list[int] | None = None
         for match in _shape_matches(shapes, text) if shapes is not None else ():
             key = match.lastgroup or ""
             shape = match.group().rstrip(".,;:") if key == "KB_URL" else match.group()
             value = _normalise(key, shape, shape, shape)
-            span = doc.char_span(match.start(), match.start() + len(shape),
-                                 alignment_mode="expand") if value is not None else None
-            if span is not None and len(span) and value is not None:
-                found.append((span.start, span.end, _LABELS[key], value, span.start_char,
-                              span.end_char))
+            if value is None:
+                continue
+            if starts is None:
+                starts = table[:, 0].tolist()
+            first, stop = _expand(starts, table, match.start(), match.start() + len(shape))
+            if stop > first:
+                found.append((first, stop, _LABELS[key], value, starts[first],
+                              starts[stop - 1] + item(stop - 1, 1)))
         matchers = (self.aliases, self.cased) \
             if self.cased_hint is not None and self.cased_hint.search(text) else (self.aliases,)
         for matcher in matchers:
             for match_id, start, end in matcher(doc):
-                span = doc[start:end]
-                found.append((start, end, PRODUCT, strings[match_id], span.start_char,
-                              span.end_char))
+                found.append((start, end, PRODUCT, strings[match_id], item(start, 0),
+                              item(end - 1, 0) + item(end - 1, 1)))
         doc.user_data[_ENTITIES_KEY] = _non_overlapping(found) if found else []
         return doc
+
+
+def _expand(starts: list[int], table: numpy.ndarray, begin: int, end: int) -> tuple[int, int]:
+    """Token start and end of ``doc.char_span(begin, end, alignment_mode="expand")`` (for a
+    non-empty span of the doc's text), from the tokens' offsets (`starts`) and `token_table`:
+    the tokens and the space after each tile the text, so the token holding a character is the
+    last one starting at or before it."""
+    first = bisect_right(starts, begin) - 1
+    if begin == starts[first] + table.item(first, 1):  # on the token's trailing space
+        first += 1
+    return first, bisect_right(starts, end - 1)
 
 
 # An entity found in a doc: token start and end, label, value, character start and end.

@@ -18,12 +18,13 @@ import logging
 import re
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
+from functools import partial
 from itertools import pairwise
 
 import numpy
 from spacy.attrs import IDX, IS_SPACE, LENGTH, LOWER, SENT_START
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
 from extract.lexicon import verbs
@@ -77,31 +78,55 @@ def _trie(words: set[str]) -> str:
     return branch(root)
 
 
-def _clause_pattern() -> CasePattern:
+# What opens a list clause: a comma, semicolon, dash, "&" or "+" (`_SEPARATORS`), or the word
+# "and" or "then". Every branch begins with one literal character (the "\b" before "and"/"then"
+# and the space a dash, "&" or "+" needs before it are checked just after it): `re` then skips in
+# C to the characters that can open a clause, where a class such as "[,;]" or "\s" opening a
+# branch makes it try the whole pattern at every character.
+_SEPARATORS = r",|;|-(?<=\s-)[-–—]*|–(?<=\s–)[-–—]*|—(?<=\s—)[-–—]*|&(?<=\s&)|\+(?<=\s\+)"
+_CONNECTIVE_WORDS = (r"a(?<!\wa)nd\b", r"t(?<!\wt)hen\b")
+
+
+def _clause_rest() -> str:
+    """What follows a clause's opener: spaces, more connectives, and (looked ahead at, not
+    taken) a starter. Inside the lookahead, which starter matches does not matter, only whether
+    one does (and is not followed by a letter), so the tree's order gives the same matches."""
     lexicon = verbs()
     done = {f for f in lexicon.action_forms if not lexicon.is_base_form(f)}
-    # Inside the lookahead, which starter matches does not matter, only whether one does (and
-    # is not followed by a letter), so the tree's order gives the same matches. Every branch of
-    # the opening alternation begins with one literal character (the "\b" before "and"/"then"
-    # and the space a dash, "&" or "+" needs before it are checked just after it): `re` then
-    # skips in C to the characters that can open a clause, where a class such as "[,;]" or
-    # "\s" opening a branch makes it try the whole pattern at every character.
-    return CasePattern(
-        r"(?:,|;|-(?<=\s-)[-–—]*|–(?<=\s–)[-–—]*|—(?<=\s—)[-–—]*|&(?<=\s&)|\+(?<=\s\+)"
-        r"|a(?<!\wa)nd\b|t(?<!\wt)hen\b)\s+"
-        rf"(?:(?:and|then|also|&|so|but)\s+)*(?=(?:{_trie(done | set(_STARTERS_EXTRA))})(?![\w']))",
-    )
+    return (r"\s+(?:(?:and|then|also|&|so|but)\s+)*"
+            rf"(?=(?:{_trie(done | set(_STARTERS_EXTRA))})(?![\w']))")
+
+
+def _clause_pattern() -> CasePattern:
+    """Every clause start, whatever the opener: what `Boundaries` runs on text that is not
+    ASCII (where case folds need the IGNORECASE form)."""
+    return CasePattern(f"(?:{_SEPARATORS}|{'|'.join(_CONNECTIVE_WORDS)}){_clause_rest()}")
+
+
+def _ascii_clause_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """`_clause_pattern` for lowercased ASCII text, split by opener: separators, "and", "then".
+
+    Each runs only on a text holding its opener, and the two words as whole literal prefixes
+    ("and" rather than "a"), which `re` finds many times faster than it stops at every "a" or
+    "t" of a text to try the lookbehind. A match ends where the run of spaces and connectives
+    after its opener ends (no starter opens with a connective), so a match of one pattern
+    inside another's span ends where that one does: the three give the same set of ends as
+    the one pattern (tests/extract/test_components_speed_segment.py checks it)."""
+    rest = _clause_rest()
+    return (re.compile(f"(?:{_SEPARATORS}){rest}"), re.compile(rf"and(?<!\wand)\b{rest}"),
+            re.compile(rf"then(?<!\wthen)\b{rest}"))
 
 
 FACTORY = "fixedit_boundaries_v1"
 _TEXT_KEY = "fixedit_text"
 _ENDERS = frozenset({".", "!", "?", "...", "..", "!!", "??", "?!", "!?", "…", "。", "!!!", "???"})
 _TRAILING = _ENDERS | {'"', "'", ")", "]", "}", "”", "’", "»"}
-_ENDER_RUN = re.compile("[.!?…。]+")
-_NOT_START = numpy.iinfo(numpy.uint64).max  # SENT_START -1, as `Doc.from_array` reads it
-# Boundaries' segments, as (cuts, starts, lengths): segment k runs from unit cuts[k] to unit
-# cuts[k + 1] - 1, and a unit's offset and length are starts[unit], lengths[unit]. The units are
-# the doc's tokens, or the whole doc when it is one segment.
+# A run of ender characters, its class written out before the repeat: `re` skips in C to a
+# pattern's leading character or class, but a pattern opening with a repeat ("[.!?…。]+") is
+# tried at every character, about three times slower on a note without one.
+_ENDER_RUN = re.compile("[.!?…。][.!?…。]*")
+# Boundaries' segments, as a list of (start_char, end_char): what `segment_spans` iterates, with
+# no generator between (the sentence spans of ``doc.sents``).
 _BOUNDS_KEY = "fixedit_bounds"
 
 
@@ -139,40 +164,50 @@ def with_text(doc: Doc, text: str) -> Doc:
 
 
 class Boundaries:
-    """Sets every segment start of a doc in one pass: sentences, lines and list clauses.
+    """Finds every segment start of a doc in one pass: sentences, lines and list clauses.
 
     Sentences follow the stock ``sentencizer`` rule (a new sentence after a ".", "!" or "?"
     token and any closing quotes or brackets) but are computed from the token offsets and the
-    text, and all marks are written at once through SENT_START: setting `Token.is_sent_start`
-    token by token is quadratic, and the sentencizer builds a Python object per token. The
-    token offsets read here and the segment starts found are kept in the doc's user_data, so
-    `segment_spans` need not read the arrays again.
+    text: the sentencizer builds a Python object per token. The segments found are kept in the
+    doc's user_data, where `segment_spans` reads them without touching the arrays again.
+
+    spaCy's view of them (``doc.sents``, ``doc.has_annotation("SENT_START")``) comes from a
+    ``user_hooks["sents"]`` that builds the sentence spans when asked: writing SENT_START into
+    every token (`Doc.from_array`) cost about 1.7 µs a doc, as much as finding the segments,
+    and nothing in fixedit reads it.
     """
 
     def __init__(self, vocab: Vocab) -> None:
         self.clauses = _clause_pattern()
+        self.separators, self.ands, self.thens = _ascii_clause_patterns()
 
     def __call__(self, doc: Doc) -> Doc:
-        """Set SENT_START on the first token of every sentence, line and list clause."""
+        """Keep the segments of `doc` and hook them up as its sentences."""
         text = doc_text(doc)
         size = len(doc)
         if size == 0:
             return doc
-        marks = [m.end() for m in _LINE_START.finditer(text)]
-        # Lowercased ASCII keeps every offset and lets the clause pattern run case-sensitively.
-        # Each clause opens with a separator: lowercase ASCII text without one skips the scan.
-        ascii_text = text.isascii()
-        lowered = text.lower() if ascii_text else text
-        if not ascii_text or "," in lowered or "and" in lowered or "-" in lowered \
-                or "then" in lowered or ";" in lowered or "&" in lowered or "+" in lowered:
-            marks.extend(m.end() for m in self.clauses.finditer(lowered))
+        marks = [m.end() for m in _LINE_START.finditer(text)] if "\n" in text else []
+        if text.isascii():
+            # Lowercased ASCII keeps every offset and lets the clause patterns run
+            # case-sensitively. Each clause opens with a separator or a word: a text without
+            # one skips its scan.
+            lowered = text.lower()
+            if "," in lowered or "-" in lowered or ";" in lowered or "&" in lowered \
+                    or "+" in lowered:
+                marks.extend(m.end() for m in self.separators.finditer(lowered))
+            if "and" in lowered:
+                marks.extend(m.end() for m in self.ands.finditer(lowered))
+            if "then" in lowered:
+                marks.extend(m.end() for m in self.thens.finditer(lowered))
+        else:
+            marks.extend(m.end() for m in self.clauses.finditer(text))
         if not marks and _ENDER_RUN.search(text) is None:
             # One segment, the whole doc: its offsets come without reading the arrays (and from
             # two Tokens, which cost a fifth of a Span).
             first, last = doc[0], doc[-1]
-            doc.from_array([SENT_START], _sent_starts(size, (0,)))
-            doc.user_data[_BOUNDS_KEY] = ([0, 1], [first.idx],
-                                          [last.idx + len(last) - first.idx])
+            doc.user_data[_BOUNDS_KEY] = [(first.idx, last.idx + len(last))]
+            doc.user_hooks["sents"] = partial(_sentences, (0, size))
             return doc
         # Token texts are read as slices of the text: a Python int per ORTH hash costs more.
         starts, lengths = token_table(doc)[:, :2].T.tolist()
@@ -198,35 +233,17 @@ class Boundaries:
             if index < size and starts[index] == mark:
                 firsts.add(index)
         cuts = sorted(firsts)
-        doc.from_array([SENT_START], _sent_starts(size, cuts))
         cuts.append(size)
-        doc.user_data[_BOUNDS_KEY] = (cuts, starts, lengths)
+        doc.user_data[_BOUNDS_KEY] = [(starts[first], starts[stop - 1] + lengths[stop - 1])
+                                      for first, stop in pairwise(cuts)]
+        doc.user_hooks["sents"] = partial(_sentences, cuts)
         return doc
 
 
-# SENT_START values of a doc with no start marked but the first: `_sent_starts` copies a slice
-# (`numpy.full` with a value past int64 costs several times more than the copy).
-_FIRST_ONLY = numpy.full(4096, _NOT_START, dtype=numpy.uint64)
-_FIRST_ONLY[0] = 1
-_FIRST_ONLY.flags.writeable = False
-
-
-def _sent_starts(size: int, cuts: Sequence[int]) -> numpy.ndarray:
-    """SENT_START values of a doc of `size` tokens whose segments open at `cuts` (sorted, the
-    first 0), for `Doc.from_array` (which copies them into the tokens)."""
-    if size > len(_FIRST_ONLY):
-        values = numpy.full(size, _NOT_START, dtype=numpy.uint64)
-        values[cuts] = 1
-        return values
-    if len(cuts) == 1:
-        return _FIRST_ONLY[:size]  # read only, never written
-    values = _FIRST_ONLY[:size].copy()
-    if len(cuts) > 16:
-        values[cuts] = 1  # one numpy call costs about as much as 16 item writes
-    else:
-        for cut in cuts:
-            values[cut] = 1
-    return values
+def _sentences(cuts: Sequence[int], doc: Doc) -> Iterator[Span]:
+    """``doc.sents`` of a doc whose segments open at the tokens `cuts` (sorted, the first 0, the
+    last the doc's length), as spaCy builds them: the hook `Boundaries` sets."""
+    return (doc[first:stop] for first, stop in pairwise(cuts))
 
 
 @Language.factory(FACTORY)
@@ -294,14 +311,12 @@ def _sentence_bounds(doc: Doc) -> Iterator[tuple[int, int]]:
     """(start_char, end_char) of each of `doc.sents`, read from the doc's arrays: iterating
     `doc.sents` builds a Span and several Token objects per sentence. Lazy, in chunks, so a
     reader that stops early (`segment_spans` at MAX_SEGMENTS) does not pay for the rest."""
+    kept = doc.user_data.get(_BOUNDS_KEY)
+    if kept is not None:  # Boundaries' segments
+        yield from kept
+        return
     if "sents" in doc.user_hooks:
         yield from ((sent.start_char, sent.end_char) for sent in doc.sents)
-        return
-    kept = doc.user_data.get(_BOUNDS_KEY)
-    if kept is not None:  # Boundaries' marks
-        cuts, starts, lengths = kept
-        yield from ((starts[first], starts[stop - 1] + lengths[stop - 1])
-                    for first, stop in pairwise(cuts))
         return
     if not doc.has_annotation("SENT_START"):
         yield from ((sent.start_char, sent.end_char) for sent in doc.sents)
@@ -332,7 +347,8 @@ def segment_spans(doc: Doc, text: str) -> list[tuple[int, int]]:
     dropped, at most MAX_SEGMENTS of them. (`text` is the doc's text, passed in because
     ``doc.text`` is rebuilt per call.)"""
     spans: list[tuple[int, int]] = []
-    for sent_start, sent_end in _sentence_bounds(doc):
+    kept = doc.user_data.get(_BOUNDS_KEY)
+    for sent_start, sent_end in kept if kept is not None else _sentence_bounds(doc):
         start, end = trim(text, sent_start, sent_end)
         if end > start and (text[start] in _WORD_CHARS or _HAS_WORD.search(text, start, end)):
             spans.append((start, end))
