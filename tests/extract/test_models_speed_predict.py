@@ -1,6 +1,6 @@
 """The model stage's fast paths give the very numbers of the plain forms they replace, bit for
-bit, on the sandbox corpus: a tokens block's cached products, the word-table product, the
-batch's words read by bytes.join, the category columns read from the ticket's own joins."""
+bit, on the sandbox corpus: a tokens block's cached products, the batch's words read by
+bytes.join, the category columns read from the ticket's own joins."""
 
 from __future__ import annotations
 

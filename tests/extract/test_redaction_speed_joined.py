@@ -101,9 +101,7 @@ def test_texts_without_a_secret_stay_the_same_objects() -> None:
 
 
 def test_a_ticket_with_no_secret_comes_back_itself() -> None:
-    ticket = load_corpus()[0]
-    if redact_ticket(ticket)[1]:
-        pytest.skip("the first sandbox ticket holds a secret")
+    ticket = next(t for t in load_corpus() if not redact_ticket(t)[1])
 
     assert redact_ticket(ticket)[0] is ticket
 
