@@ -1,4 +1,4 @@
-"""Redaction: secrets out of ticket text before anything is stored, exported or extracted.
+"""Redaction: secrets out of ticket and deal text before anything is stored, exported or extracted.
 
 Each rule finds one written form of a secret and replaces the secret itself (not its label) with
 ``[REDACTED:<category>]``, so "pw: Hunter2!" becomes "pw: [REDACTED:password]" and the note still
@@ -36,10 +36,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from extract.pii import RedactionSettings, redact_pii
-from records import AuthorRole, CustomField, Note, Ticket
+from records import AuthorRole, Contact, CustomField, Deal, Note, Ticket
 
-__all__ = ["MARKER_PATTERN", "RedactionCounts", "RedactionSettings", "marker", "redact_text",
-           "redact_ticket"]
+__all__ = ["MARKER_PATTERN", "RedactionCounts", "RedactionSettings", "marker", "redact_deal",
+           "redact_text", "redact_ticket"]
 
 MARKER_PATTERN = re.compile(r"\[REDACTED:[a-z_]+\]")
 _NOT_MARKER = r"(?!\[REDACTED:)"
@@ -951,3 +951,94 @@ def redact_ticket(ticket: Ticket, *, pii: RedactionSettings | None = None
         changes["contact"] = marker("contact_name")
         counts["contact_name"] += 1
     return ticket.model_copy(update=changes), RedactionCounts(dict(counts))
+
+
+def _deal_contact_names(deal: Deal) -> list[str]:
+    """The names of the client's people on this deal: its contacts and the authors of the notes
+    they wrote. A name that is already a marker is none, so a redacted deal stays as it is."""
+    names = [contact.name for contact in deal.contacts]
+    names += [n.author for n in deal.notes if n.author and n.author_role is AuthorRole.CONTACT]
+    return [name for name in names if name.strip() and not MARKER_PATTERN.fullmatch(name.strip())]
+
+
+def _unredacted(value: str | None) -> bool:
+    """Whether a field replaced whole has a value to replace: not blank and not a marker."""
+    return bool(value and value.strip()) and not MARKER_PATTERN.fullmatch((value or "").strip())
+
+
+# The fields of a Contact scanned as text, in the order `redact_deal` lays them out.
+_CONTACT_TEXTS = ("name", "title", "company", "email")
+
+
+def redact_deal(deal: Deal, *, pii: RedactionSettings | None = None
+                ) -> tuple[Deal, RedactionCounts]:
+    """A copy of `deal` with secrets (and the PII `pii` turns on) removed, and how many of each
+    category were removed; with nothing removed, `deal` itself (a Deal is frozen) and empty
+    counts. `redact_ticket` for a CRM deal.
+
+    Secrets go from the deal's name, description, every note's text (calls, meetings, e-mails)
+    and each contact's name, title, company and e-mail, the CRM's free-typed fields. The PII
+    `pii` turns on goes from the same texts, except for a contact's own name and e-mail, which
+    are the CRM's record of whom to call and are kept as they are unless `pii` says otherwise:
+
+    - ``pii.emails``: a contact's ``email`` is replaced whole by the e-mail marker, as an address
+      in a note is (a Contact has no phone field; a number in its other fields goes with
+      ``pii.phones``);
+    - ``pii.contact_names``: the contacts' names (and the authors of contact-written notes) are
+      removed wherever they appear in the texts, from the notes they wrote as author, and from
+      each contact's ``name`` field, as a ticket's contact is.
+
+    A contact's title and company, and the deal's company, stage, owner (the MSP's own
+    salesperson, like a ticket's assignee) and other structured fields are kept.
+    """
+    names = _deal_contact_names(deal) if pii is not None and pii.contact_names else []
+    notes = deal.notes
+    contacts = deal.contacts
+    texts = [deal.name, deal.description]
+    texts += [note.text for note in notes]
+    for contact in contacts:
+        texts += [getattr(contact, name) or "" for name in _CONTACT_TEXTS]
+    found = _redact_texts(texts)
+    emails_whole = pii is not None and pii.emails and any(
+        _unredacted(contact.email) for contact in contacts)
+    if not found and not names and not emails_whole and (pii is None or not pii.any):
+        return deal, _NO_COUNTS
+    counts = found or Counter()
+    first_contact = 2 + len(notes)
+    if pii is not None and pii.any:
+        for index in range(first_contact):
+            texts[index] = _redact_pii(texts[index], counts, pii, names)
+        for index in range(first_contact, len(texts), len(_CONTACT_TEXTS)):
+            # A contact's name is replaced whole with contact_names; its e-mail is only ever
+            # replaced whole (below), never scanned for phones or IPs.
+            for offset, name in enumerate(_CONTACT_TEXTS):
+                if name == "email" or (name == "name" and pii.contact_names):
+                    continue
+                texts[index + offset] = _redact_pii(texts[index + offset], counts, pii, names)
+    redacted_notes: list[Note] = []
+    for note, text in zip(notes, texts[2:first_contact], strict=True):
+        update = {"text": text} if text != note.text else {}
+        if note.author and note.author in names:
+            update["author"] = marker("contact_name")
+            counts["contact_name"] += 1
+        redacted_notes.append(note.model_copy(update=update) if update else note)
+    redacted_contacts: list[Contact] = []
+    for number, contact in enumerate(contacts):
+        start = first_contact + number * len(_CONTACT_TEXTS)
+        changes: dict[str, str] = {}
+        for name, text in zip(_CONTACT_TEXTS, texts[start:start + len(_CONTACT_TEXTS)],
+                              strict=True):
+            if text != (getattr(contact, name) or ""):
+                changes[name] = text
+        if pii is not None and pii.contact_names and _unredacted(contact.name):
+            changes["name"] = marker("contact_name")
+            counts["contact_name"] += 1
+        if pii is not None and pii.emails and _unredacted(contact.email):
+            changes["email"] = marker("email")
+            counts["email"] += 1
+        redacted_contacts.append(contact.model_copy(update=changes) if changes else contact)
+    if not any(counts.values()):
+        return deal, _NO_COUNTS
+    return deal.model_copy(update={"name": texts[0], "description": texts[1],
+                                   "notes": redacted_notes, "contacts": redacted_contacts}
+                           ), RedactionCounts(dict(counts))

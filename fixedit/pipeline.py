@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 import store
 from connectors.base import ApiConnector, Connector
-from extract import EXTRACTOR_VERSION, Extractor, redact_text, redact_ticket
+from extract import EXTRACTOR_VERSION, Extractor, redact_deal, redact_text, redact_ticket
 from extract.pii import RedactionSettings
 from records import (
     Batch,
@@ -114,7 +114,10 @@ def _store_batch(
                 report.redacted += redactions.total
                 outcome = store.upsert_ticket(session, ticket=clean)
             elif isinstance(item, Deal):
-                outcome = store.upsert_deal(session, deal=item)
+                # A deal's notes (calls, meetings, e-mails) hold secrets as a ticket's do.
+                clean_deal, redactions = redact_deal(item, pii=pii)
+                report.redacted += redactions.total
+                outcome = store.upsert_deal(session, deal=clean_deal)
             report.counts[outcome] += 1
         for reject in batch.rejects:
             report.counts["seen"] += 1
