@@ -103,17 +103,23 @@ class _Collector:
     """Ordered, de-duplicated texts: a repeat adds its evidence to the first."""
 
     def __init__(self) -> None:
-        self._items: list[tuple[frozenset[bytes], str, list[_Evidence]]] = []
+        self._items: list[tuple[frozenset[bytes], int, str, list[_Evidence]]] = []
 
     def add(self, key_text: str, text: str, evidence: Iterable[_Evidence]) -> None:
         """Add an item, or merge its evidence into an earlier item with (nearly) the same words."""
         words = _word_set(key_text)
         size = len(words)
-        for seen, _, found in self._items:
+        # Two sets of sizes a <= b share at most a words and span at least b: their Jaccard
+        # similarity is at most a / b, below 0.8 when 5a < 4b. Such pairs are skipped before an
+        # intersection is built (the quotient below, of small integers, is under 0.8 exactly
+        # when the fraction is, so it would have said no).
+        low, high = 4 * size, 5 * size
+        for seen, seen_size, _, found in self._items:
             # Jaccard similarity |A & B| / |A | B|, with |A | B| = |A| + |B| - |A & B| (the same
             # integers, so the same quotient) and no union built.
-            if words == seen or (size >= 3 and len(seen) >= 3 and (
-                    (common := len(words & seen)) / (size + len(seen) - common) >= 0.8)):
+            if words == seen or (size >= 3 and seen_size >= 3 and low <= 5 * seen_size
+                                 and 4 * seen_size <= high and (
+                    (common := len(words & seen)) / (size + seen_size - common) >= 0.8)):
                 # Only the first _MAX_EVIDENCE spans are kept: stop comparing once full, so a
                 # note repeating one line thousands of times stays linear.
                 for item in evidence:
@@ -122,11 +128,11 @@ class _Collector:
                     if item not in found:
                         found.append(item)
                 return
-        self._items.append((words, text, list(evidence)))
+        self._items.append((words, size, text, list(evidence)))
 
     def items(self) -> list[_Text]:
         """The collected items, first-seen order, evidence capped."""
-        return [_text(text, evidence[:_MAX_EVIDENCE]) for _, text, evidence in self._items]
+        return [_text(text, evidence[:_MAX_EVIDENCE]) for _, _, text, evidence in self._items]
 
 
 def _evidenced(segment: Segment) -> tuple[str, list[_Evidence]]:

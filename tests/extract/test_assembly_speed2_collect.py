@@ -27,6 +27,45 @@ def _reference_word_set(text: str) -> frozenset[bytes]:
     return frozenset(word.encode() for word in _WORDS.findall(normalise(text)))
 
 
+class _ReferenceCollector:
+    """`_Collector` as it was: every pair of word sets compared by their Jaccard similarity."""
+
+    def __init__(self) -> None:
+        self._items: list[tuple[frozenset[bytes], str, list]] = []
+
+    def add(self, key_text: str, text: str, evidence: list) -> None:
+        words = _reference_word_set(key_text)
+        for seen, _, found in self._items:
+            union = words | seen
+            if words == seen or (len(words) >= 3 and len(seen) >= 3
+                                 and len(words & seen) / len(union) >= 0.8):
+                for item in evidence:
+                    if len(found) >= 5:
+                        break
+                    if item not in found:
+                        found.append(item)
+                return
+        self._items.append((words, text, list(evidence)))
+
+    def items(self) -> list[dict]:
+        return [_text(text, evidence[:5]) for _, text, evidence in self._items]
+
+
+_KEY = st.lists(st.sampled_from([f"w{index}" for index in range(12)]), max_size=12).map(
+    " ".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.tuples(_KEY, st.integers(0, 3)), max_size=12))
+def test_near_repeats_merge_as_the_plain_jaccard_test_says(adds: list[tuple[str, int]]) -> None:
+    fast, reference = _Collector(), _ReferenceCollector()
+    for index, (key, source) in enumerate(adds):
+        evidence = [("note", str(source), index, index + 1, key)]
+        fast.add(key, f"text {index}", evidence)
+        reference.add(key, f"text {index}", evidence)
+    assert fast.items() == reference.items()
+
+
 def _reference_collect(segments: list[Segment], limit: int | None = None) -> list[dict]:
     """`_collect` as it was: each segment's evidence from `Source.evidence`, its text read
     through `Segment.text` each time it is needed."""
