@@ -23,7 +23,12 @@ from extract.categories import categorise
 from extract.classifiers import best, category_row, predict_category
 from extract.entities import ERROR_CODE, KB_REF, PRODUCT, product_categories
 from extract.hosts import host_spans
-from extract.outcome import decide_outcome, is_closed_status, note_outcome_words
+from extract.outcome import (
+    decide_outcome,
+    is_closed_status,
+    may_read_as_workaround,
+    note_outcome_words,
+)
 from extract.patterns import MAX_CACHED_TOKEN, trie_alternation
 from extract.redact import MARKER_PATTERN
 from extract.roles import Context, Role, normalise
@@ -54,6 +59,9 @@ _WORDS = re.compile(r"[a-z0-9]+")
 # are then the words `bytes.split` cuts, without a regex or a str per run.
 _WORD_BYTES = bytes(byte if chr(byte) in "abcdefghijklmnopqrstuvwxyz0123456789" else 32
                     for byte in range(256))
+# `_WORD_BYTES` after ASCII lowercasing: an uppercase ASCII letter to its lowercase letter.
+_LOWER_WORD_BYTES = bytes(_WORD_BYTES[byte + 32] if 65 <= byte <= 90 else _WORD_BYTES[byte]
+                          for byte in range(256))
 _MAX_EVIDENCE = 5
 _MAX_SYMPTOMS = 8
 _MAX_CONDITIONS = 5
@@ -81,8 +89,11 @@ def _text(text: str, evidence: Iterable[_Evidence]) -> _Text:
 
 def _word_set(text: str) -> frozenset[bytes]:
     """The [a-z0-9] runs of `normalise(text)`, ASCII-encoded: lowercasing is the only part of
-    `normalise` that can change which runs a text has, and every run is ASCII."""
-    lowered = text.lower()
+    `normalise` that can change which runs a text has, and every run is ASCII. An ASCII text is
+    lowered by the byte table itself (`_LOWER_WORD_BYTES`), without a lowered copy first."""
+    if text.isascii():
+        return frozenset(text.encode().translate(_LOWER_WORD_BYTES).split())
+    lowered = text.lower()  # non-ASCII text may lower to ASCII ("\u212a" to "k")
     if lowered.isascii():
         return frozenset(lowered.encode().translate(_WORD_BYTES).split())
     return frozenset(word.encode() for word in _WORDS.findall(lowered))
@@ -92,17 +103,23 @@ class _Collector:
     """Ordered, de-duplicated texts: a repeat adds its evidence to the first."""
 
     def __init__(self) -> None:
-        self._items: list[tuple[frozenset[bytes], str, list[_Evidence]]] = []
+        self._items: list[tuple[frozenset[bytes], int, str, list[_Evidence]]] = []
 
     def add(self, key_text: str, text: str, evidence: Iterable[_Evidence]) -> None:
         """Add an item, or merge its evidence into an earlier item with (nearly) the same words."""
         words = _word_set(key_text)
         size = len(words)
-        for seen, _, found in self._items:
+        # Two sets of sizes a <= b share at most a words and span at least b: their Jaccard
+        # similarity is at most a / b, below 0.8 when 5a < 4b. Such pairs are skipped before an
+        # intersection is built (the quotient below, of small integers, is under 0.8 exactly
+        # when the fraction is, so it would have said no).
+        low, high = 4 * size, 5 * size
+        for seen, seen_size, _, found in self._items:
             # Jaccard similarity |A & B| / |A | B|, with |A | B| = |A| + |B| - |A & B| (the same
             # integers, so the same quotient) and no union built.
-            if words == seen or (size >= 3 and len(seen) >= 3 and (
-                    (common := len(words & seen)) / (size + len(seen) - common) >= 0.8)):
+            if words == seen or (size >= 3 and seen_size >= 3 and low <= 5 * seen_size
+                                 and 4 * seen_size <= high and (
+                    (common := len(words & seen)) / (size + seen_size - common) >= 0.8)):
                 # Only the first _MAX_EVIDENCE spans are kept: stop comparing once full, so a
                 # note repeating one line thousands of times stays linear.
                 for item in evidence:
@@ -111,17 +128,21 @@ class _Collector:
                     if item not in found:
                         found.append(item)
                 return
-        self._items.append((words, text, list(evidence)))
+        self._items.append((words, size, text, list(evidence)))
 
     def items(self) -> list[_Text]:
         """The collected items, first-seen order, evidence capped."""
-        return [_text(text, evidence[:_MAX_EVIDENCE]) for _, text, evidence in self._items]
+        return [_text(text, evidence[:_MAX_EVIDENCE]) for _, _, text, evidence in self._items]
 
 
 def _evidenced(segment: Segment) -> tuple[str, list[_Evidence]]:
-    """Text and evidence of a segment, including the follow-ups linked to it."""
-    evidence = [_evidence(segment.source, segment.start, segment.end)]
-    text = segment.text
+    """Text and evidence of a segment, including the follow-ups linked to it. The first
+    evidence is the segment's own, quoting `segment.text`."""
+    source = segment.source
+    start, end = segment.start, segment.end
+    text = source.clean.text[start:end]  # `segment.text`, sliced once for text and quote
+    orig_start, orig_end = source.clean.original_span(start, end)
+    evidence = [(source.field, source.note_id, orig_start, orig_end, text)]
     for linked in segment.linked:
         evidence.append(_evidence(linked.source, linked.start, linked.end))
         text = f"{text} — {linked.text}"
@@ -135,9 +156,10 @@ def _segment_text(segment: Segment) -> _Text:
 
 def _collect(segments: Iterable[Segment], limit: int | None = None) -> list[_Text]:
     collector = _Collector()
+    add = collector.add
     for segment in segments:
         text, evidence = _evidenced(segment)
-        collector.add(segment.text, text, evidence)
+        add(evidence[0][4], text, evidence)  # keyed by the segment's own text (its quote)
     items = collector.items()
     return items[:limit] if limit else items
 
@@ -352,24 +374,32 @@ def _normalised_words(text: str, *, ascii: bool) -> list[str]:
 
 
 def _note_outcomes(analysis: Analysis, by_role: _ByRole | None = None) -> list[Outcome]:
-    """What the notes say about how the ticket ended: the last two that say anything, oldest
-    first. `decide_outcome` reads no further back than that (the last word, and a workaround
-    just before it), so the notes are read newest first and reading stops there."""
+    """What the notes say about how the ticket ended, as far as `decide_outcome` reads it: the
+    last one or two notes that say anything, oldest first. The notes are read newest first and
+    reading stops as soon as the rest cannot change the decision.
+
+    `decide_outcome` takes the last word, except that a workaround just before a last
+    "resolved" makes it a workaround. So a second word is looked for only after a last
+    "resolved", and only while an earlier note may still read as a workaround
+    (`may_read_as_workaround`): on the bench corpus that leaves about half the notes unread.
+    Dropping the earlier word in the other cases changes nothing: with it, the decision is the
+    last word all the same."""
     by_role = by_role or _ByRole(analysis.segments)
     # the notes that verify or close: from the role index, not a walk over every segment
     done = {id(segment.source) for role in (Role.VERIFICATION, Role.CLOSURE)
             for segment in by_role.found(role)}
+    notes = [source for source in analysis.sources if source.field == "note"]
     said: list[Outcome] = []
-    for source in reversed(analysis.sources):
-        if source.field != "note":
-            continue
+    for index in range(len(notes) - 1, -1, -1):
+        source = notes[index]
         text = source.clean.text
         ascii = text.isascii()
         outcome = note_outcome_words(_normalised_words(text, ascii=ascii),
                                      says_done=id(source) in done, ascii=ascii)
         if outcome is not None:
             said.append(outcome)
-            if len(said) == 2:
+            if len(said) == 2 or outcome is not Outcome.RESOLVED or not may_read_as_workaround(
+                    [note.clean.text for note in notes[:index]]):
                 break
     return said[::-1]
 

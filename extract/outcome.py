@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from extract.patterns import Alternation, CasePattern, TokenGates
 from records import Outcome
 
-__all__ = ["decide_outcome", "is_closed_status", "note_outcome", "note_outcome_words"]
+__all__ = ["decide_outcome", "is_closed_status", "may_read_as_workaround", "note_outcome",
+           "note_outcome_words"]
 
 
 def _rx(pattern: str, *gate: str) -> CasePattern:
@@ -55,6 +56,13 @@ _UNRESOLVED = _rx(
     "unresponsive", "without",
 )
 
+# Every match of `_WORKAROUND` holds one of these, and holds it inside one word (none has a
+# space): "around" (work-around, workaround, "work around"), "temp" (temporary, temp),
+# "meantime", the two spellings of band-aid and of stop-gap, "interim", "until". Stronger than
+# the cue's own gate ("work" is in every "working now"), for `may_read_as_workaround`.
+_WORKAROUND_WORDS = ("around", "temp", "meantime", "band-aid", "bandaid", "stop-gap", "stopgap",
+                     "interim", "until")
+
 
 # The three note cues, in the order `note_outcome` asks them, each searched branch by branch
 # (on lowercase ASCII text): a note runs only the few branches whose literals it holds, and each
@@ -79,6 +87,19 @@ _DECIDED_BITS = tuple(_NOTE_GATES.exact >> shift & bits
 def is_closed_status(status: str | None) -> bool:
     """True when a PSA status reads as closed ("Closed", ">Resolved", "Completed - No Response")."""
     return bool(status) and _CLOSED_STATUS.search(status or "") is not None
+
+
+def may_read_as_workaround(texts: Sequence[str]) -> bool:
+    """False only when no text of `texts` (notes, as stored) can read as a workaround: then none
+    of their `note_outcome`s is WORKAROUND, whatever it says otherwise.
+
+    A note is read in its `normalise`d form, whose words are its lowercased whitespace-separated
+    words with curly quotes straightened; a `_WORKAROUND_WORDS` word (no space, no quote) inside
+    one of them is then inside the lowercased note. That holds for ASCII notes, read by the
+    exact, case-sensitive cue; a non-ASCII note is read with IGNORECASE, under which a few
+    non-ASCII letters ("\u017f", "\u212a") stand for ASCII ones, so it always counts."""
+    lowered = "\n".join(texts).lower()
+    return not lowered.isascii() or any(word in lowered for word in _WORKAROUND_WORDS)
 
 
 def note_outcome(text: str, *, says_done: bool) -> Outcome | None:
