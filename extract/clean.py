@@ -55,6 +55,11 @@ _HTML_TOKEN = re.compile(
     re.DOTALL,
 )
 _ENTITY_ONLY = re.compile(_ENTITY_HINT.pattern)
+# A text between two tags that is one entity of `_HTML_TOKEN` and nothing else ("&nbsp;", an
+# empty paragraph's content in an Outlook note). Its entity pattern, whole: each part of it is
+# greedy and stops where the next cannot go on, so where a full match exists it is the only
+# one, and `_HTML_TOKEN` finds that same entity as the segment's one token.
+_LONE_ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});?")
 # The tokens of `_HTML_TOKEN` that start with "<" (comments, declarations, tags; in its order),
 # as a split pattern: the token in group 1, the tag's name in group 2. Starting with the
 # literal "<", it is searched for in C: `_HTML_TOKEN`'s leading character class stops at every
@@ -74,6 +79,19 @@ _CELL = frozenset({"td", "th"})
 # What `html_to_text` does with each tag that does anything, by lowercased name.
 _TAG_KINDS = {**dict.fromkeys(_DROP_CONTENT, "drop"), "li": "li", **dict.fromkeys(_BLOCK, "block"),
               **dict.fromkeys(_CELL, "cell")}
+# `_TAG_KINDS` by tag name as written ("P", "o:p"), "" for a tag that does nothing: one lookup
+# where lowercasing the name first took as long again, on every tag of an HTML note. Tag
+# names are few (a note repeats a dozen of them); cleared past `_KIND_CACHE_SIZE` all the same.
+_KIND_BY_NAME: dict[str, str] = {}
+_KIND_CACHE_SIZE = 4096
+
+
+def _tag_kind(name: str) -> str:
+    """`_TAG_KINDS` of the tag `name` (as written) lowercased, "" for none; cached."""
+    if len(_KIND_BY_NAME) >= _KIND_CACHE_SIZE:
+        _KIND_BY_NAME.clear()
+    kind = _KIND_BY_NAME[name] = _TAG_KINDS.get(name.lower(), "")
+    return kind
 # Trailing spaces of a line, leading spaces of a line, the third and further newlines of a run,
 # and the whitespace at either end of the text. Each alternative starts only at the start of a
 # run (the look-behinds), so a long run of spaces is scanned once, not once per character; all
@@ -348,10 +366,15 @@ def _html_pieces(text: str) -> CleanText:
         if segment:
             position = start
             start += len(segment)
-            tokens: Iterable[tuple[str | None, int, int]] = (
-                ((None, position, start),)
-                if "&" not in segment and "  " not in segment and segment.isprintable()
-                else _segment_tokens(text, position, start))
+            tokens: Iterable[tuple[str | None, int, int]]
+            if "&" not in segment:
+                tokens = (((None, position, start),)
+                          if "  " not in segment and segment.isprintable()
+                          else _segment_tokens(text, position, start))
+            elif segment[0] == "&" and _LONE_ENTITY.fullmatch(segment) is not None:
+                tokens = (("entity", position, start),)
+            else:
+                tokens = _segment_tokens(text, position, start)
             for kind, token_start, token_end in tokens:
                 # A token becomes `piece` (a replace run), or is copied as it is (`verbatim`).
                 piece = ""
@@ -401,8 +424,10 @@ def _html_pieces(text: str) -> CleanText:
         if name is None:
             continue  # a comment or a declaration: dropped
         # Each kind tests what only it needs: most tags are none of these, and add nothing.
-        kind = _TAG_KINDS.get(name.lower())
+        kind = _KIND_BY_NAME.get(name)
         if kind is None:
+            kind = _tag_kind(name)
+        if not kind:
             continue
         piece = ""
         end = start
@@ -416,7 +441,8 @@ def _html_pieces(text: str) -> CleanText:
                 piece = "\n- "
         elif kind == "block":
             # <li><p>item</p>: the bullet keeps its item.
-            if not (parts and parts[-1].endswith("\n- ")):
+            # (`last` is the last piece's last character: a space unless it is no bullet.)
+            if last != " " or not parts[-1].endswith("\n- "):
                 piece = "\n"
         elif last not in " \n":
             # Cells are separated whether or not the HTML closes them (<td>a<td>b).

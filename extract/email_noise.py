@@ -16,10 +16,11 @@ __all__ = ["noise_ranges", "tag_ranges"]
 _FLAGS = re.IGNORECASE | re.MULTILINE
 # `noise_ranges` runs only on a text that `_QUICK` finds something in: a word of
 # `_QUICK_WORDS` or `_QUICK_GROUPS`, one of `_QUICK_AT_LINE` at a line start, or a capitalised
-# name after a blank line. For lowercased ASCII text (nearly every note) the same test is split
-# in three (`_quick_ascii`): the words are looked up with `in`, a C substring search, where one
-# regex would try every alternative at every character (several times slower); the rest starts
-# at a line start, so one anchored match at the start and one search for "\n" cover it.
+# name after a blank line. On the text's folded form (`_fold`) the same test is split in three
+# (`_quick_ascii`): the words are looked up with `in`, a C substring search, where one regex
+# would try every alternative at every character (several times slower); the rest starts at a
+# line start, so one anchored match at the start and one search for "\n" cover it. `_QUICK`
+# itself is the test as one regex: what `_quick_ascii` computes, as the tests check.
 _QUICK_WORDS = (
     "thank", "regards", "wrote:", "sent from", "notice", "external", "confidential", "cheers",
     "thx", "original message", "get outlook", "sincerely", "disclaimer", "intended recipient",
@@ -49,8 +50,9 @@ _QUICK_LINE = re.compile(rf"\n(?:{_QUICK_AT_LINE}|{_QUICK_NAME.replace('[A-Z]', 
 
 
 def _quick_ascii(lowered: str) -> bool:
-    """`_QUICK.search` for lowercased ASCII text. The two line tests go first: a text that gets
-    here mostly opens a line with what `_QUICK_AT_LINE` looks for (see `_openers`)."""
+    """Whether `_QUICK` finds anything in a text whose folded form (`_fold`; for ASCII text,
+    its lowercased form) is `lowered`. The two line tests go first: a text that gets here
+    mostly opens a line with what `_QUICK_AT_LINE` looks for (see `_openers`)."""
     if _QUICK_START.match(lowered) is not None or _QUICK_LINE.search(lowered) is not None:
         return True
     for word in _QUICK_WORDS:
@@ -296,6 +298,10 @@ def _line_spans(pattern: re.Pattern[str], after: re.Pattern[str], text: str,
 
 # Under IGNORECASE these four non-ASCII letters match ASCII ones (i, i, s, k), which
 # str.lower() alone does not give; folding them first keeps every word test a necessary one.
+# The folded text is then the text, character for character, in which case-sensitive ASCII
+# patterns match where `_QUICK` matches ignoring case: no other character lowers to more than
+# one, none other matches an ASCII character ignoring case, and none changes between word and
+# non-word or space and non-space (tests/extract/test_clean_speed2_noise.py checks every one).
 _FOLD_LETTERS = ("\u0130", "\u0131", "\u017f", "\u212a")
 _FOLD = str.maketrans(dict(zip(_FOLD_LETTERS, "iisk", strict=True)))
 
@@ -438,12 +444,11 @@ def noise_ranges(text: str) -> list[tuple[int, int]]:
     such line and without a paragraph break (the only place a name block can start) has no
     noise, and the `_QUICK` test (which rules out some texts the rules would cut: it is part of
     what they find) then runs only on the few texts left."""
-    ascii_text = text.isascii()
-    folded = text.lower() if ascii_text else _fold(text)
+    folded = text.lower() if text.isascii() else _fold(text)
     openers = _openers(folded)
     if not openers and "\n\n" not in folded:
         return []
-    if not (_quick_ascii(folded) if ascii_text else _QUICK.search(text)):
+    if not _quick_ascii(folded):
         return []
     forwards = ([m.span() for m in _FORWARD_HEADER.finditer(text) if m.end() > m.start()]
                 if openers & _FORWARD_BIT and "forwarded" in folded else [])
