@@ -105,8 +105,11 @@ _SQUEEZE = re.compile(
     r"(?:(?<=[ \t])(?<![ \t][ \t])[ \t]*+(?=\n)|(?<=\n[ \t])[ \t]*|(?<=\n\n\n)\n*"
     r"|(?<=\A\s)\s*|(?<!\s\s)\s*+\Z)")
 
-# A line break and the whitespace after it (see `_squeeze_spans`).
-_BREAK_RUN = re.compile(r"\n\s*")
+# A line break in a run of whitespace that `_SQUEEZE` may cut inside the text: one next to
+# whitespace other than a line break, or the first of three line breaks (see `_squeeze_spans`).
+# The literal "\n" first, so that the engine skips from one line break to the next in C.
+_ODD_BREAK = re.compile(r"\n(?:(?<=[^\S\n]\n)|\n\n|[^\S\n])")
+_SPACE_RUN = re.compile(r"\s+")
 
 
 # html.unescape of one entity ("&nbsp;"), cached by the entity: html.unescape runs a regex
@@ -274,37 +277,41 @@ class _Builder:
         """Append source.text[start:end], mapped to where `source` maps it.
 
         What `copy` and `replace` do for each run the range covers, written out here: this
-        loop rebuilds every cleaned text from which anything is cut.
+        loop rebuilds every cleaned text from which anything is cut. The text itself is one
+        piece, the slice: the runs' pieces would only be joined again.
         """
         keys, runs, text = source._keys, source._runs, source.text
-        parts, closed = self._parts, self._runs
+        closed = self._runs
         position = bisect_right(keys, start) - 1
         last = len(keys) - 1
-        size, open_clean = self._size, self._open_clean
+        # `cursor` walks the range in `source`; `cursor + shift` is where it lands here.
+        shift = self._size - start
+        cursor = start
+        open_clean = self._open_clean
         open_start, open_end = self._open_start, self._open_end
-        while start < end:
+        while cursor < end:
             clean_start, orig_start, orig_end, copy = runs[position]
             stop = keys[position + 1] if position < last else len(text)
             if stop > end:
                 stop = end
             if copy:
-                offset = orig_start + (start - clean_start)
+                offset = orig_start + (cursor - clean_start)
                 if open_clean < 0 or open_end != offset:
                     if open_clean >= 0:
                         closed.append((open_clean, open_start, open_end, True))
-                    open_clean, open_start = size, offset
-                open_end = offset + (stop - start)
+                    open_clean, open_start = cursor + shift, offset
+                open_end = offset + (stop - cursor)
             else:
                 if open_clean >= 0:
                     closed.append((open_clean, open_start, open_end, True))
                     open_clean = -1
-                closed.append((size, orig_start, orig_end, False))
-            parts.append(text[start:stop])
-            size += stop - start
-            start = stop
+                closed.append((cursor + shift, orig_start, orig_end, False))
+            cursor = stop
             position += 1
-        self._size, self._open_clean = size, open_clean
-        self._open_start, self._open_end = open_start, open_end
+        if start < end:
+            self._parts.append(text[start:end])
+            self._size = end + shift
+        self._open_clean, self._open_start, self._open_end = open_clean, open_start, open_end
 
     def build(self, original_length: int) -> CleanText:
         """The finished CleanText."""
@@ -475,26 +482,29 @@ def _squeeze_spans(text: str) -> list[tuple[int, int]]:
     """The spans of ``_SQUEEZE.finditer(text)``, found where they can be.
 
     Away from the text's ends, every span touches a line break: trailing spaces end at one,
-    leading spaces follow one, and extra line breaks are ones. So `_SQUEEZE` runs only over
-    each run of whitespace holding a line break (which `_BREAK_RUN`'s literal "\n" skips to in
-    C, where `_SQUEEZE` stops at every space between two words) and over the runs at either
-    end, each with the character after it, so that its look-arounds see what they would see in
-    the whole text. A run of line breaks alone, most of them in an HTML note (block tags), is
-    cut as `_SQUEEZE` cuts it, without running it: whole at either end of the text, else from
-    its third line break on.
+    leading spaces follow one, and extra line breaks are ones. So `_SQUEEZE` runs only over the
+    runs of whitespace at either end and over each run holding a line break, each with the
+    character after it, so that its look-arounds see what they would see in the whole text. A
+    run of line breaks alone, most of them in an HTML note (block tags), is cut as `_SQUEEZE`
+    cuts it, without running it: whole at either end of the text, else from its third line
+    break on; so a run of one or two line breaks inside the text, the most common by far, is
+    not even visited: `_ODD_BREAK` (a literal "\n" first, which `_SQUEEZE` is not: it stops at
+    every space between two words) finds the others, skipping those in C.
     """
     length = len(text)
     lead = length - len(text.lstrip())
     if lead == length:  # nothing but whitespace
         return [match.span() for match in _SQUEEZE.finditer(text)]
+    trail = len(text.rstrip())
     runs = [(0, lead)] if lead else []
-    for match in _BREAK_RUN.finditer(text, lead):
-        start, end = match.span()
+    position = lead
+    while (match := _ODD_BREAK.search(text, position, trail)) is not None:
+        start = match.start()
         while text[start - 1].isspace():  # stops at text[lead] at the latest
             start -= 1
-        runs.append((start, end))
-    trail = len(text.rstrip())
-    if trail < length and not (runs and runs[-1][1] == length):
+        position = _SPACE_RUN.match(text, start).end()  # before text[trail - 1], not a space
+        runs.append((start, position))
+    if trail < length:
         runs.append((trail, length))
     spans: list[tuple[int, int]] = []
     for start, end in runs:
