@@ -92,6 +92,8 @@ def _tag_kind(name: str) -> str:
         _KIND_BY_NAME.clear()
     kind = _KIND_BY_NAME[name] = _TAG_KINDS.get(name.lower(), "")
     return kind
+
+
 # Trailing spaces of a line, leading spaces of a line, the third and further newlines of a run,
 # and the whitespace at either end of the text. Each alternative starts only at the start of a
 # run (the look-behinds), so a long run of spaces is scanned once, not once per character; all
@@ -448,7 +450,7 @@ def _html_pieces(text: str) -> CleanText:
                 piece = "\n- "
         elif kind == "block":
             # <li><p>item</p>: the bullet keeps its item.
-            # (`last` is the last piece's last character: a space unless it is no bullet.)
+            # (A bullet ends in a space: `last` rules most tags out without a method call.)
             if last != " " or not parts[-1].endswith("\n- "):
                 piece = "\n"
         elif last not in " \n":
