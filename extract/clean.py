@@ -55,6 +55,11 @@ _HTML_TOKEN = re.compile(
     re.DOTALL,
 )
 _ENTITY_ONLY = re.compile(_ENTITY_HINT.pattern)
+# A text between two tags that is one entity of `_HTML_TOKEN` and nothing else ("&nbsp;", an
+# empty paragraph's content in an Outlook note). Its entity pattern, whole: each part of it is
+# greedy and stops where the next cannot go on, so where a full match exists it is the only
+# one, and `_HTML_TOKEN` finds that same entity as the segment's one token.
+_LONE_ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});?")
 # The tokens of `_HTML_TOKEN` that start with "<" (comments, declarations, tags; in its order),
 # as a split pattern: the token in group 1, the tag's name in group 2. Starting with the
 # literal "<", it is searched for in C: `_HTML_TOKEN`'s leading character class stops at every
@@ -74,6 +79,21 @@ _CELL = frozenset({"td", "th"})
 # What `html_to_text` does with each tag that does anything, by lowercased name.
 _TAG_KINDS = {**dict.fromkeys(_DROP_CONTENT, "drop"), "li": "li", **dict.fromkeys(_BLOCK, "block"),
               **dict.fromkeys(_CELL, "cell")}
+# `_TAG_KINDS` by tag name as written ("P", "o:p"), "" for a tag that does nothing: one lookup
+# where lowercasing the name first took as long again, on every tag of an HTML note. Tag
+# names are few (a note repeats a dozen of them); cleared past `_KIND_CACHE_SIZE` all the same.
+_KIND_BY_NAME: dict[str, str] = {}
+_KIND_CACHE_SIZE = 4096
+
+
+def _tag_kind(name: str) -> str:
+    """`_TAG_KINDS` of the tag `name` (as written) lowercased, "" for none; cached."""
+    if len(_KIND_BY_NAME) >= _KIND_CACHE_SIZE:
+        _KIND_BY_NAME.clear()
+    kind = _KIND_BY_NAME[name] = _TAG_KINDS.get(name.lower(), "")
+    return kind
+
+
 # Trailing spaces of a line, leading spaces of a line, the third and further newlines of a run,
 # and the whitespace at either end of the text. Each alternative starts only at the start of a
 # run (the look-behinds), so a long run of spaces is scanned once, not once per character; all
@@ -87,8 +107,11 @@ _SQUEEZE = re.compile(
     r"(?:(?<=[ \t])(?<![ \t][ \t])[ \t]*+(?=\n)|(?<=\n[ \t])[ \t]*|(?<=\n\n\n)\n*"
     r"|(?<=\A\s)\s*|(?<!\s\s)\s*+\Z)")
 
-# A line break and the whitespace after it (see `_squeeze_spans`).
-_BREAK_RUN = re.compile(r"\n\s*")
+# A line break in a run of whitespace that `_SQUEEZE` may cut inside the text: one next to
+# whitespace other than a line break, or the first of three line breaks (see `_squeeze_spans`).
+# The literal "\n" first, so that the engine skips from one line break to the next in C.
+_ODD_BREAK = re.compile(r"\n(?:(?<=[^\S\n]\n)|\n\n|[^\S\n])")
+_SPACE_RUN = re.compile(r"\s+")
 
 
 # html.unescape of one entity ("&nbsp;"), cached by the entity: html.unescape runs a regex
@@ -256,37 +279,41 @@ class _Builder:
         """Append source.text[start:end], mapped to where `source` maps it.
 
         What `copy` and `replace` do for each run the range covers, written out here: this
-        loop rebuilds every cleaned text from which anything is cut.
+        loop rebuilds every cleaned text from which anything is cut. The text itself is one
+        piece, the slice: the runs' pieces would only be joined again.
         """
         keys, runs, text = source._keys, source._runs, source.text
-        parts, closed = self._parts, self._runs
+        closed = self._runs
         position = bisect_right(keys, start) - 1
         last = len(keys) - 1
-        size, open_clean = self._size, self._open_clean
+        # `cursor` walks the range in `source`; `cursor + shift` is where it lands here.
+        shift = self._size - start
+        cursor = start
+        open_clean = self._open_clean
         open_start, open_end = self._open_start, self._open_end
-        while start < end:
+        while cursor < end:
             clean_start, orig_start, orig_end, copy = runs[position]
             stop = keys[position + 1] if position < last else len(text)
             if stop > end:
                 stop = end
             if copy:
-                offset = orig_start + (start - clean_start)
+                offset = orig_start + (cursor - clean_start)
                 if open_clean < 0 or open_end != offset:
                     if open_clean >= 0:
                         closed.append((open_clean, open_start, open_end, True))
-                    open_clean, open_start = size, offset
-                open_end = offset + (stop - start)
+                    open_clean, open_start = cursor + shift, offset
+                open_end = offset + (stop - cursor)
             else:
                 if open_clean >= 0:
                     closed.append((open_clean, open_start, open_end, True))
                     open_clean = -1
-                closed.append((size, orig_start, orig_end, False))
-            parts.append(text[start:stop])
-            size += stop - start
-            start = stop
+                closed.append((cursor + shift, orig_start, orig_end, False))
+            cursor = stop
             position += 1
-        self._size, self._open_clean = size, open_clean
-        self._open_start, self._open_end = open_start, open_end
+        if start < end:
+            self._parts.append(text[start:end])
+            self._size = end + shift
+        self._open_clean, self._open_start, self._open_end = open_clean, open_start, open_end
 
     def build(self, original_length: int) -> CleanText:
         """The finished CleanText."""
@@ -348,10 +375,15 @@ def _html_pieces(text: str) -> CleanText:
         if segment:
             position = start
             start += len(segment)
-            tokens: Iterable[tuple[str | None, int, int]] = (
-                ((None, position, start),)
-                if "&" not in segment and "  " not in segment and segment.isprintable()
-                else _segment_tokens(text, position, start))
+            tokens: Iterable[tuple[str | None, int, int]]
+            if "&" not in segment:
+                tokens = (((None, position, start),)
+                          if "  " not in segment and segment.isprintable()
+                          else _segment_tokens(text, position, start))
+            elif segment[0] == "&" and _LONE_ENTITY.fullmatch(segment) is not None:
+                tokens = (("entity", position, start),)
+            else:
+                tokens = _segment_tokens(text, position, start)
             for kind, token_start, token_end in tokens:
                 # A token becomes `piece` (a replace run), or is copied as it is (`verbatim`).
                 piece = ""
@@ -401,8 +433,10 @@ def _html_pieces(text: str) -> CleanText:
         if name is None:
             continue  # a comment or a declaration: dropped
         # Each kind tests what only it needs: most tags are none of these, and add nothing.
-        kind = _TAG_KINDS.get(name.lower())
+        kind = _KIND_BY_NAME.get(name)
         if kind is None:
+            kind = _tag_kind(name)
+        if not kind:
             continue
         piece = ""
         end = start
@@ -416,7 +450,8 @@ def _html_pieces(text: str) -> CleanText:
                 piece = "\n- "
         elif kind == "block":
             # <li><p>item</p>: the bullet keeps its item.
-            if not (parts and parts[-1].endswith("\n- ")):
+            # (A bullet ends in a space: `last` rules most tags out without a method call.)
+            if last != " " or not parts[-1].endswith("\n- "):
                 piece = "\n"
         elif last not in " \n":
             # Cells are separated whether or not the HTML closes them (<td>a<td>b).
@@ -449,26 +484,29 @@ def _squeeze_spans(text: str) -> list[tuple[int, int]]:
     """The spans of ``_SQUEEZE.finditer(text)``, found where they can be.
 
     Away from the text's ends, every span touches a line break: trailing spaces end at one,
-    leading spaces follow one, and extra line breaks are ones. So `_SQUEEZE` runs only over
-    each run of whitespace holding a line break (which `_BREAK_RUN`'s literal "\n" skips to in
-    C, where `_SQUEEZE` stops at every space between two words) and over the runs at either
-    end, each with the character after it, so that its look-arounds see what they would see in
-    the whole text. A run of line breaks alone, most of them in an HTML note (block tags), is
-    cut as `_SQUEEZE` cuts it, without running it: whole at either end of the text, else from
-    its third line break on.
+    leading spaces follow one, and extra line breaks are ones. So `_SQUEEZE` runs only over the
+    runs of whitespace at either end and over each run holding a line break, each with the
+    character after it, so that its look-arounds see what they would see in the whole text. A
+    run of line breaks alone, most of them in an HTML note (block tags), is cut as `_SQUEEZE`
+    cuts it, without running it: whole at either end of the text, else from its third line
+    break on; so a run of one or two line breaks inside the text, the most common by far, is
+    not even visited: `_ODD_BREAK` (a literal "\n" first, which `_SQUEEZE` is not: it stops at
+    every space between two words) finds the others, skipping those in C.
     """
     length = len(text)
     lead = length - len(text.lstrip())
     if lead == length:  # nothing but whitespace
         return [match.span() for match in _SQUEEZE.finditer(text)]
+    trail = len(text.rstrip())
     runs = [(0, lead)] if lead else []
-    for match in _BREAK_RUN.finditer(text, lead):
-        start, end = match.span()
+    position = lead
+    while (match := _ODD_BREAK.search(text, position, trail)) is not None:
+        start = match.start()
         while text[start - 1].isspace():  # stops at text[lead] at the latest
             start -= 1
-        runs.append((start, end))
-    trail = len(text.rstrip())
-    if trail < length and not (runs and runs[-1][1] == length):
+        position = _SPACE_RUN.match(text, start).end()  # before text[trail - 1], not a space
+        runs.append((start, position))
+    if trail < length:
         runs.append((trail, length))
     spans: list[tuple[int, int]] = []
     for start, end in runs:

@@ -16,10 +16,11 @@ __all__ = ["noise_ranges", "tag_ranges"]
 _FLAGS = re.IGNORECASE | re.MULTILINE
 # `noise_ranges` runs only on a text that `_QUICK` finds something in: a word of
 # `_QUICK_WORDS` or `_QUICK_GROUPS`, one of `_QUICK_AT_LINE` at a line start, or a capitalised
-# name after a blank line. For lowercased ASCII text (nearly every note) the same test is split
-# in three (`_quick_ascii`): the words are looked up with `in`, a C substring search, where one
-# regex would try every alternative at every character (several times slower); the rest starts
-# at a line start, so one anchored match at the start and one search for "\n" cover it.
+# name after a blank line. On the text's folded form (`_fold`) the same test is split in three
+# (`_quick_ascii`): the words are looked up with `in`, a C substring search, where one regex
+# would try every alternative at every character (several times slower); the rest starts at a
+# line start, so one anchored match at the start and one search for "\n" cover it. `_QUICK`
+# itself is the test as one regex: what `_quick_ascii` computes, as the tests check.
 _QUICK_WORDS = (
     "thank", "regards", "wrote:", "sent from", "notice", "external", "confidential", "cheers",
     "thx", "original message", "get outlook", "sincerely", "disclaimer", "intended recipient",
@@ -49,8 +50,9 @@ _QUICK_LINE = re.compile(rf"\n(?:{_QUICK_AT_LINE}|{_QUICK_NAME.replace('[A-Z]', 
 
 
 def _quick_ascii(lowered: str) -> bool:
-    """`_QUICK.search` for lowercased ASCII text. The two line tests go first: a text that gets
-    here mostly opens a line with what `_QUICK_AT_LINE` looks for (see `_openers`)."""
+    """Whether `_QUICK` finds anything in a text whose folded form (`_fold`; for ASCII text,
+    its lowercased form) is `lowered`. The two line tests go first: a text that gets here
+    mostly opens a line with what `_QUICK_AT_LINE` looks for (see `_openers`)."""
     if _QUICK_START.match(lowered) is not None or _QUICK_LINE.search(lowered) is not None:
         return True
     for word in _QUICK_WORDS:
@@ -173,7 +175,7 @@ _LINE_PATTERNS: tuple[tuple[re.Pattern[str], tuple[str, ...], bool], ...] = tupl
 
 def _after_line_breaks(pattern: re.Pattern[str]) -> re.Pattern[str]:
     """`pattern` (which starts with "^", in MULTILINE) as a match of a line break followed by
-    what it matches there, in a look-ahead's group 1: see `_line_spans`."""
+    what it matches there, in a look-ahead's group 1: see `_line_search`."""
     if not pattern.pattern.startswith("^") or pattern.groups:
         raise ValueError(f"not a line pattern without groups: {pattern.pattern!r}")
     return re.compile(r"\n(?=(" + pattern.pattern.removeprefix("^") + "))", pattern.flags)
@@ -244,10 +246,22 @@ def _openers(folded: str) -> int:
     return mask
 
 
-# `_LINE_PATTERNS` as `noise_ranges` runs them: with each pattern's `_after_line_breaks` form
-# and `_openers` bit. Carried along, not looked up: a re.Pattern's hash is not cached and goes
-# over its compiled code (3 µs for `_TICKET_NOTICE`), so no pattern is a dict key at run time.
-_LINE_RULES = tuple((pattern, _after_line_breaks(pattern), words, ignore_case, _BIT[pattern])
+def _opening_lines(folded: str) -> list[tuple[int, int]]:
+    """Where each line of the text `folded` is the folded form of that opens with an opener
+    starts, with that opener's bits (`_OPENER_BITS`), in order: the lines `_openers` reads."""
+    lines: list[tuple[int, int]] = []
+    match = _OPENER_FIRST.match(folded)
+    if match is not None:
+        lines.append((0, _OPENER_BITS[match.group(1)]))
+    for match in _OPENER_NEXT.finditer(folded):
+        lines.append((match.start() + 1, _OPENER_BITS[match.group(1)]))
+    return lines
+
+
+# `_LINE_PATTERNS` as `noise_ranges` runs them: with each pattern's `_openers` bit. Carried
+# along, not looked up: a re.Pattern's hash is not cached and goes over its compiled code
+# (3 µs for `_TICKET_NOTICE`), so no pattern is a dict key at run time.
+_LINE_RULES = tuple((pattern, words, ignore_case, _BIT[pattern])
                     for pattern, words, ignore_case in _LINE_PATTERNS)
 # `_REPLY_HEADERS` likewise, with their `_REPLY_WORDS`.
 _REPLY_RULES = tuple(
@@ -268,34 +282,37 @@ def _line_search(pattern: re.Pattern[str], after: re.Pattern[str], text: str,
     return None if found is None else found.span(1)
 
 
-def _line_spans(pattern: re.Pattern[str], after: re.Pattern[str], text: str,
-                stop: int) -> list[tuple[int, int]]:
-    """The spans of ``pattern.finditer(text, 0, stop)`` for a pattern of `_LINE_PATTERNS`
-    (`after` its `_after_line_breaks` form).
+def _line_spans(pattern: re.Pattern[str], text: str, stop: int,
+                starts: list[int]) -> list[tuple[int, int]]:
+    """The spans of ``pattern.finditer(text, 0, stop)`` for a pattern of `_LINE_PATTERNS`, where
+    `starts` are line starts of `text` in order, among them every start of a line that opens
+    with one of the pattern's openers (`_OPENS`).
 
-    Such a pattern starts with "^", which the regex engine tries at every character of the
-    text; yet a match can only start at the text's start or after a line break, and a pattern
-    starting with the literal "\n" skips from one line break to the next in C. It takes the
-    break alone and looks ahead for the rest (`_after_line_breaks`), and each search starts at
-    the last character of the match before, as finditer would go on at its end: when that
-    match took its closing line break, the next line starts right there.
+    Such a pattern starts with "^": a match starts at a line start, and only at one whose line
+    opens with one of the pattern's openers. The regex engine would try it at every character
+    (and, searching from line break to line break, at every line, where an IGNORECASE
+    alternation of a dozen words costs some 0.3 µs a line); it is tried only at `starts`, as
+    finditer would go on: past the end of the match before.
     """
     spans: list[tuple[int, int]] = []
-    position = 0
-    first = pattern.match(text, 0, stop)
-    if first is not None:
-        spans.append(first.span())
-        position = first.end() - 1  # no pattern here matches an empty string
-    search = after.search
-    while (match := search(text, position, stop)) is not None:
-        span = match.span(1)
-        spans.append(span)
-        position = max(span[1] - 1, match.end())  # match.end(): on past its line break
+    cursor = 0
+    for start in starts:
+        if start > stop:
+            break
+        if start >= cursor:
+            match = pattern.match(text, start, stop)
+            if match is not None:
+                spans.append(match.span())
+                cursor = match.end()
     return spans
 
 
 # Under IGNORECASE these four non-ASCII letters match ASCII ones (i, i, s, k), which
 # str.lower() alone does not give; folding them first keeps every word test a necessary one.
+# The folded text is then the text, character for character, in which case-sensitive ASCII
+# patterns match where `_QUICK` matches ignoring case: no other character lowers to more than
+# one, none other matches an ASCII character ignoring case, and none changes between word and
+# non-word or space and non-space (tests/extract/test_clean_speed2_noise.py checks every one).
 _FOLD_LETTERS = ("\u0130", "\u0131", "\u017f", "\u212a")
 _FOLD = str.maketrans(dict(zip(_FOLD_LETTERS, "iisk", strict=True)))
 
@@ -438,12 +455,11 @@ def noise_ranges(text: str) -> list[tuple[int, int]]:
     such line and without a paragraph break (the only place a name block can start) has no
     noise, and the `_QUICK` test (which rules out some texts the rules would cut: it is part of
     what they find) then runs only on the few texts left."""
-    ascii_text = text.isascii()
-    folded = text.lower() if ascii_text else _fold(text)
+    folded = text.lower() if text.isascii() else _fold(text)
     openers = _openers(folded)
     if not openers and "\n\n" not in folded:
         return []
-    if not (_quick_ascii(folded) if ascii_text else _QUICK.search(text)):
+    if not _quick_ascii(folded):
         return []
     forwards = ([m.span() for m in _FORWARD_HEADER.finditer(text) if m.end() > m.start()]
                 if openers & _FORWARD_BIT and "forwarded" in folded else [])
@@ -469,12 +485,17 @@ def noise_ranges(text: str) -> list[tuple[int, int]]:
     if dash is not None:
         ranges.append((dash.start(), stop))
         stop = dash.start()
-    for pattern, after, words, ignore_case, bit in _LINE_RULES:
+    lines: list[tuple[int, int]] | None = None  # `_opening_lines`, when a pattern runs
+    for pattern, words, ignore_case, bit in _LINE_RULES:
         if openers & bit:
             haystack = folded if ignore_case else text
             for word in words:
                 if word in haystack:
-                    ranges.extend(_line_spans(pattern, after, text, stop))
+                    if lines is None:
+                        # One line (most notes that get here): its start, for every pattern.
+                        lines = _opening_lines(folded) if "\n" in folded else [(0, -1)]
+                    starts = [start for start, bits in lines if bits & bit]
+                    ranges.extend(_line_spans(pattern, text, stop, starts))
                     break
     signature = _signature_start(text, stop, ranges) if openers & _SIGN_OFF_BIT else None
     if signature is None and "\n\n" in folded:
