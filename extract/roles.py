@@ -405,7 +405,8 @@ def _passive(body: str, rx: _Cues[re.Pattern[str]], known: _Lexicon,
     fourth token (the subject is one to three tokens): without one, none is looked for. Nor
     is one looked for after the subject when the token there cannot start one (`starters`):
     the subject ends with the space before that token, so it is the token with as many
-    spaces before it in single-spaced `body` as the subject holds."""
+    spaces before it in single-spaced `body` as the subject holds (one to three: within the
+    first four `tokens`, as `_action_start` was given them)."""
     subject = rx.passive_subject.match(body)
     if subject is None:
         return None
