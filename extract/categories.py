@@ -56,6 +56,7 @@ _TOKEN_BYTES = bytes(byte if chr(byte) in "abcdefghijklmnopqrstuvwxyz0123456789'
 # (Written to open with the marks' class, so `re` skips in C to the next mark; each branch then
 # looks back at the mark matched and what stands before it.)
 _LONE_MARKS = re.compile(rb"['/%-](?:(?<![a-z0-9].)['/%-]*|(?<=['/-])(?![a-z0-9]))")
+_HYPHEN, _APOSTROPHE, _SLASH, _PERCENT = b"-'/%"
 
 
 def _phrase(keyword: str) -> str:
@@ -114,9 +115,11 @@ def _words(text: str) -> list[bytes]:
     if not lowered.isascii():  # rare: the regex, on the text as it is ("K" lowers to "k")
         return [word.encode() for word in _WORD.findall(lowered)]
     tokens = lowered.encode().translate(_TOKEN_BYTES)
-    if b"-" in tokens or b"'" in tokens or b"/" in tokens or b"%" in tokens:
+    # Each mark looked for as a byte value: `bytes in bytes` first tries the needle as an int,
+    # and raises and clears a TypeError for each (several times the cost of the search).
+    if _HYPHEN in tokens or _APOSTROPHE in tokens or _SLASH in tokens or _PERCENT in tokens:
         tokens = _LONE_MARKS.sub(b" ", tokens)
-        if b"%" in tokens:
+        if _PERCENT in tokens:
             tokens = tokens.replace(b"%", b"% ")
     return tokens.split()
 

@@ -27,6 +27,7 @@ from itertools import product
 from operator import or_
 from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
+from typing import NamedTuple
 
 __all__ = [
     "MAX_CACHED_TOKEN", "Alternation", "CasePattern", "TokenGates", "fast_start",
@@ -447,28 +448,53 @@ def _token_local(parsed: list[tuple[object, object]]) -> bool:
     return True
 
 
+class _Piece(NamedTuple):
+    """A part of a literal between its spaces, and where in a token the literal puts it."""
+
+    text: str
+    # After a space of the literal: at a token's start.
+    starts: bool
+    # Before a space of the literal: at a token's end.
+    ends: bool
+
+
 class _Masks(dict[str, int]):
     """Token -> bits of the gates it opens; computed on first sight, cleared when it grows past
     `limit` (real notes bring an endless stream of ids and host names).
 
-    A new token costs one regex scan: `finder` reports the longest piece starting at each of
-    its positions, and `opens` maps that piece to the bits of every piece it begins with (the
-    pieces found at that position). A token that opens a token-local pattern's bits then
-    keeps them only when the pattern matches in it (`checks`: the bits, the pattern)."""
+    A new token costs one regex scan: `finder` reports the longest piece text starting at each
+    of its positions, and `opens` maps it to every piece text it begins with (those found at
+    that position): their lengths, and the bits of their pieces wherever they lie, at the
+    token's end, at its start, and as the whole token. A token that opens a token-local
+    pattern's bits then keeps them only when the pattern matches in it (`checks`: the bits,
+    the pattern)."""
 
-    def __init__(self, bits: dict[str, int], limit: int,
+    def __init__(self, bits: dict[_Piece, int], limit: int,
                  checks: list[tuple[int, re.Pattern[str]]]) -> None:
         super().__init__()
-        self.opens = {found: reduce(or_, (bit for other, bit in bits.items()
-                                          if found.startswith(other)), 0)
-                      for found in bits}
-        self.finder = re.compile(f"(?=({trie_alternation(bits)}))") if bits else None
+        # Piece text -> the bits of its pieces by `starts * 2 + ends`: anywhere, at a token's
+        # end, at its start, the whole token.
+        placed: dict[str, list[int]] = {}
+        for piece, bit in bits.items():
+            placed.setdefault(piece.text, [0, 0, 0, 0])[piece.starts * 2 + piece.ends] |= bit
+        self.opens = {found: tuple((len(text), *placed[text]) for text in placed
+                                   if found.startswith(text))
+                      for found in placed}
+        self.finder = re.compile(f"(?=({trie_alternation(placed)}))") if placed else None
         self.limit = limit
         self.checks = checks
 
     def __missing__(self, token: str) -> int:
-        mask = 0 if self.finder is None else reduce(
-            or_, map(self.opens.__getitem__, self.finder.findall(token)), 0)
+        mask = 0
+        if self.finder is not None:
+            size = len(token)
+            for found in self.finder.finditer(token):
+                start = found.start()
+                for length, anywhere, ending, starting, whole in self.opens[found.group(1)]:
+                    if start + length == size:
+                        mask |= anywhere | ending | (starting | whole if start == 0 else 0)
+                    else:
+                        mask |= anywhere | (starting if start == 0 else 0)
         for bits, pattern in self.checks:
             if mask & bits:
                 mask = mask | bits if pattern.search(token) is not None else mask & ~bits
@@ -484,14 +510,19 @@ class TokenGates:
 
     Pattern *i* can only match where one of its `required_literals` (`single_spaced`) occurs,
     and each of the literal's parts between spaces then lies inside one whitespace-separated
-    token, whatever whitespace the text has there. So each pattern gets
+    token, whatever whitespace the text has there: a space of the literal stands for one or
+    more whitespace characters, and its other characters for characters that are not
+    whitespace. So a part after a space starts a token, and a part before one ends a token
+    ("is" in "is working" ends one, which "isp" or "island" does not). The gates of a text
+    hold for each of its suffixes too: a part that starts a token there has whitespace before
+    it, in the text as well. Each pattern gets
     `slots` bits: bit *s* is on when, for some literal, its *s*-th rarest piece (its rarest
-    again when it has fewer) is inside some token; a pattern whose bits are not all on cannot
-    match. A token's bits are looked up once (bounded cache), making the gate for a whole
-    segment a split, a few dictionary lookups and shifts, where one regex gate per pattern
-    costs a scan of the text each. Patterns without required literals are always open. Sound
-    for the patterns compiled case-sensitively (`CasePattern.exact`), so for text that is ASCII
-    without uppercase letters.
+    again when it has fewer) is in some token, where the literal puts it; a pattern whose
+    bits are not all on cannot match. A token's bits are looked up once (bounded cache),
+    making the gate for a whole segment a split, a few dictionary lookups and shifts, where
+    one regex gate per pattern costs a scan of the text each. Patterns without required
+    literals are always open. Sound for the patterns compiled case-sensitively
+    (`CasePattern.exact`), so for text that is ASCII without uppercase letters.
 
     With `exact`, for a pattern whose matches never hold whitespace and that looks at nothing
     around them but word boundaries (`_token_local`: "\\b(?:error|crash(?:ed)?)\\b"), a token's
@@ -510,7 +541,7 @@ class TokenGates:
         self.slots = slots
         self.always = 0
         self.exact = 0
-        bits: dict[str, int] = {}
+        bits: dict[_Piece, int] = {}
         checks: list[tuple[int, re.Pattern[str]]] = []
         for index, clauses in enumerate(compiled):
             every_slot = 0
@@ -520,8 +551,8 @@ class TokenGates:
                 pieces = self._pieces(clauses, slot)
                 if pieces is None:
                     self.always |= bit
-                for part in pieces or ():
-                    bits[part] = bits.get(part, 0) | bit
+                for piece in pieces or ():
+                    bits[piece] = bits.get(piece, 0) | bit
             # With an always-open slot the gate cannot close: nothing to make exact.
             if exact and not self.always & every_slot and _token_local(list(
                     sre_parse.parse(patterns[index]))):
@@ -534,19 +565,23 @@ class TokenGates:
         self.low = (1 << self.width) - 1
 
     @staticmethod
-    def _pieces(clauses: tuple[frozenset[str], ...], slot: int) -> set[str] | None:
+    def _pieces(clauses: tuple[frozenset[str], ...], slot: int) -> set[_Piece] | None:
         """What `slot` checks: the rarest piece of each literal of the slot-th clause; past the
         last clause, the next-rarest pieces of the best clause's literals. None: nothing."""
         clause, rank = (clauses[slot], 0) if slot < len(clauses) \
             else (clauses[0] if clauses else frozenset(), slot - len(clauses) + 1)
         pieces = set()
         for literal in sorted(clause):
+            parts = literal.split(" ")
+            placed: dict[str, _Piece] = {}  # a part said twice: where it is first
+            for index, part in enumerate(parts):
+                if part and part not in placed:
+                    placed[part] = _Piece(part, index > 0, index < len(parts) - 1)
             # Rarest first; ties keep the literal's word order (`sorted` is stable).
-            parts = sorted(dict.fromkeys(p for p in literal.split(" ") if p), key=_rank,
-                           reverse=True)
-            if not parts:
+            ranked = sorted(placed.values(), key=lambda piece: _rank(piece.text), reverse=True)
+            if not ranked:
                 return None
-            pieces.add(parts[rank] if rank < len(parts) else parts[0])
+            pieces.add(ranked[rank] if rank < len(ranked) else ranked[0])
         return pieces or None
 
     def mask(self, text: str) -> int:
@@ -558,7 +593,9 @@ class TokenGates:
         has split the text already)."""
         found = reduce(or_, map(self._lookup, words), self.always)
         if self.slots == 2:  # the usual number: one shift, no loop
-            return found & (found >> self.width) & self.low
+            # Every bit is below 2 * width, so the shifted half has none at width or above: no
+            # `low` to clear.
+            return found & (found >> self.width)
         opened = found
         for slot in range(1, self.slots):
             opened &= found >> (slot * self.width)

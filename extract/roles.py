@@ -397,16 +397,24 @@ def _phrase(match: re.Match[str], rx: _Cues[re.Pattern[str]]) -> str:
     return match.group() if rx is _EXACT else normalise(match.group())
 
 
-def _passive(body: str, rx: _Cues[re.Pattern[str]], known: _Lexicon) -> _Start | None:
+def _passive(body: str, rx: _Cues[re.Pattern[str]], known: _Lexicon,
+             tokens: list[str]) -> _Start | None:
     """ "pw reset", "ost rebuilt": a thing named first, then the done-form of what was done.
 
     On ASCII text `_action_start` has checked that a phrase can start the second, third or
-    fourth token (the subject is one to three tokens): without one, none is looked for."""
+    fourth token (the subject is one to three tokens): without one, none is looked for. Nor
+    is one looked for after the subject when the token there cannot start one (`starters`):
+    the subject ends with the space before that token, so it is the token with as many
+    spaces before it in single-spaced `body` as the subject holds (one to three: within the
+    first four `tokens`, as `_action_start` was given them)."""
     subject = rx.passive_subject.match(body)
     if subject is None:
         return None
+    end = subject.end()
+    if rx is _EXACT and not known.starters[tokens[body.count(" ", 0, end)]]:
+        return None
     lexicon = known.verbs
-    done = lexicon.action_pattern.match(body, subject.end())
+    done = lexicon.action_pattern.match(body, end)
     if done is None:
         return None
     phrase = _phrase(done, rx)
@@ -449,7 +457,7 @@ def _action_start(body: str, rx: _Cues[re.Pattern[str]], gates: int,
         # No phrase at the start, and (the usual case) none where a passive's could start.
         if rx is _EXACT and not any(map(known.starters.__getitem__, tokens[1:4])):
             return opening.generic
-        passive = _passive(body, rx, known)
+        passive = _passive(body, rx, known, tokens)
         return passive if passive is not None else opening.generic
     if phrase in lexicon.symptom_verbs:
         return _NO_ACTION
