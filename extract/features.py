@@ -416,19 +416,27 @@ class Block:
         return numpy.where(self.vocabulary[place] == keys, place, -1)
 
     def _columns_of(self, words: numpy.ndarray, strings: StringStore | None) -> sparse.csr_matrix:
-        """A row per word: its own column and (when this block reads them) its subwords'."""
-        found: list[numpy.ndarray] = []
-        for word in words.tolist():
-            single = numpy.asarray([word], dtype=numpy.uint64)
-            keys = _subword_keys(single, strings)[0] if self.subwords else EMPTY
-            columns = self._lookup(numpy.concatenate([single, keys]))
-            found.append(columns[columns >= 0])
-        lengths = numpy.fromiter((len(c) for c in found), dtype=numpy.int64, count=len(found))
-        indptr = numpy.zeros(len(found) + 1, dtype=numpy.int64)
-        numpy.cumsum(lengths, out=indptr[1:])
-        flat = numpy.concatenate(found) if found else numpy.zeros(0, dtype=numpy.int64)
-        return sparse.csr_matrix((numpy.ones(len(flat)), flat, indptr),
-                                 shape=(len(found), len(self.vocabulary)))
+        """A row per word: its own column, then (when this block reads them) its subwords' in
+        `_derive`'s order; keys the vocabulary does not hold are left out.
+
+        All the words at once, in a few numpy calls: the first sight of each word of a long
+        tail of new words is otherwise a dozen numpy calls of its own."""
+        count = words.size
+        owner = numpy.arange(count)
+        keys = words
+        if self.subwords:
+            subkeys, token = _subword_keys(words, strings)
+            # each word's own key, then its subwords, which `_subword_keys` gives in token order
+            order = numpy.argsort(numpy.concatenate([owner, token]), kind="stable")
+            keys = numpy.concatenate([words, subkeys])[order]
+            owner = numpy.concatenate([owner, token])[order]
+        columns = self._lookup(keys)
+        kept = columns >= 0
+        columns = columns[kept]
+        indptr = numpy.zeros(count + 1, dtype=numpy.int64)
+        numpy.cumsum(numpy.bincount(owner[kept], minlength=count), out=indptr[1:])
+        return sparse.csr_matrix((numpy.ones(len(columns)), columns, indptr),
+                                 shape=(count, len(self.vocabulary)))
 
     def _word_rows(self, strings: StringStore | None) -> sparse.csr_matrix:
         """`_INDEX`'s words x features, a row per dense id, from this block's per-process table

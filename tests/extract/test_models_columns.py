@@ -1,0 +1,82 @@
+"""A block's word table, built for all new words at once (`Block._columns_of`), is the table
+the word-by-word form built: the same CSR arrays, bit for bit, on the sandbox corpus's words
+and on made-up words (unspelt ids, repeated letters, words the vocabulary has never seen)."""
+
+from __future__ import annotations
+
+import numpy
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import sparse
+from spacy.strings import StringStore
+
+from connectors.sandbox.corpus import load_corpus
+from extract.classifiers import load_bundle
+from extract.features import EMPTY, Block, _subword_keys, text_words
+
+
+def _word_by_word(block: Block, words: numpy.ndarray,
+                  strings: StringStore | None) -> sparse.csr_matrix:
+    """The former `_columns_of`: a lookup of each word's own key and subword keys in turn."""
+    found: list[numpy.ndarray] = []
+    for word in words.tolist():
+        single = numpy.asarray([word], dtype=numpy.uint64)
+        keys = _subword_keys(single, strings)[0] if block.subwords else EMPTY
+        columns = block._lookup(numpy.concatenate([single, keys]))
+        found.append(columns[columns >= 0])
+    lengths = numpy.fromiter((len(c) for c in found), dtype=numpy.int64, count=len(found))
+    indptr = numpy.zeros(len(found) + 1, dtype=numpy.int64)
+    numpy.cumsum(lengths, out=indptr[1:])
+    flat = numpy.concatenate(found) if found else numpy.zeros(0, dtype=numpy.int64)
+    return sparse.csr_matrix((numpy.ones(len(flat)), flat, indptr),
+                             shape=(len(found), len(block.vocabulary)))
+
+
+def _same(found: sparse.csr_matrix, expected: sparse.csr_matrix) -> None:
+    assert found.shape == expected.shape
+    for name in ("indptr", "indices", "data"):
+        mine, theirs = getattr(found, name), getattr(expected, name)
+        assert mine.dtype == theirs.dtype
+        assert mine.tobytes() == theirs.tobytes()
+
+
+@pytest.fixture(scope="module")
+def blocks() -> list[Block]:
+    return [block for name in ("roles", "category") for block in load_bundle(name).blocks
+            if block.kind == "text"]
+
+
+@pytest.fixture(scope="module")
+def spelt() -> tuple[numpy.ndarray, StringStore]:
+    """The distinct word ids of the corpus's titles and descriptions, and their spellings."""
+    strings = StringStore()
+    words: list[int] = []
+    for ticket in load_corpus()[:200]:
+        for text in (ticket.title, ticket.description):
+            for token in text.lower().split():
+                words.append(strings.add(token))
+    return numpy.unique(numpy.asarray(words, dtype=numpy.uint64)), strings
+
+
+def test_corpus_words_give_the_word_by_word_table(
+        blocks: list[Block], spelt: tuple[numpy.ndarray, StringStore]) -> None:
+    words, strings = spelt
+    assert len(words) > 1000
+    ids = numpy.unique(numpy.concatenate([words, text_words(load_corpus()[0].description)]))
+    for block in blocks:
+        for batch in (ids, ids[::-1], ids[:1], ids[:0]):
+            for spelling in (strings, None):
+                _same(block._columns_of(batch, spelling),
+                      _word_by_word(block, batch, spelling))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(alphabet="abcxyz019-_.'", min_size=1, max_size=30), max_size=25),
+       st.lists(st.integers(min_value=0, max_value=2**64 - 1), max_size=4))
+def test_made_up_words_give_the_word_by_word_table(
+        blocks: list[Block], texts: list[str], unspelt: list[int]) -> None:
+    strings = StringStore()
+    words = numpy.asarray([strings.add(text) for text in texts] + unspelt, dtype=numpy.uint64)
+    for block in blocks:
+        _same(block._columns_of(words, strings), _word_by_word(block, words, strings))
