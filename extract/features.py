@@ -321,6 +321,8 @@ class _Words:
     ids: numpy.ndarray  # each token's dense id in `_INDEX`
     indptr: numpy.ndarray  # where each row's tokens start
     generation: int  # of `_INDEX`, when `ids` were numbered
+    # `occurs(ids, width)`, kept for the next block that reads this column
+    _by_word: tuple[int, sparse.csr_matrix] | None = None
 
     @classmethod
     def read(cls, rows: Sequence[numpy.ndarray]) -> _Words:
@@ -336,6 +338,14 @@ class _Words:
         row. Duplicates are left for the product to sum, which adds them in token order."""
         return sparse.csr_matrix((numpy.ones(self.words.size), columns, self.indptr),
                                  shape=(len(self.indptr) - 1, width))
+
+    def by_word(self, width: int) -> sparse.csr_matrix:
+        """``occurs(ids, width)``, built once for all the blocks that read this column (the
+        blocks' word tables all have a row per word of `_INDEX`: the same width). Read-only:
+        it is only ever the left operand of a product."""
+        if self._by_word is None or self._by_word[0] != width:
+            self._by_word = width, self.occurs(self.ids, width)
+        return self._by_word[1]
 
 
 @dataclass
@@ -529,7 +539,7 @@ class Block:
                       @ self._columns_of(distinct, strings))
         else:
             rows_of_words = self._word_rows(strings)
-            matrix = read.occurs(read.ids, rows_of_words.shape[0]) @ rows_of_words
+            matrix = read.by_word(rows_of_words.shape[0]) @ rows_of_words
         words, owner = read.words, read.owner
         if self.bigrams and words.size > 1:
             same = owner[:-1] == owner[1:]
@@ -541,7 +551,6 @@ class Block:
                 (numpy.ones(int(kept.sum())), (owner[:-1][same][kept], columns[kept])),
                 shape=matrix.shape)
             matrix = matrix + pairs
-        matrix = sparse.csr_matrix(matrix)
         # a product or a sum holds each (row, column) once: the counts are final. They are
         # weighted in place (the matrix is this call's own): a fresh array of a batch's size
         # costs more in page faults than its arithmetic. The same operations in the same order

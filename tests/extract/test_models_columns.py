@@ -4,6 +4,8 @@ and on made-up words (unspelt ids, repeated letters, words the vocabulary has ne
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy
 import pytest
 from hypothesis import given, settings
@@ -13,7 +15,7 @@ from spacy.strings import StringStore
 
 from connectors.sandbox.corpus import load_corpus
 from extract.classifiers import load_bundle
-from extract.features import EMPTY, Block, _subword_keys, text_words
+from extract.features import _INDEX, EMPTY, Block, _subword_keys, _Words, text_words
 
 
 def _word_by_word(block: Block, words: numpy.ndarray,
@@ -80,3 +82,40 @@ def test_made_up_words_give_the_word_by_word_table(
     words = numpy.asarray([strings.add(text) for text in texts] + unspelt, dtype=numpy.uint64)
     for block in blocks:
         _same(block._columns_of(words, strings), _word_by_word(block, words, strings))
+
+
+
+def _reference_transform(block: Block, rows: list[numpy.ndarray],
+                         strings: StringStore) -> sparse.csr_matrix:
+    """`Block.transform` of a text block without bigrams, in its former plain form: a fresh
+    token-by-word matrix, the product, a copy, then the weighting."""
+    read = _Words.read(rows)
+    rows_of_words = block._word_rows(strings)
+    matrix = sparse.csr_matrix(read.occurs(read.ids, rows_of_words.shape[0]) @ rows_of_words)
+    data = matrix.data
+    numpy.log(data, out=data)
+    data += 1.0
+    data *= block.idf[matrix.indices]
+    squares = sparse.csr_matrix((data * data, matrix.indices, matrix.indptr), shape=matrix.shape)
+    norms = numpy.sqrt(squares @ numpy.ones(matrix.shape[1]))
+    norms[norms == 0] = 1.0
+    data /= numpy.repeat(norms, numpy.diff(matrix.indptr))
+    return matrix
+
+
+def test_blocks_sharing_a_read_column_give_their_own_matrices(
+        spelt: tuple[numpy.ndarray, StringStore]) -> None:
+    """The roles model's two text blocks read one column: the token-by-word matrix built for
+    the first is the second's too (`_Words.by_word`), and the second's matrix is still the
+    one of the plain form."""
+    words, strings = spelt
+    rng = numpy.random.default_rng(7)
+    rows = [words[rng.integers(0, len(words), size)] for size in rng.integers(0, 30, 300)]
+    first, second = load_bundle("roles").blocks[:2]
+    assert not second.bigrams
+    shared: dict[int, Any] = {}
+    first.transform(rows, strings, shared)
+    (read,) = shared.values()
+    width = len(_INDEX.words)
+    _same(read.by_word(width), read.occurs(read.ids, width))
+    _same(second.transform(rows, strings, shared), _reference_transform(second, rows, strings))
