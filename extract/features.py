@@ -117,10 +117,12 @@ def _derive(word: str) -> numpy.ndarray:
     names = [f"shape={_shape(word)}"]
     if len(word) > 3:
         names += [f"pre={word[:3]}", f"suf={word[-3:]}"]
-    if 3 <= len(word) <= 24 and any(char.isalpha() for char in word):
+    if 3 <= len(word) <= 24 and any(map(str.isalpha, word)):
         padded = f"<{word}>"
         names += [f"tri={padded[i:i + 3]}" for i in range(len(padded) - 2)]
-    return numpy.fromiter((key(name) for name in names), dtype=numpy.uint64, count=len(names))
+    # map, not a generator expression: no Python frame per name (a sixth of the time of
+    # a word seen for the first time)
+    return numpy.fromiter(map(key, names), dtype=numpy.uint64, count=len(names))
 
 
 def _subword_keys(words: numpy.ndarray, strings: StringStore | None) -> tuple[numpy.ndarray,
@@ -558,7 +560,9 @@ class Block:
         data = matrix.data
         numpy.log(data, out=data)
         data += 1.0
-        data *= self.idf[matrix.indices]
+        # `take`: the same gather as ``idf[indices]``, about twice as fast on scipy's int32
+        # indices (fancy indexing goes through numpy's general indexing machinery)
+        data *= self.idf.take(matrix.indices)
         # Each row's sum of squares, added in storage order from zero (scipy's sparse
         # matrix-vector product: faster than a weighted bincount, and the same sums).
         squares = sparse.csr_matrix((data * data, matrix.indices, matrix.indptr),

@@ -1,6 +1,8 @@
 """A block's word table, built for all new words at once (`Block._columns_of`), is the table
 the word-by-word form built: the same CSR arrays, bit for bit, on the sandbox corpus's words
-and on made-up words (unspelt ids, repeated letters, words the vocabulary has never seen)."""
+and on made-up words (unspelt ids, repeated letters, words the vocabulary has never seen).
+A text block's matrix (`Block.transform`, with its shared token-by-word matrix and its idf
+gather by `take`) is the one of its former plain form."""
 
 from __future__ import annotations
 
@@ -15,7 +17,19 @@ from spacy.strings import StringStore
 
 from connectors.sandbox.corpus import load_corpus
 from extract.classifiers import load_bundle
-from extract.features import _INDEX, EMPTY, Block, _subword_keys, _Words, text_words
+from extract.features import (
+    _BIGRAM_SALT,
+    _INDEX,
+    _MIX,
+    EMPTY,
+    Block,
+    _derive,
+    _shape,
+    _subword_keys,
+    _Words,
+    key,
+    text_words,
+)
 
 
 def _word_by_word(block: Block, words: numpy.ndarray,
@@ -87,11 +101,21 @@ def test_made_up_words_give_the_word_by_word_table(
 
 def _reference_transform(block: Block, rows: list[numpy.ndarray],
                          strings: StringStore) -> sparse.csr_matrix:
-    """`Block.transform` of a text block without bigrams, in its former plain form: a fresh
-    token-by-word matrix, the product, a copy, then the weighting."""
+    """`Block.transform` of a text block in its former plain form: a fresh token-by-word
+    matrix, the product, the bigrams' sum, a copy, then the weighting."""
     read = _Words.read(rows)
     rows_of_words = block._word_rows(strings)
-    matrix = sparse.csr_matrix(read.occurs(read.ids, rows_of_words.shape[0]) @ rows_of_words)
+    matrix = read.occurs(read.ids, rows_of_words.shape[0]) @ rows_of_words
+    words, owner = read.words, read.owner
+    if block.bigrams and words.size > 1:
+        same = owner[:-1] == owner[1:]
+        columns = block._lookup((words[:-1][same] * _MIX + words[1:][same]) ^ _BIGRAM_SALT)
+        kept = columns >= 0
+        pairs = sparse.csr_matrix(
+            (numpy.ones(int(kept.sum())), (owner[:-1][same][kept], columns[kept])),
+            shape=matrix.shape)
+        matrix = matrix + pairs
+    matrix = sparse.csr_matrix(matrix)
     data = matrix.data
     numpy.log(data, out=data)
     data += 1.0
@@ -119,3 +143,37 @@ def test_blocks_sharing_a_read_column_give_their_own_matrices(
     width = len(_INDEX.words)
     _same(read.by_word(width), read.occurs(read.ids, width))
     _same(second.transform(rows, strings, shared), _reference_transform(second, rows, strings))
+
+
+def test_text_blocks_give_the_plain_forms_matrices(
+        blocks: list[Block], spelt: tuple[numpy.ndarray, StringStore]) -> None:
+    words, strings = spelt
+    rng = numpy.random.default_rng(11)
+    rows = [words[rng.integers(0, len(words) // 4, size)] for size in rng.integers(0, 40, 500)]
+    for block in blocks:
+        _same(block.transform(rows, strings), _reference_transform(block, rows, strings))
+
+
+def _derive_by_generators(word: str) -> numpy.ndarray:
+    """The former `_derive`, with generator expressions."""
+    names = [f"shape={_shape(word)}"]
+    if len(word) > 3:
+        names += [f"pre={word[:3]}", f"suf={word[-3:]}"]
+    if 3 <= len(word) <= 24 and any(char.isalpha() for char in word):
+        padded = f"<{word}>"
+        names += [f"tri={padded[i:i + 3]}" for i in range(len(padded) - 2)]
+    return numpy.fromiter((key(name) for name in names), dtype=numpy.uint64, count=len(names))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=30) | st.text(alphabet="aZ9-_.'²½é", max_size=30))
+def test_subword_keys_are_the_generator_forms(word: str) -> None:
+    assert _derive(word).tobytes() == _derive_by_generators(word).tobytes()
+
+
+def test_corpus_subword_keys_are_the_generator_forms(
+        spelt: tuple[numpy.ndarray, StringStore]) -> None:
+    words, strings = spelt
+    for word in words.tolist():
+        text = strings[word]
+        assert _derive(text).tobytes() == _derive_by_generators(text).tobytes()
