@@ -7,6 +7,7 @@ break or are not ASCII."""
 
 from __future__ import annotations
 
+import re
 import sys
 from bisect import bisect_left
 from functools import cache
@@ -22,7 +23,6 @@ from extract.labelled import load_labelled
 from extract.segment import (
     _BOUNDS_KEY,
     _ENDER_IDS,
-    _ENDER_RUN,
     _ENDERS,
     _LINE_START,
     _TRAILING,
@@ -35,6 +35,7 @@ from extract.segment import (
 from extract.sources import ticket_sources
 
 SETTINGS = settings(max_examples=300, deadline=None, derandomize=True)
+_ENDER_RUN = re.compile("[.!?…。]+")
 
 
 def _reference_bounds(boundaries: Boundaries, doc: Doc) -> list[tuple[int, int]]:
