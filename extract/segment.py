@@ -234,8 +234,8 @@ class Boundaries:
         # Sentences. A token is an ender or a closer when its text is one: as its LOWER (no
         # character lowercases to one of theirs), read from the table rather than the text.
         lowers = table[:, _LOWER]
-        enders = numpy.isin(lowers, _ENDER_IDS)
-        skipped = numpy.isin(lowers, _TRAILING_IDS)
+        enders = _among(lowers, _ENDER_IDS)
+        skipped = _among(lowers, _TRAILING_IDS)
         skipped |= table[:, _IS_SPACE] != 0
         # After an ender, the first token that is neither space nor closer opens a sentence:
         # each such token (or a doc's first) is a barrier, and a barrier opens one if an ender
@@ -292,6 +292,20 @@ class Boundaries:
         for doc, low, high in zip(kept, owned, owned[1:], strict=False):
             bounds = doc.user_data[_BOUNDS_KEY] = segments[low:high]
             doc.user_hooks["sents"] = partial(_sentences, bounds)
+
+
+def _among(values: numpy.ndarray, ids: numpy.ndarray) -> numpy.ndarray:
+    """Which of `values` are in `ids` (sorted), as `numpy.isin` tells. `isin` spends about 20 µs
+    a call in Python (choosing a method, sorting) and then beats a binary search per value
+    (measured: 170 against 570 µs on a batch's 45,000 tokens): the few docs of a ticket or a
+    doc alone (1 against 24 µs) take the search."""
+    if len(values) > _SEARCHED:
+        return numpy.isin(values, ids)
+    return ids.take(ids.searchsorted(values), mode="clip") == values
+
+
+# Up to this many tokens `_among` searches
+_SEARCHED = 2048
 
 
 def _sentences(bounds: Sequence[tuple[int, int]], doc: Doc) -> Iterator[Span]:

@@ -13,6 +13,7 @@ from bisect import bisect_left
 from functools import cache
 from itertools import pairwise
 
+import numpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from spacy.tokens import Doc
@@ -25,10 +26,12 @@ from extract.segment import (
     _ENDER_IDS,
     _ENDERS,
     _LINE_START,
+    _SEARCHED,
     _TRAILING,
     _TRAILING_IDS,
     FACTORY,
     Boundaries,
+    _among,
     token_table,
     with_text,
 )
@@ -171,3 +174,21 @@ def test_ender_and_closer_ids_are_the_vocab_ids(extractor: Extractor) -> None:
     assert sorted(_TRAILING_IDS.tolist()) == sorted(strings[text] for text in _TRAILING)
     doc = extractor.nlp.make_doc("ok... fine!? (done.)")
     assert {int(row[2]) for row in token_table(doc)} >= {strings["..."], strings["!"]}
+
+
+@SETTINGS
+@given(st.lists(st.integers(0, 2**64 - 1), max_size=30),
+       st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=8))
+def test_among_is_isin(values: list[int], ids: list[int]) -> None:
+    values_array = numpy.array(values + sorted(ids)[:1], dtype=numpy.uint64)
+    ids_array = numpy.array(sorted(set(ids)), dtype=numpy.uint64)
+    assert _among(values_array, ids_array).tolist() == \
+        numpy.isin(values_array, ids_array).tolist()
+
+
+def test_among_is_isin_on_a_batch() -> None:
+    ids = _TRAILING_IDS
+    values = numpy.resize(numpy.concatenate((ids, ids + 1, ids - 1)), _SEARCHED * 3)
+    for size in (_SEARCHED - 1, _SEARCHED, _SEARCHED + 1, len(values)):
+        assert _among(values[:size], ids).tolist() == numpy.isin(values[:size], ids).tolist()
+        assert _among(values[:size], ids).any()
