@@ -21,6 +21,7 @@ from __future__ import annotations
 import gc
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import islice
@@ -112,15 +113,20 @@ class Extractor:
 
     def _docs(self, sources: list[list[Source]]) -> list[list[Doc]]:
         """The processed docs of every source of every ticket, component by component over the
-        whole batch. (`nlp.pipe` does the same through several layers of generators per doc,
-        which cost more than a short note's components; fixedit's components have no batch
-        `pipe` method that could gain from it.)"""
+        whole batch: a component with a `pipe` method (the segment boundaries) takes all the
+        docs in one batch, the others one doc at a time. (`nlp.pipe` does the same through
+        several layers of generators per doc, which cost more than a short note's
+        components.)"""
         make_doc = self.nlp.make_doc
         docs = [[with_text(make_doc(source.clean.text), source.clean.text)
                  for source in ticket_sources_] for ticket_sources_ in sources]
+        every = [doc for ticket_docs in docs for doc in ticket_docs]
         for _, component in self.nlp.pipeline:
-            for ticket_docs in docs:
-                for doc in ticket_docs:
+            pipe = getattr(component, "pipe", None)
+            if pipe is not None:
+                deque(pipe(every, batch_size=max(1, len(every))), maxlen=0)  # run it through
+            else:
+                for doc in every:
                     component(doc)
         return docs
 
