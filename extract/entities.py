@@ -17,6 +17,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
+from operator import itemgetter
 
 import numpy
 from spacy.language import Language
@@ -457,6 +458,7 @@ def _expand(starts: list[int], table: numpy.ndarray, begin: int, end: int) -> tu
 # An entity found in a doc: token start and end, label, value, character start and end.
 _Found = tuple[int, int, str, str, int, int]
 _ENTITIES_KEY = "fixedit_entities"
+_START = itemgetter(0)
 
 
 def _non_overlapping(found: list[_Found]) -> list[tuple[str, str, int, int]]:
@@ -466,6 +468,17 @@ def _non_overlapping(found: list[_Found]) -> list[tuple[str, str, int, int]]:
     dropped when its first or last token is taken), on plain tuples: building a `Span` and a
     `SpanGroup` per entity cost more than finding it."""
     if len(found) > 1:
+        # Most docs' entities do not overlap: the rule keeps them all, and text order is token
+        # order. Where some do, the stable sort by start keeps equal spans in the order found,
+        # the tie the rule's own (stable) sort breaks by.
+        found.sort(key=_START)
+        end = 0
+        for entity in found:
+            if entity[0] < end:
+                break
+            end = entity[1]
+        else:
+            return [(label, value, start, end) for _, _, label, value, start, end in found]
         found = sorted(found, key=lambda f: (f[1] - f[0], -f[0]), reverse=True)
         kept: list[_Found] = []
         taken: set[int] = set()
@@ -473,7 +486,7 @@ def _non_overlapping(found: list[_Found]) -> list[tuple[str, str, int, int]]:
             if entity[0] not in taken and entity[1] - 1 not in taken:
                 kept.append(entity)
                 taken.update(range(entity[0], entity[1]))
-        found = sorted(kept, key=lambda f: f[0])
+        found = sorted(kept, key=_START)
     return [(label, value, start, end) for _, _, label, value, start, end in found]
 
 
