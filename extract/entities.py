@@ -2,7 +2,7 @@
 
 The registered component ``fixedit_entities_v1`` runs a token `Matcher` (multi-token codes such
 as "event id 4625" or "HTTP 503"), one compiled pattern for single-token shapes (0x80070005,
-KB5034441, AADSTS50126, versions) and two `PhraseMatcher`s over the product lexicon
+KB5034441, AADSTS50126, versions) and a `PhraseMatcher` over the product lexicon
 (``data/products.json``: aliases case-insensitively, "cased" aliases such as "Edge" only as
 written). It stores the non-overlapping entities in ``doc.user_data["fixedit_entities"]`` as
 plain (label, value, start, end) tuples, the value normalised ("0x80070005", "KB5034441",
@@ -17,6 +17,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
+from operator import itemgetter
 
 import numpy
 from spacy.language import Language
@@ -159,7 +160,10 @@ class TokenPatterns:
 
 
 # Every `_PATTERNS` match holds a digit: most texts are turned away by this one scan for one.
+# On ASCII text "\d" is "[0-9]", which `re` searches for about twice as fast (a range test, not a
+# Unicode category lookup, at each character).
 _ANY_DIGIT = re.compile(r"\d")
+_ASCII_DIGIT = re.compile("[0-9]")
 # Single-token shapes, found in one pass over the text (a per-token REGEX predicate in the
 # Matcher costs a regex call for every token of every doc). In priority order: `_shapes`
 # compiles the alternation of those a text can hold.
@@ -183,6 +187,20 @@ _SHAPE_HINT = re.compile(r"[0-9_]|://|(?i:caa)")
 # behind at): `re` skips in C to a ".", "h" or "H", fewer than the digits of a text with times,
 # dates and ticket numbers, where "\d" first had it try the rest at every digit (twice as slow).
 _DOTTED_DIGIT = re.compile(r"\.(?<=\d\.)\d|h(?<=\dh)[12]|H(?<=\dH)[12]")
+# `_DOTTED_DIGIT` is searched for only where its release-name branches can match, a text holding
+# an "h1" or "h2" (lowercased, as "H1" reads): elsewhere the "h" and "H" of its literals stop
+# `re` at almost every word, and its first branch alone, opening with a ".", is searched for
+# several times faster.
+_DIGIT_DOT_DIGIT = re.compile(r"\.(?<=\d\.)\d")
+
+
+def _dotted(text: str, lower: str) -> bool:
+    """Whether `_DOTTED_DIGIT` finds something in `text` (`lower` is its ``str.lower()``)."""
+    if "h1" in lower or "h2" in lower:
+        return _DOTTED_DIGIT.search(text) is not None
+    return _DIGIT_DOT_DIGIT.search(text) is not None
+
+
 # Every BUGCHECK match holds an underscore between capitals or digits ("CRITICAL_PROCESS_DIED"),
 # every INTERNAL_KB and MS_KB match a "kb" and a number ("KB-1234", "KB 5034441"): texts with a
 # "_" or a "kb" and no such thing ("include:_spf", "see kb") need no scan for them.
@@ -205,15 +223,19 @@ def _shapes(text: str, lower: str, digit: bool) -> re.Pattern[str] | None:
     if not text.isascii():  # case folds such as the Kelvin sign make literal tests unsound
         return _compiled_shapes(_ALL_SHAPES) if _SHAPE_HINT.search(text) else None
     wanted: list[str] = []
-    if "0x" in lower:
+    # HEX, AADSTS and ORA- codes hold a digit, ERR_ and bugcheck names an underscore: a text
+    # without one is spared the searches for their literals.
+    underscore = "_" in text
+    if digit and "0x" in lower:
         wanted.append("HEX")
-    if "aadsts" in lower or "ora-" in lower or "caa" in lower or "ERR_" in text:
+    if (digit and ("aadsts" in lower or "ora-" in lower)) or "caa" in lower \
+            or (underscore and "ERR_" in text):
         wanted.append("VENDOR")
-    if "_" in text and _BUGCHECK_HINT.search(text) is not None:
+    if underscore and _BUGCHECK_HINT.search(text) is not None:
         wanted.append("BUGCHECK")
     # Most texts with a digit hold no dotted number (times, dates, ticket numbers): they need
     # neither SMTP nor VERSION, and so no scan of their word starts.
-    dotted = digit and _DOTTED_DIGIT.search(text) is not None
+    dotted = digit and _dotted(text, lower)
     if dotted:
         wanted.append("SMTP")
     if digit and "kb" in lower and _KB_NUMBER.search(lower) is not None:
@@ -351,31 +373,34 @@ class EntityTagger:
 
     def __init__(self, nlp: Language) -> None:
         self.patterns = TokenPatterns(nlp.vocab, _PATTERNS)
-        self.aliases = PhraseMatcher(nlp.vocab, attr="LOWER")
-        self.cased = PhraseMatcher(nlp.vocab, attr="ORTH")
-        cased_firsts: set[str] = set()
+        # One LOWER matcher for both kinds of alias. A cased alias ("Edge") is added under a
+        # key of its own and kept only where the doc's tokens read as one of its forms: an
+        # ORTH match is a LOWER match whose token texts are those of the alias, and few texts
+        # hold a cased alias's words even lowercased, where a second matcher, or a scan for its
+        # first words to spare most docs that matcher, cost a pass over every doc.
+        self.products = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self.names: dict[int, str] = {}  # match id of a product's aliases -> its name
+        # match id of a product's cased aliases -> its name, and their token texts
+        self.cased: dict[int, tuple[str, frozenset[tuple[str, ...]]]] = {}
         for product in _products():
             name = product["name"]
             aliases = [nlp.make_doc(alias) for alias in product.get("aliases", [])]
             cased = [nlp.make_doc(alias) for alias in product.get("cased", [])]
             if aliases:
-                self.aliases.add(name, aliases)
+                self.products.add(name, aliases)
+                self.names[nlp.vocab.strings.add(name)] = name
             if cased:
-                self.cased.add(name, cased)
-                cased_firsts.update(alias[0].text for alias in cased if len(alias))
-        # A cased alias matches only where the text holds its first token as written, which
-        # few texts do: one scan for those (an alternation of literals, which `re` skips through
-        # in C) spares most docs the second matcher.
-        self.cased_hint = re.compile("|".join(map(re.escape, sorted(cased_firsts)))) \
-            if cased_firsts else None
+                key = f"{name}\x00cased"
+                self.products.add(key, cased)
+                self.cased[nlp.vocab.strings.add(key)] = \
+                    name, frozenset(tuple(token.text for token in alias) for alias in cased)
 
     def __call__(self, doc: Doc) -> Doc:
         """Store the non-overlapping entities in ``doc.user_data["fixedit_entities"]``."""
-        strings = doc.vocab.strings
         found: list[_Found] = []
         text = doc_text(doc)
         lower = text.lower()
-        digit = _ANY_DIGIT.search(text) is not None  # on ASCII text, "[0-9]"
+        digit = (_ASCII_DIGIT if text.isascii() else _ANY_DIGIT).search(text) is not None
         # Offsets and token texts come from the token table: `doc[start:end]` costs a Python
         # slice normalisation and a Span, and `Doc.char_span` more, several times the lookups.
         table = token_table(doc)
@@ -403,12 +428,18 @@ class EntityTagger:
             if stop > first:
                 found.append((first, stop, _LABELS[key], value, starts[first],
                               starts[stop - 1] + item(stop - 1, 1)))
-        matchers = (self.aliases, self.cased) \
-            if self.cased_hint is not None and self.cased_hint.search(text) else (self.aliases,)
-        for matcher in matchers:
-            for match_id, start, end in matcher(doc):
-                found.append((start, end, PRODUCT, strings[match_id], item(start, 0),
-                              item(end - 1, 0) + item(end - 1, 1)))
+        names = self.names
+        cased: list[_Found] = []  # after the other aliases' matches, as a second matcher's were
+        for match_id, start, end in self.products(doc):
+            stop_char = item(end - 1, 0) + item(end - 1, 1)
+            name = names.get(match_id)
+            if name is not None:
+                found.append((start, end, PRODUCT, name, item(start, 0), stop_char))
+                continue
+            name, forms = self.cased[match_id]
+            if tuple(text[item(i, 0):item(i, 0) + item(i, 1)] for i in range(start, end)) in forms:
+                cased.append((start, end, PRODUCT, name, item(start, 0), stop_char))
+        found += cased
         doc.user_data[_ENTITIES_KEY] = _non_overlapping(found) if found else []
         return doc
 
@@ -427,6 +458,7 @@ def _expand(starts: list[int], table: numpy.ndarray, begin: int, end: int) -> tu
 # An entity found in a doc: token start and end, label, value, character start and end.
 _Found = tuple[int, int, str, str, int, int]
 _ENTITIES_KEY = "fixedit_entities"
+_START = itemgetter(0)
 
 
 def _non_overlapping(found: list[_Found]) -> list[tuple[str, str, int, int]]:
@@ -436,6 +468,17 @@ def _non_overlapping(found: list[_Found]) -> list[tuple[str, str, int, int]]:
     dropped when its first or last token is taken), on plain tuples: building a `Span` and a
     `SpanGroup` per entity cost more than finding it."""
     if len(found) > 1:
+        # Most docs' entities do not overlap: the rule keeps them all, and text order is token
+        # order. Where some do, the stable sort by start keeps equal spans in the order found,
+        # the tie the rule's own (stable) sort breaks by.
+        found.sort(key=_START)
+        end = 0
+        for entity in found:
+            if entity[0] < end:
+                break
+            end = entity[1]
+        else:
+            return [(label, value, start, end) for _, _, label, value, start, end in found]
         found = sorted(found, key=lambda f: (f[1] - f[0], -f[0]), reverse=True)
         kept: list[_Found] = []
         taken: set[int] = set()
@@ -443,7 +486,7 @@ def _non_overlapping(found: list[_Found]) -> list[tuple[str, str, int, int]]:
             if entity[0] not in taken and entity[1] - 1 not in taken:
                 kept.append(entity)
                 taken.update(range(entity[0], entity[1]))
-        found = sorted(kept, key=lambda f: f[0])
+        found = sorted(kept, key=_START)
     return [(label, value, start, end) for _, _, label, value, start, end in found]
 
 
