@@ -216,6 +216,12 @@ class CasePattern:
 _MAX_LITERALS = 64
 _ZERO_WIDTH = frozenset({""})
 _SPACE = frozenset({" "})
+# Stands in a literal for a word boundary ("\\b") of the pattern (`_Literals` with `boundaries`),
+# never for a character: a literal with it ("\0is working") is in every match, with a boundary
+# in the text where it stands. So a part of the literal that it starts (ends) with a word
+# character, and where the match is, the character before it (after it) is no word character.
+_EDGE = "\0"
+_BOUNDARY = frozenset({_EDGE})
 # Words in most sentences: a gate on them stays open; any rarer word of a literal gates better.
 _COMMON = frozenset({
     "a", "all", "am", "an", "and", "are", "as", "at", "back", "be", "been", "but", "by", "can",
@@ -231,7 +237,18 @@ _MAX_CLAUSES = 3
 _Info = tuple[frozenset[str] | None, tuple[frozenset[str], ...]]
 
 
+def _bare(literal: str) -> str:
+    """`literal` without its word boundaries: the characters a match holds."""
+    return literal.replace(_EDGE, "")
+
+
+def _holds_empty(literals: frozenset[str]) -> bool:
+    """Whether one of `literals` is no character at all (at most a word boundary)."""
+    return any(not _bare(literal) for literal in literals)
+
+
 def _rank(part: str) -> tuple[bool, bool, int]:
+    part = _bare(part)
     return (part != "", part not in _COMMON, len(part))
 
 
@@ -247,20 +264,22 @@ def _score(literals: frozenset[str]) -> tuple[bool, bool, int, int]:
 
 def _clauses(info: _Info) -> tuple[frozenset[str], ...]:
     exact, clauses = info
-    return (exact,) if exact is not None and "" not in exact else clauses
+    return (exact,) if exact is not None and not _holds_empty(exact) else clauses
 
 
 def _ranked(candidates: Iterable[frozenset[str]]) -> tuple[frozenset[str], ...]:
-    usable = {c for c in candidates if c and "" not in c}
+    usable = {c for c in candidates if c and not _holds_empty(c)}
     return tuple(sorted(usable, key=lambda c: (_score(c), sorted(c)),
                         reverse=True))[:_MAX_CLAUSES]
 
 
 class _Literals:
-    """`required_literals` of one pattern, read from its parse tree."""
+    """`required_literals` of one pattern, read from its parse tree; with `boundaries`, its
+    word boundaries too, as `_EDGE` in the literals."""
 
-    def __init__(self, single_spaced: bool) -> None:
+    def __init__(self, single_spaced: bool, boundaries: bool = False) -> None:
         self.single_spaced = single_spaced
+        self.boundaries = boundaries
 
     def sequence(self, items: Iterable[_Info]) -> _Info:
         """A concatenation: finite runs multiply out; every part's clauses hold (best kept)."""
@@ -289,7 +308,11 @@ class _Literals:
     def node(self, op: object, arg: object) -> _Info:
         """What one parsed node requires."""
         if op is sre.LITERAL:
+            if chr(arg) == _EDGE:  # type: ignore[arg-type]
+                return None, ()  # a literal would read it as a boundary: require nothing
             return frozenset({self.char(chr(arg))}), ()  # type: ignore[arg-type]
+        if op is sre.AT and arg is sre.AT_BOUNDARY and self.boundaries:
+            return _BOUNDARY, ()
         if op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):
             return _ZERO_WIDTH, ()  # consumes nothing: matches as the empty string would
         if op is sre.SUBPATTERN:
@@ -337,7 +360,7 @@ class _Literals:
         """The characters a class matches, when it lists a few (None for ranges, negations)."""
         found: set[str] = set()
         for kind, value in items:
-            if kind is sre.LITERAL:
+            if kind is sre.LITERAL and chr(value) != _EDGE:  # type: ignore[arg-type]
                 found.add(self.char(chr(value)))  # type: ignore[arg-type]
             elif self.single_spaced and kind is sre.CATEGORY and value is sre.CATEGORY_SPACE:
                 found.add(" ")
@@ -366,12 +389,14 @@ def required_literals(pattern: str, *, single_spaced: bool = False) -> frozenset
     return clauses[0] if clauses else None
 
 
-def _required(pattern: str, *, single_spaced: bool) -> tuple[frozenset[str], ...]:
-    """Every clause `required_literals` knows of, best first (none for an ``IGNORECASE`` one)."""
+def _required(pattern: str, *, single_spaced: bool,
+              boundaries: bool = False) -> tuple[frozenset[str], ...]:
+    """Every clause `required_literals` knows of, best first (none for an ``IGNORECASE`` one);
+    with `boundaries`, the literals mark the pattern's word boundaries (`_EDGE`)."""
     parsed = sre_parse.parse(pattern)
     if parsed.state.flags & re.IGNORECASE:
         return ()
-    return _clauses(_Literals(single_spaced).info(list(parsed)))
+    return _clauses(_Literals(single_spaced, boundaries).info(list(parsed)))
 
 
 def trie_alternation(words: Iterable[str]) -> str:
@@ -448,14 +473,27 @@ def _token_local(parsed: list[tuple[object, object]]) -> bool:
     return True
 
 
+# Where in a token a literal puts one side of a piece: anywhere; at a word boundary (a "\\b" of
+# the pattern before its first or after its last character, a word character), so next to a
+# character that is no word character or at the token's edge; at the token's edge (next to a
+# space of the literal).
+_ANYWHERE, _AT_BOUNDARY, _AT_EDGE = range(3)
+
+
+def _is_word(char: str) -> bool:
+    """Whether `re` reads `char` as a word character ("\\w")."""
+    return char.isalnum() or char == "_"
+
+
 class _Piece(NamedTuple):
     """A part of a literal between its spaces, and where in a token the literal puts it."""
 
     text: str
-    # After a space of the literal: at a token's start.
-    starts: bool
-    # Before a space of the literal: at a token's end.
-    ends: bool
+    # Where its start lies (`_ANYWHERE`, `_AT_BOUNDARY`, `_AT_EDGE`: after a space of the
+    # literal, at a token's start).
+    start: int
+    # Where its end lies (`_AT_EDGE`: before a space of the literal, at a token's end).
+    end: int
 
 
 class _Masks(dict[str, int]):
@@ -464,20 +502,26 @@ class _Masks(dict[str, int]):
 
     A new token costs one regex scan: `finder` reports the longest piece text starting at each
     of its positions, and `opens` maps it to every piece text it begins with (those found at
-    that position): their lengths, and the bits of their pieces wherever they lie, at the
-    token's end, at its start, and as the whole token. A token that opens a token-local
+    that position): their lengths, and by where the text lies (its start's place, as
+    `_Piece.start` names it, times three plus its end's) the bits of the pieces it meets there:
+    those that ask for no more on either side. A token that opens a token-local
     pattern's bits then keeps them only when the pattern matches in it (`checks`: the bits,
     the pattern)."""
 
     def __init__(self, bits: dict[_Piece, int], limit: int,
                  checks: list[tuple[int, re.Pattern[str]]]) -> None:
         super().__init__()
-        # Piece text -> the bits of its pieces by `starts * 2 + ends`: anywhere, at a token's
-        # end, at its start, the whole token.
+        # Piece text -> the bits of its pieces by `start * 3 + end`.
         placed: dict[str, list[int]] = {}
         for piece, bit in bits.items():
-            placed.setdefault(piece.text, [0, 0, 0, 0])[piece.starts * 2 + piece.ends] |= bit
-        self.opens = {found: tuple((len(text), *placed[text]) for text in placed
+            placed.setdefault(piece.text, [0] * 9)[piece.start * 3 + piece.end] |= bit
+        # ... and by where a text found lies: the bits of every piece it meets there.
+        met = {text: tuple(reduce(or_, (by_place[start * 3 + end]
+                                        for start in range(lies // 3 + 1)
+                                        for end in range(lies % 3 + 1)))
+                           for lies in range(9))
+               for text, by_place in placed.items()}
+        self.opens = {found: tuple((len(text), met[text]) for text in placed
                                    if found.startswith(text))
                       for found in placed}
         self.finder = re.compile(f"(?=({trie_alternation(placed)}))") if placed else None
@@ -490,11 +534,12 @@ class _Masks(dict[str, int]):
             size = len(token)
             for found in self.finder.finditer(token):
                 start = found.start()
-                for length, anywhere, ending, starting, whole in self.opens[found.group(1)]:
-                    if start + length == size:
-                        mask |= anywhere | ending | (starting | whole if start == 0 else 0)
-                    else:
-                        mask |= anywhere | (starting if start == 0 else 0)
+                lies = 3 * (_AT_EDGE if start == 0 else _ANYWHERE if _is_word(token[start - 1])
+                            else _AT_BOUNDARY)
+                for length, met in self.opens[found.group(1)]:
+                    end = start + length
+                    mask |= met[lies + (_AT_EDGE if end == size else _ANYWHERE
+                                        if _is_word(token[end]) else _AT_BOUNDARY)]
         for bits, pattern in self.checks:
             if mask & bits:
                 mask = mask | bits if pattern.search(token) is not None else mask & ~bits
@@ -529,14 +574,22 @@ class TokenGates:
     bits are kept only when the pattern matches in it: the gate is then exact, on exactly when
     the pattern matches the text (a new token costs a search per such pattern it opens). The
     `exact` attribute has the bits of those patterns (none without the option).
+
+    With `boundaries`, a piece the pattern puts after (before) a word boundary "\\b" and that
+    starts (ends) with a word character counts only where the token has no word character
+    before (after) it: "\\bis working" is not opened by "this working". The gates then hold
+    for a suffix of the text only where it starts at a token or after a character that is no
+    word character (as a label or a lead-in cut off ends), where a boundary reads as in the
+    text.
     """
 
     __slots__ = ("_lookup", "always", "exact", "low", "masks", "slots", "width")
 
     def __init__(self, patterns: Iterable[str], *, slots: int = 2, limit: int = 50_000,
-                 exact: bool = False) -> None:
+                 exact: bool = False, boundaries: bool = False) -> None:
         patterns = list(patterns)
-        compiled = [_required(pattern, single_spaced=True) for pattern in patterns]
+        compiled = [_required(pattern, single_spaced=True, boundaries=boundaries)
+                    for pattern in patterns]
         self.width = len(compiled)
         self.slots = slots
         self.always = 0
@@ -575,8 +628,13 @@ class TokenGates:
             parts = literal.split(" ")
             placed: dict[str, _Piece] = {}  # a part said twice: where it is first
             for index, part in enumerate(parts):
-                if part and part not in placed:
-                    placed[part] = _Piece(part, index > 0, index < len(parts) - 1)
+                text = _bare(part)
+                if text and text not in placed:
+                    start = _AT_EDGE if index > 0 else _AT_BOUNDARY if part.startswith(
+                        _EDGE) and _is_word(text[0]) else _ANYWHERE
+                    end = _AT_EDGE if index < len(parts) - 1 else _AT_BOUNDARY if part.endswith(
+                        _EDGE) and _is_word(text[-1]) else _ANYWHERE
+                    placed[text] = _Piece(text, start, end)
             # Rarest first; ties keep the literal's word order (`sorted` is stable).
             ranked = sorted(placed.values(), key=lambda piece: _rank(piece.text), reverse=True)
             if not ranked:

@@ -234,7 +234,7 @@ _SPLITS = (_FAILURE, _SYMPTOM_STRONG, _VERIFY, _NOT_DONE, _SYMPTOM_WEAK, _CUSTOM
            _CAUSE_STRONG)
 _GATES = TokenGates([*(p.pattern for p in _PATTERNS),
                      *(branch for split in _SPLITS for branch in split.exact.patterns)],
-                    exact=True)
+                    exact=True, boundaries=True)
 _FAILURE, _SYMPTOM_STRONG, _VERIFY, _NOT_DONE, _SYMPTOM_WEAK, _CUSTOMER_ATTEMPT, _CAUSE_STRONG \
     = _SPLITS = tuple(
     replace(split, decided=split.bits & _GATES.exact, undecided=split.bits & ~_GATES.exact)
@@ -516,9 +516,10 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
         norm = " ".join(words)
         fast = norm.isascii()
     # Each cue below is searched only when its gate is open: most are closed on most segments.
-    # The gates are read off the whole text, and hold for every suffix of it (the text after a
-    # label or a lead-in can only hold fewer of the literals they look for), but are exact
-    # (`_Split.found`) only for the whole text: `gates` are read again for a shorter body.
+    # The gates are read off the whole text, and hold for the text after a label or a lead-in
+    # (it can only hold fewer of the literals they look for, and it starts after whitespace or
+    # one of ":=-", where a word boundary reads as in the whole text: see `TokenGates`), but
+    # are exact (`_Split.found`) only for the whole text: `gates` are read again for that body.
     rx = _EXACT if fast else _FOLDED
     gates = text_gates = _GATES.mask_words(words) if fast else _ALL_OPEN
     hint = 0
