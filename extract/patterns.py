@@ -216,10 +216,10 @@ class CasePattern:
 _MAX_LITERALS = 64
 _ZERO_WIDTH = frozenset({""})
 _SPACE = frozenset({" "})
-# Stands in a literal for a word boundary ("\\b") of the pattern (`_Literals` with `boundaries`),
-# never for a character: a literal with it ("\0is working") is in every match, with a boundary
-# in the text where it stands. So a part of the literal that it starts (ends) with a word
-# character, and where the match is, the character before it (after it) is no word character.
+# Stands in a literal for a word boundary ("\b") of the pattern (`_Literals` with `boundaries`),
+# never for a character: every match holds the literal's characters, with a word boundary in
+# the text wherever it stands ("\0is working"). So where it stands before (after) a word
+# character, the text has no word character just before (after) that one.
 _EDGE = "\0"
 _BOUNDARY = frozenset({_EDGE})
 # Words in most sentences: a gate on them stays open; any rarer word of a literal gates better.
@@ -473,7 +473,7 @@ def _token_local(parsed: list[tuple[object, object]]) -> bool:
     return True
 
 
-# Where in a token a literal puts one side of a piece: anywhere; at a word boundary (a "\\b" of
+# Where in a token a literal puts one side of a piece: anywhere; at a word boundary (a "\b" of
 # the pattern before its first or after its last character, a word character), so next to a
 # character that is no word character or at the token's edge; at the token's edge (next to a
 # space of the literal).

@@ -518,7 +518,7 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
     # Each cue below is searched only when its gate is open: most are closed on most segments.
     # The gates are read off the whole text, and hold for the text after a label or a lead-in
     # (it can only hold fewer of the literals they look for, and it starts after whitespace or
-    # one of ":=-", where a word boundary reads as in the whole text: see `TokenGates`), but
+    # one of ",:=-", where a word boundary reads as in the whole text: see `TokenGates`), but
     # are exact (`_Split.found`) only for the whole text: `gates` are read again for that body.
     rx = _EXACT if fast else _FOLDED
     gates = text_gates = _GATES.mask_words(words) if fast else _ALL_OPEN

@@ -49,8 +49,8 @@ def _texts() -> list[str]:
 
 
 def _cuts(text: str) -> list[int]:
-    """Where `classify` may cut `text` (after a label or a lead-in): after ":", "=" or "-"."""
-    return [index + 1 for index, char in enumerate(text) if char in ":=-"]
+    """Where `classify` may cut `text` (after a label or a lead-in): after ",", ":", "=", "-"."""
+    return [index + 1 for index, char in enumerate(text) if char in ",:=-"]
 
 
 def test_roles_reads_its_gates_with_boundaries() -> None:
