@@ -20,7 +20,7 @@ from spacy.tokens import Doc
 
 from extract.classifiers import predict_roles_many
 from extract.entities import Mention, mentions
-from extract.features import EMPTY
+from extract.features import EMPTY, BatchWords
 from extract.roles import Classification, Context, Role, classify, label_length
 from extract.segment import TOKEN_COLUMNS, segment_spans, token_table
 from extract.sources import Source
@@ -43,8 +43,15 @@ class Segment:
     roles: frozenset[Role]
     # The later "didn't help" segments this step is linked to (`_link_followups`).
     linked: tuple[Segment, ...] = ()
-    # LOWER ids of the segment's tokens (spaCy's hashes), what the role model reads.
-    words: numpy.ndarray = field(default_factory=lambda: EMPTY)
+    # Where the LOWER ids of the segment's tokens (spaCy's hashes, what the role model reads)
+    # are: segment `row` of its batch's word ids (None: no tokens known).
+    batch: BatchWords | None = None
+    row: int = 0
+
+    @property
+    def words(self) -> numpy.ndarray:
+        """LOWER ids of the segment's tokens."""
+        return EMPTY if self.batch is None else self.batch.row(self.row)
 
     @property
     def text(self) -> str:
@@ -179,7 +186,10 @@ def analyse_many(sources: Sequence[list[Source]], docs: Sequence[Sequence[Doc]]
     segment's start and end: a position in doc k is at most its length, where doc k + 1's first
     token is, so the tokens before it are doc k's own ones before it and the earlier docs'."""
     analyses: list[Analysis] = []
-    every: list[Segment] = []
+    # every segment of the batch is numbered (its `row`) as it is made: its words are found
+    # once all are, and read from here by number
+    batch = BatchWords()
+    count = 0
     # Positions in the join of all the texts to look up: the base of every doc (and the end of
     # the last), then the start and end of every segment.
     bases: list[int] = []
@@ -203,7 +213,8 @@ def analyse_many(sources: Sequence[list[Source]], docs: Sequence[Sequence[Doc]]
                 # Evidence and text start after a "Resolution:" / "Cause -" label.
                 start += label_length(piece)
                 segments.append(Segment(source, start, end, classification,
-                                        classification.roles, (), EMPTY))
+                                        classification.roles, (), batch, count))
+                count += 1
                 bounds.append(base + start)
                 bounds.append(base + end)
             if context is _DESCRIPTION:
@@ -216,21 +227,20 @@ def analyse_many(sources: Sequence[list[Source]], docs: Sequence[Sequence[Doc]]
             _settle_description(described)
         if followup:
             _link_followups(segments)
-        every += segments
         analyses.append(Analysis(ticket_sources, segments, found, [],
                                  ticket_docs[0].vocab.strings if ticket_docs else None))
     bases.append(base)
-    ids, firsts = _token_bounds([doc for ticket_docs in docs for doc in ticket_docs],
-                                bases, bounds)
+    ids, located = _token_bounds([doc for ticket_docs in docs for doc in ticket_docs],
+                                 bases, bounds)
+    batch.ids = ids
+    batch.bounds = located[len(bases):]
+    firsts = located[:len(bases)].tolist()
     at = 0
     for analysis in analyses:
         stop = at + len(analysis.sources)
         analysis.words = [ids[low:high] for low, high in zip(firsts[at:stop],
                                                              firsts[at + 1:stop + 1], strict=True)]
         at = stop
-    ends = iter(firsts[len(bases):])
-    for segment, low, high in zip(every, ends, ends, strict=True):
-        segment.words = ids[low:high]
     return analyses
 
 
@@ -239,7 +249,7 @@ _NO_TOKENS = numpy.zeros((0, len(TOKEN_COLUMNS)), dtype=numpy.uint64)
 
 
 def _token_bounds(docs: list[Doc], bases: list[int], bounds: list[int]
-                  ) -> tuple[numpy.ndarray, list[int]]:
+                  ) -> tuple[numpy.ndarray, numpy.ndarray]:
     """LOWER ids of the non-space tokens of `docs` (one after another), and for each position
     of `bases` then `bounds` the index of the first of those tokens at or after it, a token of
     doc k sitting at ``bases[k]`` plus its offset (what `features.doc_words` and a
@@ -258,5 +268,4 @@ def _token_bounds(docs: list[Doc], bases: list[int], bounds: list[int]
         positions = positions[kept]
     else:
         ids = ids.copy()
-    return ids, numpy.searchsorted(positions, numpy.array(bases + bounds, dtype=numpy.uint64)
-                                   ).tolist()
+    return ids, numpy.searchsorted(positions, numpy.array(bases + bounds, dtype=numpy.uint64))

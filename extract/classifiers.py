@@ -139,7 +139,13 @@ _LENGTHS = tuple(min(length // 4, 5) for length in range(20))  # a segment's wor
 
 
 def segment_rows(segments: Sequence[Segment]) -> tuple[list[numpy.ndarray], list[tuple[int, ...]]]:
-    """Word and context columns for every segment of one ticket, in reading order.
+    """Word and context columns for every segment of one ticket, in reading order."""
+    words = [segment.words for segment in segments]
+    return words, _segment_metas(segments, list(map(len, words)))
+
+
+def _segment_metas(segments: Sequence[Segment], lengths: Sequence[int]) -> list[tuple[int, ...]]:
+    """The context column of `segment_rows`, given each segment's number of words.
 
     Called for every segment of a batch (thousands per batch), so each segment is touched by
     one comprehension building its `_meta` arguments, looked up in a plain dict (cheaper than
@@ -166,17 +172,15 @@ def segment_rows(segments: Sequence[Segment]) -> tuple[list[numpy.ndarray], list
     for index in last.values():
         is_last[index] = True
     names = [_NONE, *(frozenset(segment.roles) for segment in segments), _NONE]
-    words = [segment.words for segment in segments]
     arguments = [(sources[ident], starts, ends, _LENGTHS[length] if length < 20 else 5,
                   bool(segment.classification.followup), rules, before, after)
                  for ident, starts, ends, length, segment, before, rules, after
-                 in zip(idents, is_first, is_last, map(len, words), segments, names[:-2],
+                 in zip(idents, is_first, is_last, lengths, segments, names[:-2],
                         names[1:-1], names[2:], strict=True)]
     if len(_METAS) > _METAS_LIMIT:
         _METAS.clear()
     known = _METAS.get
-    metas = [known(found) or _METAS.setdefault(found, _meta(*found)) for found in arguments]
-    return words, metas
+    return [known(found) or _METAS.setdefault(found, _meta(*found)) for found in arguments]
 
 
 def category_row(title: str, notes: Sequence[str], rule_category: str,
@@ -318,13 +322,25 @@ def predict_roles_many(tickets: Sequence[Sequence[Segment]],
                        strings: StringStore | None = None) -> tuple[list[str], numpy.ndarray]:
     """Role labels, and the probabilities of every segment of many tickets (a row per segment,
     tickets one after another): one featurisation and one predict_proba for the whole batch.
-    `strings` spells the word ids (the docs' vocab), for the subword features."""
-    words: list[numpy.ndarray] = []
+    `strings` spells the word ids (the docs' vocab), for the subword features.
+
+    The segments of one `analyse_many` batch (the extractor's) share their word ids: the word
+    column is gathered from them in one go (`BatchWords.rows`), the same rows as `segment_rows`
+    gives one by one."""
+    every = [segment for segments in tickets for segment in segments]
+    batch = every[0].batch if every else None
+    words: Sequence[numpy.ndarray]
+    if batch is not None and all(segment.batch is batch for segment in every):
+        words = batch.rows([segment.row for segment in every])
+        lengths = words.lengths.tolist()
+    else:
+        words = [segment.words for segment in every]
+        lengths = list(map(len, words))
     metas: list[tuple[int, ...]] = []
+    at = 0
     for segments in tickets:
-        more_words, more_metas = segment_rows(segments)
-        words += more_words
-        metas += more_metas
+        metas += _segment_metas(segments, lengths[at:at + len(segments)])
+        at += len(segments)
     bundle = _shipped("roles")
     return bundle.labels, bundle.predict([words, words, metas], strings)
 

@@ -35,7 +35,7 @@ from spacy.tokens import Doc
 
 from extract.segment import TOKEN_COLUMNS, token_table
 
-__all__ = ["EMPTY", "Block", "doc_words", "key", "text_words"]
+__all__ = ["EMPTY", "BatchWords", "Block", "WordRows", "doc_words", "key", "text_words"]
 
 EMPTY = numpy.zeros(0, dtype=numpy.uint64)
 _MIX = numpy.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant: bigram (a, b) -> a * MIX + b
@@ -314,6 +314,59 @@ def _flat(rows: Sequence[numpy.ndarray], size: int) -> numpy.ndarray:
     return numpy.concatenate(rows) if len(rows) else EMPTY
 
 
+class WordRows(Sequence[numpy.ndarray]):
+    """Rows of word ids held as one flat array and each row's length: a text column that
+    `Block.transform` reads as it is, where a list of arrays is joined first. Row `i` is
+    ``words[offsets[i]:offsets[i + 1]]``."""
+
+    __slots__ = ("lengths", "offsets", "words")
+
+    def __init__(self, words: numpy.ndarray, lengths: numpy.ndarray) -> None:
+        self.words = words
+        self.lengths = lengths
+        self.offsets = numpy.zeros(len(lengths) + 1, dtype=numpy.int64)
+        numpy.cumsum(lengths, out=self.offsets[1:])
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def __getitem__(self, index: int) -> numpy.ndarray:  # type: ignore[override]
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        index %= len(self)
+        return self.words[self.offsets[index]:self.offsets[index + 1]]
+
+
+class BatchWords:
+    """The word ids of a batch of texts, one after another, and the run of them each of many
+    segments of those texts covers: segment `n` reads ``ids[bounds[2n]:bounds[2n + 1]]``.
+
+    The runs are not cut into an array per segment: for the role model, `rows` gathers the
+    segments of a batch from `ids` in one indexing, where a view per segment cost more to make,
+    join and free than all of the gathering (a batch has about 20 segments a ticket)."""
+
+    __slots__ = ("bounds", "ids")
+
+    def __init__(self) -> None:
+        self.ids = EMPTY
+        self.bounds = numpy.zeros(0, dtype=numpy.int64)
+
+    def row(self, number: int) -> numpy.ndarray:
+        """The word ids of segment `number`."""
+        return self.ids[self.bounds[2 * number]:self.bounds[2 * number + 1]]
+
+    def rows(self, numbers: Sequence[int]) -> WordRows:
+        """The word ids of segments `numbers`, in that order: ``[row(n) for n in numbers]``."""
+        pairs = self.bounds.reshape(-1, 2)[numpy.asarray(numbers, dtype=numpy.intp)]
+        lows = pairs[:, 0]
+        lengths = pairs[:, 1] - lows
+        gathered = WordRows(EMPTY, lengths)
+        # token k of the gathered rows is token k - offsets[row] of its row, at lows[row] + that
+        shifts = numpy.repeat(lows - gathered.offsets[:-1], lengths)
+        gathered.words = self.ids[shifts + numpy.arange(int(gathered.offsets[-1]))]
+        return gathered
+
+
 @dataclass
 class _Words:
     """A batch of word-id rows, read once and shared by every block of the same column."""
@@ -328,10 +381,13 @@ class _Words:
 
     @classmethod
     def read(cls, rows: Sequence[numpy.ndarray]) -> _Words:
-        lengths = numpy.fromiter(map(len, rows), dtype=numpy.int64, count=len(rows))
-        words = _flat(rows, int(lengths.sum()))
-        indptr = numpy.zeros(len(rows) + 1, dtype=numpy.int64)
-        numpy.cumsum(lengths, out=indptr[1:])
+        if isinstance(rows, WordRows):
+            words, lengths, indptr = rows.words, rows.lengths, rows.offsets
+        else:
+            lengths = numpy.fromiter(map(len, rows), dtype=numpy.int64, count=len(rows))
+            words = _flat(rows, int(lengths.sum()))
+            indptr = numpy.zeros(len(rows) + 1, dtype=numpy.int64)
+            numpy.cumsum(lengths, out=indptr[1:])
         return cls(words, numpy.repeat(numpy.arange(len(rows)), lengths), _INDEX.number(words),
                    indptr, _INDEX.generation)
 
