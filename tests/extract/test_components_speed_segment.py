@@ -17,7 +17,6 @@ from extract.entities import _DOTTED_DIGIT, _compiled_shapes, _expand, _shape_ma
 from extract.labelled import load_labelled
 from extract.lexicon import verbs
 from extract.segment import (
-    _ENDER_RUN,
     _STARTERS_EXTRA,
     _ascii_clause_patterns,
     _clause_pattern,
@@ -114,13 +113,6 @@ _KB_WORDS = ["kb", "KB", "Kb", "kB", "KB-", "kb#", "-kb", "ab-kb", "abcdef-KB", 
 def test_candidate_starts_find_what_finditer_finds(text: str, names: tuple[str, ...]) -> None:
     shapes = _compiled_shapes(names)
     assert _found(shapes, text) == [(m.span(), m.lastgroup) for m in shapes.finditer(text)]
-
-
-def test_ender_runs_are_the_runs_of_ender_characters() -> None:
-    plain = re.compile("[.!?…。]+")
-    for text in [*_real_texts(), "wait... what?! ok。done… really!!!"]:
-        assert [m.span() for m in _ENDER_RUN.finditer(text)] == \
-            [m.span() for m in plain.finditer(text)]
 
 
 @SETTINGS
