@@ -547,7 +547,10 @@ class Analyzer:
             key_terms += [vocab.id(key) for key in sorted(keys)]
         runs = _RUN.findall(" ".join(pieces).lower())
         cache = self._runs
-        for run in set(runs).difference(cache):
+        # New runs sorted, not in a set's order, which follows the process's hash seed: term
+        # ids, and so the order typo and code candidates are tried in, are the same in every
+        # process that builds the index from the same rows (tests/store/test_index_hash_seed.py).
+        for run in sorted(set(runs).difference(cache)):
             cache[run] = tuple(vocab.id(term) for term in analyze(run))
         flat = np.fromiter(chain.from_iterable(map(cache.__getitem__, runs)), np.int32)
         if len(cache) > RUN_CACHE_SIZE:
