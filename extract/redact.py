@@ -900,6 +900,20 @@ def _contact_names(ticket: Ticket) -> list[str]:
     return names
 
 
+def _redacted_notes(notes: Sequence[Note], texts: Sequence[str], names: Sequence[str],
+                    counts: Counter[str]) -> list[Note]:
+    """`notes` with their redacted `texts` (one a note), and the contact's name as author
+    replaced where `names` holds it (counted); a note with nothing changed is kept as it is."""
+    redacted: list[Note] = []
+    for note, text in zip(notes, texts, strict=True):
+        update = {"text": text} if text != note.text else {}
+        if note.author and note.author in names:
+            update["author"] = marker("contact_name")
+            counts["contact_name"] += 1
+        redacted.append(note.model_copy(update=update) if update else note)
+    return redacted
+
+
 def redact_ticket(ticket: Ticket, *, pii: RedactionSettings | None = None
                   ) -> tuple[Ticket, RedactionCounts]:
     """A copy of `ticket` with secrets (and the PII `pii` turns on) removed from its title,
@@ -926,13 +940,7 @@ def redact_ticket(ticket: Ticket, *, pii: RedactionSettings | None = None
     if not found and not names and not any(wholes):
         return ticket, _NO_COUNTS
     counts = found or Counter()
-    redacted_notes: list[Note] = []
-    for note, text in zip(notes, texts[2:], strict=False):
-        update = {"text": text} if text != note.text else {}
-        if note.author and note.author in names:
-            update["author"] = marker("contact_name")
-            counts["contact_name"] += 1
-        redacted_notes.append(note.model_copy(update=update) if update else note)
+    redacted_notes = _redacted_notes(notes, texts[2:2 + len(notes)], names, counts)
     values = iter(texts[2 + len(notes):])
     redacted_fields: list[CustomField] = []
     for field_, whole in zip(fields, wholes, strict=True):
@@ -1015,13 +1023,7 @@ def redact_deal(deal: Deal, *, pii: RedactionSettings | None = None
                 if name == "email" or (name == "name" and pii.contact_names):
                     continue
                 texts[index + offset] = _redact_pii(texts[index + offset], counts, pii, names)
-    redacted_notes: list[Note] = []
-    for note, text in zip(notes, texts[2:first_contact], strict=True):
-        update = {"text": text} if text != note.text else {}
-        if note.author and note.author in names:
-            update["author"] = marker("contact_name")
-            counts["contact_name"] += 1
-        redacted_notes.append(note.model_copy(update=update) if update else note)
+    redacted_notes = _redacted_notes(notes, texts[2:first_contact], names, counts)
     redacted_contacts: list[Contact] = []
     for number, contact in enumerate(contacts):
         start = first_contact + number * len(_CONTACT_TEXTS)

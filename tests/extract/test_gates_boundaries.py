@@ -12,40 +12,15 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from connectors.sandbox.corpus import load_corpus
 from extract import roles
-from extract.labelled import load_labelled
 from extract.patterns import TokenGates, _required
-from extract.roles import normalise
-
-# Every pattern the role rules gate, as `extract.roles` hands them to its `TokenGates`.
-_PATTERNS = [*(cue.pattern for cue in roles._PATTERNS),
-             *(branch for split in roles._SPLITS for branch in split.exact.patterns)]
+from tests.extract.test_roles_speed2_gates import _PATTERNS, _compiled, _texts
+from tests.extract.test_roles_speed2_gates import _gates as _unbounded
 
 
 @cache
 def _gates() -> TokenGates:
     return TokenGates(_PATTERNS, exact=True, boundaries=True)
-
-
-@cache
-def _unbounded() -> TokenGates:
-    return TokenGates(_PATTERNS, exact=True)
-
-
-@cache
-def _compiled() -> list[re.Pattern[str]]:
-    return [re.compile(pattern) for pattern in _PATTERNS]
-
-
-@cache
-def _texts() -> list[str]:
-    """The corpus and labelled texts, whole and line by line, `normalise`d, ASCII only."""
-    raw: list[str] = []
-    for ticket in [*load_corpus(), *(t.ticket for t in load_labelled().tickets)]:
-        raw += [ticket.title, ticket.description, *(note.text for note in ticket.notes)]
-    texts = {normalise(piece) for text in raw for piece in [text, *text.splitlines()]}
-    return sorted(text for text in texts if text and text.isascii())
 
 
 def _cuts(text: str) -> list[int]:
