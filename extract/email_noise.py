@@ -225,8 +225,24 @@ def _opener_bits() -> dict[str, int]:
     return bits
 
 
+def _trie(words: list[str]) -> str:
+    """An alternation matching exactly `words` (none of which starts another), nested by
+    shared first characters ("b(?:est|r)"): the engine tests each character once, where a
+    flat alternation tries every word in turn at each line start (some 50 here)."""
+    by_first: dict[str, list[str]] = {}
+    for word in words:
+        by_first.setdefault(word[0], []).append(word[1:])
+    branches = []
+    for first, rests in by_first.items():
+        if len(rests) == 1:
+            branches.append(re.escape(first + rests[0]))
+        else:
+            branches.append(re.escape(first) + "(?:" + _trie(rests) + ")")
+    return "|".join(branches)
+
+
 _OPENER_BITS = _opener_bits()
-_OPENER = "[ \t]*+(" + "|".join(map(re.escape, _OPENER_BITS)) + ")"
+_OPENER = "[ \t]*+(" + _trie(list(_OPENER_BITS)) + ")"
 _OPENER_FIRST = re.compile(_OPENER)
 # Starts with the literal "\n" so that the engine skips from one line break to the next in C.
 _OPENER_NEXT = re.compile("\n" + _OPENER)
