@@ -198,8 +198,17 @@ class _Split:
         that matches anywhere decides."""
         if gates == _ALL_OPEN:
             return self.folded.search(text) is not None
-        return gates & self.decided != 0 or self.exact.any(
-            text, (gates & self.undecided) >> self.shift)
+        if gates & self.decided:
+            return True
+        # `Alternation.any`, spelled out: a call less where most of the time goes to calls.
+        opened = (gates & self.undecided) >> self.shift
+        branches = self.exact.branches
+        while opened:
+            low = opened & -opened
+            if branches[low.bit_length() - 1].search(text) is not None:
+                return True
+            opened ^= low
+        return False
 
 
 def _split(cue: CasePattern, shift: int, *, found_only: bool = False) -> _Split:

@@ -5,6 +5,7 @@
 - `_passive` reads its subject token by token (`_subject_tokens`, `_Kinds`), not with
   `cues.PASSIVE_SUBJECT`.
 - `_action_start` hands back one shared `_Start` per phrase (`_Started`).
+- `_Split.found` searches the open branches itself, not through `Alternation.any`.
 """
 
 from __future__ import annotations
@@ -199,3 +200,23 @@ def test_a_started_phrase_is_the_start_it_was() -> None:
     for phrase in sorted(known.verbs.action_forms)[:3000]:
         assert known.started[phrase] == roles._Start(True, phrase,
                                                      known.verbs.is_base_form(phrase))
+
+
+def _old_found(split: roles._Split, text: str, gates: int) -> bool:
+    """`_Split.found` as it was: `Alternation.any` over the undecided branches."""
+    if gates == roles._ALL_OPEN:
+        return split.folded.search(text) is not None
+    return gates & split.decided != 0 or split.exact.any(
+        text, (gates & split.undecided) >> split.shift)
+
+
+def test_a_split_cue_is_found_as_it_was_in_real_text() -> None:
+    found = 0
+    for text in _texts():
+        body = normalise(text)
+        gates = roles._GATES.mask(body) if body.isascii() else roles._ALL_OPEN
+        for split in roles._SPLITS:
+            expected = _old_found(split, body, gates)
+            assert split.found(body, gates) == expected, (body, split.shift)
+            found += expected
+    assert found > 1000
