@@ -30,7 +30,9 @@ __all__ = [
     "NOT_DONE",
     "NOUN_PHRASE_NEXT",
     "ONGOING_NEXT",
+    "PASSIVE_DETERMINER",
     "PASSIVE_SUBJECT",
+    "PASSIVE_THING",
     "SHORT_OK",
     "SUCCESS",
     "SYMPTOM_STRONG",
@@ -197,10 +199,10 @@ CAUSE_BECAUSE = _rx(r"\bbecause\b|\bb/c\b|\bbc\b|\bcuz\b|\bsince (?:the|it|its|i
 _NOT_A_THING = (r"(?!(?:user|usr|users|she|he|they|i|we|it|its|it's|that|this|which|yes|no|ok"
                 r"|okay|so|and|then|just|also|now|all|everything|nothing|able|to|customer|client"
                 r"|caller|everyone|nobody|someone|staff|tech|was|is|has|had|have)\b)")
-PASSIVE_SUBJECT = _rx(
-    rf"(?:(?:the|her|his|their|users?'?s?|usr'?s?)\s+)?{_NOT_A_THING}[a-z0-9][\w/.'-]*"
-    rf"(?:\s+{_NOT_A_THING}[a-z0-9][\w/.'-]*)?\s+"
-)
+# Its parts, each one word: `extract.roles` reads a subject token by token from them.
+PASSIVE_DETERMINER = r"(?:the|her|his|their|users?'?s?|usr'?s?)"
+PASSIVE_THING = rf"{_NOT_A_THING}[a-z0-9][\w/.'-]*"
+PASSIVE_SUBJECT = _rx(rf"(?:{PASSIVE_DETERMINER}\s+)?{PASSIVE_THING}(?:\s+{PASSIVE_THING})?\s+")
 CAUSE_FOUND = _rx(
     r"\b(?:looks|looked|seems|seemed|appears|appeared) (?:like|to be|that)\b"
     r"|\bfound (?:that|the|a|an|out|it|his|her|their|user'?s?|old|stale)\b|\bnoticed (?:that|the)\b"

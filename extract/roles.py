@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, fields, replace
 from enum import StrEnum
+from functools import reduce
+from operator import or_
 from typing import Generic, NamedTuple, TypeVar
 
 from extract import cues
@@ -196,8 +198,17 @@ class _Split:
         that matches anywhere decides."""
         if gates == _ALL_OPEN:
             return self.folded.search(text) is not None
-        return gates & self.decided != 0 or self.exact.any(
-            text, (gates & self.undecided) >> self.shift)
+        if gates & self.decided:
+            return True
+        # `Alternation.any`, spelled out: a call less where most of the time goes to calls.
+        opened = (gates & self.undecided) >> self.shift
+        branches = self.exact.branches
+        while opened:
+            low = opened & -opened
+            if branches[low.bit_length() - 1].search(text) is not None:
+                return True
+            opened ^= low
+        return False
 
 
 def _split(cue: CasePattern, shift: int, *, found_only: bool = False) -> _Split:
@@ -239,6 +250,12 @@ _FAILURE, _SYMPTOM_STRONG, _VERIFY, _NOT_DONE, _SYMPTOM_WEAK, _CUSTOMER_ATTEMPT,
     = _SPLITS = tuple(
     replace(split, decided=split.bits & _GATES.exact, undecided=split.bits & ~_GATES.exact)
     for split in _SPLITS)
+# What `classify` reads `_GATES.mask_words` with (two slots: one shift, as there).
+if _GATES.slots != 2:
+    raise ValueError("classify reads two slots of gates: update it")
+_TOKEN_GATES = _GATES.masks.__getitem__
+_ALWAYS_OPEN = _GATES.always
+_GATE_WIDTH = _GATES.width
 # Exact gates (`TokenGates.exact`) decide these cues alone, for the text they were read from.
 if not _GATES.exact & _BIT.confirmed or not _GATES.exact & _BIT.first_person:
     raise ValueError("the gates of CONFIRMED and FIRST_PERSON must be exact: see classify")
@@ -358,6 +375,52 @@ class _Openings(dict[str, _Opening]):
         return opening
 
 
+# What a token can be in a passive ("pw reset", "the ost rebuilt"), as bits of `_Kinds`.
+_THING, _DETERMINER, _STARTER = 1, 2, 4
+
+
+class _Kinds(dict[str, int]):
+    """Token -> what it can be in a passive: a word of its subject (`_THING`: the whole token
+    matches `cues.PASSIVE_THING`), a determiner before them (`_DETERMINER`: "the", "user's")
+    and where an action phrase can start (`_STARTER`: see `_action_starters`). Bounded like
+    `_Opens`; read on ASCII text only, where the case-sensitive forms run."""
+
+    def __init__(self, starters: _Opens, limit: int = 50_000) -> None:
+        super().__init__()
+        self.starters = starters
+        self.thing = re.compile(cues.PASSIVE_THING)
+        self.determiner = re.compile(cues.PASSIVE_DETERMINER)
+        self.limit = limit
+
+    def __missing__(self, token: str) -> int:
+        kind = (_THING if self.thing.fullmatch(token) else 0) \
+            | (_DETERMINER if self.determiner.fullmatch(token) else 0) \
+            | (_STARTER if self.starters[token] else 0)
+        if len(token) <= MAX_CACHED_TOKEN:
+            if len(self) >= self.limit:
+                self.clear()
+            self[token] = kind
+        return kind
+
+
+class _Started(dict[str, _Start]):
+    """Action phrase -> the `_Start` of a segment that starts with it (bare or not): one shared
+    tuple per phrase, not a new one per segment. The phrases are the verb lexicon's forms, a
+    few thousand; bounded all the same."""
+
+    def __init__(self, lexicon: VerbLexicon, limit: int = 50_000) -> None:
+        super().__init__()
+        self.lexicon = lexicon
+        self.limit = limit
+
+    def __missing__(self, phrase: str) -> _Start:
+        start = _Start(True, phrase, self.lexicon.is_base_form(phrase))
+        if len(self) >= self.limit:
+            self.clear()
+        self[phrase] = start
+        return start
+
+
 @dataclass(frozen=True, slots=True)
 class _Lexicon:
     """The verb lexicon and what `_action_start` looks up per token from it."""
@@ -365,6 +428,8 @@ class _Lexicon:
     verbs: VerbLexicon
     starters: _Opens
     openings: _Openings
+    kinds: _Kinds
+    started: _Started
 
 
 # Set by `_lexicon` on first use: read as a global on each segment, cheaper than a cached call.
@@ -376,7 +441,9 @@ def _lexicon() -> _Lexicon:
     global _known
     if _known is None:
         lexicon = verbs()
-        _known = _Lexicon(lexicon, _action_starters(lexicon), _Openings(lexicon))
+        starters = _action_starters(lexicon)
+        _known = _Lexicon(lexicon, starters, _Openings(lexicon), _Kinds(starters),
+                          _Started(lexicon))
     return _known
 
 
@@ -397,22 +464,42 @@ def _phrase(match: re.Match[str], rx: _Cues[re.Pattern[str]]) -> str:
     return match.group() if rx is _EXACT else normalise(match.group())
 
 
+def _subject_tokens(tokens: list[str], kinds: _Kinds) -> int:
+    """How many of `tokens` (all the space-separated tokens of single-spaced ASCII text) the
+    match of `cues.PASSIVE_SUBJECT` at its start covers; 0 without one.
+
+    The pattern is an optional determiner, a word, an optional second word, each followed by
+    whitespace: every part is a whole token (the whitespace after it ends it), and `re` tries
+    the longest way first: with the determiner, then with the second word."""
+    count = len(tokens)
+    if count < 2:  # a subject needs a token after it
+        return 0
+    first = kinds[tokens[0]]
+    if first & _DETERMINER and count > 2 and kinds[tokens[1]] & _THING:
+        return 3 if count > 3 and kinds[tokens[2]] & _THING else 2
+    if first & _THING:
+        return 2 if count > 2 and kinds[tokens[1]] & _THING else 1
+    return 0
+
+
 def _passive(body: str, rx: _Cues[re.Pattern[str]], known: _Lexicon,
              tokens: list[str]) -> _Start | None:
     """ "pw reset", "ost rebuilt": a thing named first, then the done-form of what was done.
 
-    On ASCII text `_action_start` has checked that a phrase can start the second, third or
-    fourth token (the subject is one to three tokens): without one, none is looked for. Nor
-    is one looked for after the subject when the token there cannot start one (`starters`):
-    the subject ends with the space before that token, so it is the token with as many
-    spaces before it in single-spaced `body` as the subject holds (one to three: within the
-    first four `tokens`, as `_action_start` was given them)."""
-    subject = rx.passive_subject.match(body)
-    if subject is None:
-        return None
-    end = subject.end()
-    if rx is _EXACT and not known.starters[tokens[body.count(" ", 0, end)]]:
-        return None
+    On ASCII text the subject is read token by token (`_subject_tokens`), and the verb lexicon
+    is not tried unless an action phrase can start the token after it (`_STARTER`). `tokens`:
+    all of `body`'s space-separated tokens (`classify` has split it already)."""
+    if rx is _EXACT:
+        kinds = known.kinds
+        count = _subject_tokens(tokens, kinds)
+        if not count or not kinds[tokens[count]] & _STARTER:
+            return None
+        end = count + sum(map(len, tokens[:count]))  # the subject and the space after each
+    else:
+        subject = rx.passive_subject.match(body)
+        if subject is None:
+            return None
+        end = subject.end()
     lexicon = known.verbs
     done = lexicon.action_pattern.match(body, end)
     if done is None:
@@ -420,7 +507,7 @@ def _passive(body: str, rx: _Cues[re.Pattern[str]], known: _Lexicon,
     phrase = _phrase(done, rx)
     if lexicon.is_base_form(phrase) or phrase in lexicon.symptom_verbs or phrase in _ONGOING:
         return None
-    return _Start(True, phrase)
+    return known.started[phrase]
 
 
 # The cues `_action_start` tries before the verb lexicon.
@@ -431,8 +518,8 @@ _OPENING_CUES = _BIT.instructed | _BIT.command | _BIT.cause_strong | _BIT.cause_
 def _action_start(body: str, rx: _Cues[re.Pattern[str]], gates: int,
                   tokens: list[str]) -> _Start:
     """Whether `body` (lead-ins removed) starts with something a technician did or told; `rx`
-    and `gates` as `classify` chose them. `tokens`: `body`'s space-separated tokens, at least
-    its first four (`classify` has split it already: no split here again)."""
+    and `gates` as `classify` chose them. `tokens`: all of `body`'s space-separated tokens
+    (`classify` has split it already: no split here again)."""
     known = _known or _lexicon()
     lexicon = known.verbs
     if gates & _OPENING_CUES:  # closed on most segments: none of these can match
@@ -454,9 +541,6 @@ def _action_start(body: str, rx: _Cues[re.Pattern[str]], gates: int,
         match = lexicon.action_pattern.match(body)
         phrase, end = (_phrase(match, rx), match.end()) if match is not None else ("", 0)
     if not phrase:
-        # No phrase at the start, and (the usual case) none where a passive's could start.
-        if rx is _EXACT and not any(map(known.starters.__getitem__, tokens[1:4])):
-            return opening.generic
         passive = _passive(body, rx, known, tokens)
         return passive if passive is not None else opening.generic
     if phrase in lexicon.symptom_verbs:
@@ -468,7 +552,7 @@ def _action_start(body: str, rx: _Cues[re.Pattern[str]], gates: int,
         return _NO_ACTION
     if not base and gates & _BIT.noun_phrase_next and rx.noun_phrase_next.match(body, end + 1):
         return _NO_ACTION
-    return _Start(True, phrase, base)
+    return known.started[phrase]
 
 
 # `classify` adds up a segment's roles as bits of an int, and hands back one shared (immutable)
@@ -493,6 +577,10 @@ _LATE_CUES = _BIT.tried | _FAILURE.bits | _BIT.success | _VERIFY.bits | _BIT.sho
     | _BIT.cause_strong | _BIT.cause_because | _BIT.cause_found | _BIT.cause_state
 # The most tokens a `cues.SHORT_OK` match can have: three words, the state, "now".
 _SHORT_OK_TOKENS = 5
+# The cues the rules after the action start read: with none of them open (and no first person
+# word in the text, no "?" at the end), only the action start decides.
+_RULED = _SYMPTOM_STRONG.bits | _NOT_DONE.bits | _BIT.negated_start | _LATE_CUES
+_CUSTOMER_RULED = _RULED | _SYMPTOM_WEAK.bits
 _CUSTOMER_SIDE = frozenset({Context.TITLE, Context.DESCRIPTION, Context.CUSTOMER})
 _TITLE = Context.TITLE
 
@@ -521,7 +609,12 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
     # one of ",:=-", where a word boundary reads as in the whole text: see `TokenGates`), but
     # are exact (`_Split.found`) only for the whole text: `gates` are read again for that body.
     rx = _EXACT if fast else _FOLDED
-    gates = text_gates = _GATES.mask_words(words) if fast else _ALL_OPEN
+    if fast:
+        # `_GATES.mask_words(words)`, spelled out: a method call less on every segment.
+        found = reduce(or_, map(_TOKEN_GATES, words), _ALWAYS_OPEN)
+        gates = text_gates = found & (found >> _GATE_WIDTH)
+    else:
+        gates = text_gates = _ALL_OPEN
     hint = 0
     label = rx.label.match(norm) if gates & _BIT.label else None
     if label:
@@ -544,6 +637,14 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
     if fast and (label or lead):
         gates = _GATES.mask_words(tokens)
     customer_side = context in _CUSTOMER_SIDE
+    if not gates & (_CUSTOMER_RULED if customer_side else _RULED) \
+            and not text_gates & _BIT.first_person and not body.endswith("?"):
+        # Most segments: no cue but the action start's can match, so none of the rules below
+        # can fire; the roles are those of an action or none.
+        start = _action_start(body, rx, gates, tokens)
+        if start.acted and not (start.base and _title_case(text)):
+            return _OUTCOMES[hint | _ACTION]
+        return _OUTCOMES[hint or _OTHER_ROLE]
     # `gates & bit != 0` (a comparison) rather than `bool(...)` (a call): a bool either way.
     symptom = gates & _SYMPTOM_STRONG.bits != 0 and _SYMPTOM_STRONG.found(body, gates)
     # `cues.NOT_DONE`: a phrase, or else a "?" at the end (then its match ends with "?").
