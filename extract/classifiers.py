@@ -20,10 +20,12 @@ import contextvars
 import hashlib
 import json
 import logging
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -88,24 +90,36 @@ class Bundle:
         classes = len(self.classifier.classes_)
         if not len(columns[0]):
             return numpy.zeros((0, classes))
-        coef = self.classifier.coef_
         scores = numpy.tile(self.classifier.intercept_, (len(columns[0]), 1))
         memo: dict[int, Any] = {}  # a column given twice is read once
-        start = 0
-        for block, column in zip(self.blocks, columns, strict=True):
-            stop = start + len(block.vocabulary)
-            weights = coef[:, start:stop].T
+        for block, column, weights in zip(self.blocks, columns, self._weights(), strict=True):
             if block.kind == "tokens":
                 # context keys repeat (about a thousand distinct tuples in thousands of rows):
                 # each distinct tuple's product is computed once per process, then gathered
                 scores += block.scores(column, weights)
             else:
                 scores += block.transform(column, strings, memo) @ weights
-            start = stop
         scores -= scores.max(axis=1, keepdims=True)
         numpy.exp(scores, out=scores)
         scores /= scores.sum(axis=1, keepdims=True)
         return scores
+
+    def _weights(self) -> list[numpy.ndarray]:
+        """Each block's columns of ``coef_``, transposed (a row per feature), as C-contiguous
+        copies kept per process: scipy's sparse-by-dense product copies a transposed slice
+        into that layout at every call (a megabyte a batch of fresh memory for the category
+        model). The same values: the same products."""
+        coef = self.classifier.coef_
+        kept = _WEIGHTS.get(id(self))
+        if kept is None or kept[0]() is not self or kept[1] is not coef:
+            for ident in [ident for ident, entry in _WEIGHTS.items() if entry[0]() is None]:
+                del _WEIGHTS[ident]  # bundles gone: their ids may come back
+            bounds = numpy.cumsum([0, *(len(block.vocabulary) for block in self.blocks)])
+            kept = _WEIGHTS[id(self)] = (
+                weakref.ref(self), coef,
+                [numpy.ascontiguousarray(coef[:, start:stop].T)
+                 for start, stop in pairwise(bounds)])
+        return kept[2]
 
     def probabilities(self, columns: Sequence[Sequence[Any]],
                       strings: StringStore | None = None) -> list[Probabilities]:
@@ -113,6 +127,11 @@ class Bundle:
         labels = self.labels
         return [dict(zip(labels, row, strict=True))
                 for row in self.predict(columns, strings).tolist()]
+
+
+# `Bundle._weights` by the bundle's id, with (weakly) the bundle and the coefficients they were
+# copied from: a bundle is frozen, and a cache on it would be pickled into the artefact.
+_WEIGHTS: dict[int, tuple[weakref.ref[Bundle], numpy.ndarray, list[numpy.ndarray]]] = {}
 
 
 def _name(value: Any) -> str:
