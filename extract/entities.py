@@ -6,33 +6,38 @@ KB5034441, AADSTS50126, versions) and a `PhraseMatcher` over the product lexicon
 (``data/products.json``: aliases case-insensitively, "cased" aliases such as "Edge" only as
 written). It stores the non-overlapping entities in ``doc.user_data["fixedit_entities"]`` as
 plain (label, value, start, end) tuples, the value normalised ("0x80070005", "KB5034441",
-"Microsoft Outlook"). `mentions` turns them into records and attaches a version that follows a
-product ("GlobalProtect 6.2.1").
+"Microsoft Outlook"). It tags a batch of docs at once (`EntityTagger.mark`, through `pipe`):
+one look at the batch's token ids and characters tells which docs each finder need read.
+`mentions` turns them into records and attaches a version that follows a product
+("GlobalProtect 6.2.1").
 """
 
 from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
+from itertools import islice
 from operator import itemgetter
 
 import numpy
+from spacy.attrs import LOWER
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from extract.lexicon import load_json
-from extract.segment import doc_text, token_table
+from extract.segment import TOKEN_COLUMNS, doc_text, token_table
 
 __all__ = [
     "FACTORY", "EntityTagger", "Mention", "TokenPatterns", "mentions", "product_categories",
 ]
 
 FACTORY = "fixedit_entities_v1"
+_LOWER = TOKEN_COLUMNS.index(LOWER)  # the LOWER column of `token_table`
 PRODUCT, VERSION, ERROR_CODE, KB_REF = "PRODUCT", "VERSION", "ERROR_CODE", "KB_REF"
 
 _HTTP_REASONS = {
@@ -129,15 +134,23 @@ class TokenPatterns:
 
     def find(self, text: str, table: numpy.ndarray) -> set[tuple[str, int, int]]:
         """(key, start, end) of every match in the doc of `text` whose `token_table` is `table`."""
-        found: set[tuple[str, int, int]] = set()
         lowers: list[int] = table[:, 2].tolist()
         if self.first.keys().isdisjoint(lowers):  # most docs: no token opens a pattern
-            return found
-        size = len(lowers)
-        starts: list[int] = table[:, 0].tolist()
-        lengths: list[int] = table[:, 1].tolist()
-        for start, lower in enumerate(lowers):
-            for key, steps in self.first.get(lower, ()):
+            return set()
+        first = self.first
+        return self.find_at(text, table, [start for start, lower in enumerate(lowers)
+                                          if lower in first])
+
+    def find_at(self, text: str, table: numpy.ndarray,
+                places: Iterable[int]) -> set[tuple[str, int, int]]:
+        """`find`, given the tokens that open a pattern (`places`, in order; the caller read
+        them off the LOWER ids of a batch of docs at once): the patterns are stepped through
+        from those alone, each token read from the table as it is reached."""
+        found: set[tuple[str, int, int]] = set()
+        size = len(table)
+        item = table.item
+        for start in places:
+            for key, steps in self.first[item(start, 2)]:
                 ends = {start}  # where the steps so far can have got to
                 for test, reads_lower, op in steps:
                     reached: set[int] = set()
@@ -145,7 +158,8 @@ class TokenPatterns:
                         if op != "1":  # "?" and "*" may take no token
                             reached.add(end)
                         while end < size:
-                            value = text[starts[end]:starts[end] + lengths[end]]
+                            offset = item(end, 0)
+                            value = text[offset:offset + item(end, 1)]
                             if not test(value.lower() if reads_lower else value):
                                 break
                             end += 1
@@ -257,6 +271,10 @@ def _shapes(text: str, lower: str, digit: bool) -> re.Pattern[str] | None:
 # start taken costs a Python step and a `match`.
 _NUMERIC_SHAPES = frozenset({"HEX", "SMTP", "VERSION"})
 _NUMERIC_START = re.compile(r"[\dvV](?<!\w[\dvV])(?=[xX]|\d*\.\d|\d\d |\d[hH])")
+# The same on ASCII text, where "\d" is "[0-9]" and "\w" "[A-Za-z0-9_]": `re` tests a class of
+# ranges faster than one of Unicode categories (measured: 3.3 -> 1.8 µs a ticket).
+_ASCII_NUMERIC_START = re.compile(
+    r"[0-9vV](?<![A-Za-z0-9_][0-9vV])(?=[xX]|[0-9]*\.[0-9]|[0-9][0-9] |[0-9][hH])")
 
 
 # Every KB_REF shape match (INTERNAL_KB, MS_KB) holds "kb" in any case, and starts at it or,
@@ -272,7 +290,8 @@ def _shape_starts(names: dict[str, int], text: str) -> list[int]:
     """Sorted positions, with repeats, where a match of the named shapes (numeric and KB_REF
     ones only) can start: the word starts `_NUMERIC_START` finds, each "kb" and the letters
     before a "-kb"."""
-    starts = [m.start() for m in _NUMERIC_START.finditer(text)] \
+    numeric = _ASCII_NUMERIC_START if text.isascii() else _NUMERIC_START
+    starts = [m.start() for m in numeric.finditer(text)] \
         if not _NUMERIC_SHAPES.isdisjoint(names) else []
     if not _KB_SHAPES.isdisjoint(names):
         for found in _KB_AT.finditer(text):
@@ -369,10 +388,22 @@ def product_categories() -> dict[str, str]:
 
 
 class EntityTagger:
-    """Finds error codes, KB references, versions and products in a doc."""
+    """Finds error codes, KB references, versions and products in a doc.
+
+    `mark` does a whole batch of docs at once (`pipe`, and the extractor, call it; a doc alone is
+    a batch of one). Most docs hold no entity, and each of the three finders can tell from the
+    batch as a whole which docs it need not look at: one look at the batch's LOWER ids finds
+    the docs with a token that opens a token pattern, and the places where a product alias can
+    start; one pass over the character pairs of the joined texts finds the docs that may hold
+    a shape (`_shaped_docs`). Each doc is then read only by the finders that can find something
+    in it. Per doc, the pattern gate alone cost a microsecond (its LOWER ids as Python ints),
+    and a `PhraseMatcher` call about as much even when it found nothing.
+    """
 
     def __init__(self, nlp: Language) -> None:
         self.patterns = TokenPatterns(nlp.vocab, _PATTERNS)
+        # The LOWER ids that open a token pattern
+        self.openers = _IdSet(self.patterns.first)
         # One LOWER matcher for both kinds of alias. A cased alias ("Edge") is added under a
         # key of its own and kept only where the doc's tokens read as one of its forms: an
         # ORTH match is a LOWER match whose token texts are those of the alias, and few texts
@@ -382,6 +413,7 @@ class EntityTagger:
         self.names: dict[int, str] = {}  # match id of a product's aliases -> its name
         # match id of a product's cased aliases -> its name, and their token texts
         self.cased: dict[int, tuple[str, frozenset[tuple[str, ...]]]] = {}
+        alias_docs: list[Doc] = []
         for product in _products():
             name = product["name"]
             aliases = [nlp.make_doc(alias) for alias in product.get("aliases", [])]
@@ -394,27 +426,68 @@ class EntityTagger:
                 self.products.add(key, cased)
                 self.cased[nlp.vocab.strings.add(key)] = \
                     name, frozenset(tuple(token.text for token in alias) for alias in cased)
+            alias_docs += aliases + cased
+        self.aliases = _AliasTrie(self.products, alias_docs)
 
     def __call__(self, doc: Doc) -> Doc:
         """Store the non-overlapping entities in ``doc.user_data["fixedit_entities"]``."""
+        self.mark([doc])
+        return doc
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 1024) -> Iterator[Doc]:
+        """`__call__` over a stream of docs, `batch_size` docs to a `mark`."""
+        stream = iter(docs)
+        while batch := list(islice(stream, batch_size)):
+            self.mark(batch)
+            yield from batch
+
+    def mark(self, docs: Sequence[Doc]) -> None:
+        """Store the non-overlapping entities of every doc of `docs` in its
+        ``user_data["fixedit_entities"]``."""
+        kept = [doc for doc in docs if len(doc)]  # an empty doc holds no entity
+        for doc in docs:
+            doc.user_data[_ENTITIES_KEY] = []
+        if not kept:
+            return
+        texts = [doc_text(doc) for doc in kept]
+        tables = [token_table(doc) for doc in kept]
+        lowers = numpy.concatenate(tables)[:, _LOWER] if len(tables) > 1 else tables[0][:, _LOWER]
+        # Where every doc's tokens begin in the joined table
+        opens = numpy.zeros(len(kept) + 1, dtype=numpy.int64)
+        numpy.cumsum([len(table) for table in tables], out=opens[1:])
+        opening = _places_by_doc(opens, self.openers.places(lowers))
+        shaped = _shaped_docs(texts)
+        products = self.aliases.find(lowers, opens)
+        for index in sorted(set(opening).union(shaped, products)):
+            doc = kept[index]
+            found = self._find(texts[index], tables[index], opening.get(index, ()),
+                               index in shaped, products.get(index, ()))
+            if found:
+                doc.user_data[_ENTITIES_KEY] = _non_overlapping(found)
+
+    def _find(self, text: str, table: numpy.ndarray, opening: Sequence[int], shaped: bool,
+              products: Iterable[tuple[int, int, int]]) -> list[_Found]:
+        """The entities of the doc of `text` whose `token_table` is `table`, in the order found:
+        the token patterns' from the tokens that open one (`opening`), the shapes' where
+        `shaped` (the text may hold one), then the product matches `products` ((match id,
+        start, end), as the `PhraseMatcher` gives them)."""
         found: list[_Found] = []
-        text = doc_text(doc)
-        lower = text.lower()
-        digit = (_ASCII_DIGIT if text.isascii() else _ANY_DIGIT).search(text) is not None
-        # Offsets and token texts come from the token table: `doc[start:end]` costs a Python
-        # slice normalisation and a Span, and `Doc.char_span` more, several times the lookups.
-        table = token_table(doc)
         item = table.item
+        digit = (opening or shaped) \
+            and (_ASCII_DIGIT if text.isascii() else _ANY_DIGIT).search(text) is not None
         # Every pattern ends on a number: a text without a digit has no match.
-        if digit and len(doc):
-            for key, start, end in self.patterns.find(text, table):
+        if opening and digit:
+            # Offsets and token texts come from the token table: `doc[start:end]` costs a
+            # Python slice normalisation and a Span, and `Doc.char_span` more, several times
+            # the lookups.
+            for key, start, end in self.patterns.find_at(text, table, opening):
                 first, last = item(start, 0), item(end - 1, 0)
                 stop_char = last + item(end - 1, 1)
                 value = _normalise(key, text[first:stop_char], text[first:first + item(start, 1)],
                                    text[last:stop_char])
                 if value is not None:
                     found.append((start, end, _LABELS[key], value, first, stop_char))
-        shapes = _shapes(text, lower, digit)
+        shapes = _shapes(text, text.lower(), digit) if shaped else None
         starts: list[int] | None = None
         for match in _shape_matches(shapes, text) if shapes is not None else ():
             key = match.lastgroup or ""
@@ -430,7 +503,7 @@ class EntityTagger:
                               starts[stop - 1] + item(stop - 1, 1)))
         names = self.names
         cased: list[_Found] = []  # after the other aliases' matches, as a second matcher's were
-        for match_id, start, end in self.products(doc):
+        for match_id, start, end in products:
             stop_char = item(end - 1, 0) + item(end - 1, 1)
             name = names.get(match_id)
             if name is not None:
@@ -440,8 +513,196 @@ class EntityTagger:
             if tuple(text[item(i, 0):item(i, 0) + item(i, 1)] for i in range(start, end)) in forms:
                 cased.append((start, end, PRODUCT, name, item(start, 0), stop_char))
         found += cased
-        doc.user_data[_ENTITIES_KEY] = _non_overlapping(found) if found else []
-        return doc
+        return found
+
+
+def _places_by_doc(opens: numpy.ndarray, places: numpy.ndarray) -> dict[int, list[int]]:
+    """doc index -> the token indices in that doc of the batch positions `places` (in order),
+    for a batch whose docs' tokens begin at `opens`."""
+    found: dict[int, list[int]] = {}
+    if len(places):
+        owners = numpy.searchsorted(opens, places, side="right") - 1
+        for owner, place in zip(owners.tolist(), (places - opens[owners]).tolist(),
+                                strict=True):
+            found.setdefault(owner, []).append(place)
+    return found
+
+
+# The characters the shape gate reads, by class (a class per character but for the digits 1-9,
+# which it need not tell apart), in either case; every other byte is class 0.
+_GATE_CLASSES = ("0", "123456789", "x", "a", "-", "k", "b", ":", "/", ".", "h", "_")
+
+
+def _gate_table() -> bytes:
+    """`bytes.translate` table from a byte to its `_GATE_CLASSES` class (1 on), or 0."""
+    table = bytearray(256)
+    for number, members in enumerate(_GATE_CLASSES, 1):
+        for char in members:
+            table[ord(char)] = table[ord(char.upper())] = number
+    return bytes(table)
+
+
+def _gate_pairs(*pairs: str, firsts: str = "") -> numpy.ndarray:
+    """Flags for the 256 pairs of classes (first class times 16 plus the second), set for the
+    classes of the character pairs `pairs` and for any pair opening with the class of one of
+    `firsts`."""
+    table = _gate_table()
+    flags = numpy.zeros(256, dtype=bool)
+    for first, second in pairs:
+        flags[table[ord(first)] * 16 + table[ord(second)]] = True
+    for first in firsts:
+        flags[table[ord(first)] * 16:table[ord(first)] * 16 + 16] = True
+    return flags
+
+
+_GATE_TABLE = _gate_table()
+# What `_shapes` looks for before it picks a shape, as pairs of characters, in either case: a
+# text holding none of them cannot hold a shape. "0x" (HEX), "aa" ("aadsts" and "caa", VENDOR),
+# "a-" ("ora-", VENDOR), "_" and anything (ERR_ and BUGCHECK), "kb" (KB_REF), ":/" ("://",
+# KB_URL), a "." and a digit, "h1" and "h2" (the dotted digits and release names of SMTP and
+# VERSION, as `_DOTTED_DIGIT` reads them; "h3" to "h9" come with them, in one class).
+_SHAPE_PAIRS = _gate_pairs("0x", "aa", "a-", "kb", ":/", ".0", ".1", "h1", firsts="_")
+# What joins a batch's texts for the shape gate: a byte of class 0.
+_GAP = "\x00"
+
+
+def _shaped_docs(texts: list[str]) -> set[int]:
+    """Indices of the texts for which `_shapes` may not be None: every text that is not ASCII
+    (its tests differ), and the ASCII ones holding a pair of `_SHAPE_PAIRS`. One look at the
+    pairs of characters of the batch's texts joined, each as the pair of their classes in a
+    byte: each `in` test `_shapes` makes scans a text, and a scan per literal of the joined
+    texts, or a regex of them all, cost more than these few array passes."""
+    joined = _GAP.join(texts)
+    found: set[int] = set()
+    if joined.isascii():
+        raw = joined.encode("ascii")
+    else:
+        # a "?" (class 0) for each character that is not ASCII keeps every offset
+        raw = joined.encode("ascii", "replace")
+        found.update(index for index, text in enumerate(texts) if not text.isascii())
+    classes = numpy.frombuffer(raw.translate(_GATE_TABLE), dtype=numpy.uint8)
+    pairs = classes[:-1] * numpy.uint8(16)
+    pairs += classes[1:]
+    hits = numpy.flatnonzero(_SHAPE_PAIRS.take(pairs))
+    if len(hits):
+        ends = numpy.cumsum([len(text) + 1 for text in texts])  # where each text's gap is
+        found.update(numpy.unique(numpy.searchsorted(ends, hits, side="right")).tolist())
+    return found
+
+
+class _AliasTrie:
+    """The product `PhraseMatcher`'s matches, found for a batch of docs at once from their LOWER
+    ids: a match can only start where a one-token alias's token, or a longer alias's first two
+    tokens, stand, which one look at the batch's ids finds; the aliases are walked through
+    from those places alone. Each doc's matches come in the matcher's order: by start, then
+    end, then, for one span, its match ids in the order the matcher gives them (read from the
+    matcher itself, on each alias)."""
+
+    def __init__(self, matcher: PhraseMatcher, aliases: list[Doc]) -> None:
+        # LOWER id -> (match ids of the aliases ending there, in the matcher's order; the
+        # next tokens, as the same kind of dict)
+        self.root: dict[int, tuple[list[int], dict]] = {}
+        singles: set[int] = set()
+        firsts: set[int] = set()
+        pairs: set[int] = set()
+        self.longest = 1
+        for alias in aliases:
+            ids = alias.to_array([LOWER]).tolist() if len(alias) else []
+            if not ids:
+                continue
+            self.longest = max(self.longest, len(ids))
+            node: tuple[list[int], dict] | None = None
+            children = self.root
+            for token in ids:
+                node = children.setdefault(token, ([], {}))
+                children = node[1]
+            if node is not None and not node[0]:  # the first alias of these tokens
+                node[0].extend(key for key, start, end in matcher(alias)
+                               if (start, end) == (0, len(ids)))
+            if len(ids) == 1:
+                singles.add(ids[0])
+            else:
+                firsts.add(ids[0])
+                pairs.add(_pair(ids[0], ids[1]))
+        self.reach = numpy.arange(self.longest)
+        self.singles = _IdSet(singles)  # the tokens of one-token aliases
+        self.pairs = _IdSet(pairs)  # the first two of longer ones, as `_pair` mixes them
+        # Whether a one-token alias or a longer alias's first token has these low 16 bits
+        self.flags = _IdSet(singles | firsts).flags
+
+    def find(self, lowers: numpy.ndarray,
+             opens: numpy.ndarray) -> dict[int, list[tuple[int, int, int]]]:
+        """doc index -> its (match id, start, end) matches, for the docs with any, of a batch
+        whose LOWER ids are `lowers` and whose docs' tokens begin at `opens`."""
+        # Places whose token's low bits are those of a one-token alias or of a longer alias's
+        # first token, then those where the alias or the first two tokens are one's.
+        places = numpy.flatnonzero(self.flags.take(lowers.astype(numpy.uint16)))
+        if len(places):
+            ids = lowers[places]
+            after = lowers.take(places + 1, mode="clip")  # past the end: a place walked in vain
+            places = places[self.singles.has(ids) | self.pairs.has(_pair(ids, after))]
+        found: dict[int, list[tuple[int, int, int]]] = {}
+        if not len(places):
+            return found
+        owners = numpy.searchsorted(opens, places, side="right") - 1
+        starts = places - opens[owners]
+        # The tokens from each place on, as far as the longest alias reaches (in one gather:
+        # a slice and its conversion per place cost more than the walk), and how many of them
+        # are the doc's (the rest belong to the docs after it, or repeat the batch's last).
+        windows = lowers.take(places[:, None] + self.reach, mode="clip").tolist()
+        lengths = (opens[owners + 1] - places).tolist()
+        root, longest = self.root, self.longest
+        for owner, start, length, window in zip(owners.tolist(), starts.tolist(), lengths,
+                                                windows, strict=True):
+            end = start
+            children = root
+            for token in window if length >= longest else window[:length]:
+                node = children.get(token)
+                if node is None:
+                    break
+                end += 1
+                keys, children = node
+                for key in keys:
+                    matches = found.get(owner)
+                    if matches is None:
+                        found[owner] = [(key, start, end)]
+                    else:
+                        matches.append((key, start, end))
+        return found
+
+
+class _IdSet:
+    """A set of LOWER ids (or `_pair` mixes), asked about many at once. `numpy.isin` sorts the
+    values asked about, about 30 µs a ticket for a batch's tokens, and a binary search per value
+    half that: the set's ids' low 16 bits index a table of 65,536 flags, which turns most values
+    away in one gather, and only the few it lets through are searched for."""
+
+    def __init__(self, ids: Iterable[int]) -> None:
+        self.ids = numpy.array(sorted(ids), dtype=numpy.uint64)
+        self.flags = numpy.zeros(1 << 16, dtype=bool)
+        self.flags[self.ids.astype(numpy.uint16)] = True
+
+    def has(self, values: numpy.ndarray) -> numpy.ndarray:
+        """Which of `values` are in the set."""
+        if not len(self.ids):
+            return numpy.zeros(len(values), dtype=bool)
+        return self.ids.take(self.ids.searchsorted(values), mode="clip") == values
+
+    def places(self, values: numpy.ndarray) -> numpy.ndarray:
+        """The indices, in order, of `values` that are in the set."""
+        places = numpy.flatnonzero(self.flags.take(values.astype(numpy.uint16)))
+        return places[self.has(values[places])] if len(places) else places
+
+
+def _pair(first: numpy.ndarray | int, second: numpy.ndarray | int) -> numpy.ndarray | int:
+    """A 64-bit mix of two LOWER ids (on arrays, element by element), for a set of id pairs:
+    a collision only has the trie walk a place it did not need to."""
+    if isinstance(first, int):
+        return (first * _PAIR_FACTOR + second) & 0xFFFF_FFFF_FFFF_FFFF
+    return first * numpy.uint64(_PAIR_FACTOR) + second
+
+
+_PAIR_FACTOR = 0x9E37_79B9_7F4A_7C15
 
 
 def _expand(starts: list[int], table: numpy.ndarray, begin: int, end: int) -> tuple[int, int]:
@@ -511,6 +772,26 @@ class Mention:
     product: str | None = None
 
 
+# `Mention(...)` without the frozen dataclass's `__init__`, which sets each field through
+# ``object.__setattr__`` (about twice the time of a new object and its slots set directly): the
+# same object, built for every entity of every doc.
+_NEW = object.__new__
+_SET_LABEL, _SET_VALUE, _SET_START, _SET_END, _SET_PRODUCT = (
+    Mention.label.__set__, Mention.value.__set__, Mention.start.__set__,  # type: ignore[attr-defined]
+    Mention.end.__set__, Mention.product.__set__)  # type: ignore[attr-defined]
+
+
+def _mention(label: str, value: str, start: int, end: int, product: str | None) -> Mention:
+    """``Mention(label, value, start, end, product)``."""
+    mention = _NEW(Mention)
+    _SET_LABEL(mention, label)
+    _SET_VALUE(mention, value)
+    _SET_START(mention, start)
+    _SET_END(mention, end)
+    _SET_PRODUCT(mention, product)
+    return mention
+
+
 _VERSION_GAP = re.compile(r"\s*(?:\(|-|v\.?|ver\.?|version|build|release)?\s*", re.IGNORECASE)
 # A model number right after a device ("Latitude 5420", "LaserJet M404dn", "Yealink T54W"): a
 # word with digits, not a quantity ("Synology 100 GB", "Dell 3 days").
@@ -547,13 +828,13 @@ def mentions(doc: Doc) -> list[Mention]:
         if label == PRODUCT and index + 1 < len(spans):
             next_label, next_value, next_start, next_end = spans[index + 1]
             if next_label == VERSION and _VERSION_GAP.fullmatch(text, end, next_start):
-                found.append(Mention(PRODUCT, f"{value} {next_value}", start, next_end, value))
+                found.append(_mention(PRODUCT, f"{value} {next_value}", start, next_end, value))
                 consumed = next_end
                 continue
         model = _model(text, value, end) if label == PRODUCT else None
         if model is not None:
             consumed = text.index(model, end) + len(model)
-            found.append(Mention(PRODUCT, f"{value} {model}", start, consumed, value))
+            found.append(_mention(PRODUCT, f"{value} {model}", start, consumed, value))
             continue
-        found.append(Mention(label, value, start, end, value if label == PRODUCT else None))
+        found.append(_mention(label, value, start, end, value if label == PRODUCT else None))
     return found
