@@ -299,7 +299,7 @@ class Boundaries:
         owned = numpy.searchsorted(cuts, opens)
         # The trimmed segments `segment_spans` reads, found here for the whole batch at once
         shift = positions[cuts] - starts  # each segment's base in the join
-        first, stop, keep = _trim_all(joined, starts + shift, ends + shift)
+        first, stop, keep = _trim_all(joined, lowered, starts + shift, ends + shift)
         first -= shift
         stop -= shift
         kept_spans = list(zip(first[keep].tolist(), stop[keep].tolist(), strict=True))
@@ -383,38 +383,40 @@ def trim(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _class_table(chars: Iterable[str]) -> numpy.ndarray:
-    """Which of the 128 ASCII characters are among `chars`, and a 129th entry, False, for
-    every character past ASCII (`_ascii_index` sends them there)."""
-    table = numpy.zeros(129, dtype=bool)
-    table[[ord(char) for char in chars if ord(char) < 128]] = True
+    """Which of the 128 ASCII characters are among `chars` (never "\x00", which stands for
+    any character past ASCII in what `_trim_all` reads)."""
+    table = numpy.zeros(128, dtype=bool)
+    table[[ord(char) for char in chars if 0 < ord(char) < 128]] = True
     return table
 
 
 def _left_plain_pairs() -> numpy.ndarray:
-    """For the first two characters (f, g) of a piece, as `_ascii_index` numbers them: whether
-    `_TRIM_LEFT` surely does not match the piece. Either f is one of `_PLAIN_FIRST` (`trim`'s
-    own test), or f is an ASCII letter and no connective `_TRIM_LEFT` reads opens with f and g
-    (case aside): a letter can open none of its other branches, and every connective has two
-    letters or more. (A piece of one character: no connective fits in it, whatever g is.)"""
+    """For the first two characters (f, g) of a piece, ASCII: whether `_TRIM_LEFT`
+    surely does not match the piece. Either f is one of `_PLAIN_FIRST` (`trim`'s own test), or
+    f is a letter and no connective `_TRIM_LEFT` reads opens with f and g (case aside, as the
+    pattern reads them: `_trim_all` looks up lowercase pairs): a letter can open
+    none of its other branches, and every connective has two letters or more. (A piece of one
+    character: no connective fits in it, whatever g is. A g of "\x00", past ASCII, may be a
+    case fold of a connective's letter: no.)"""
     words = ("and", "then", "also", "but", "so", "plus")
-    table = numpy.zeros((129, 129), dtype=bool)
-    for f in range(128):
+    table = numpy.zeros((128, 128), dtype=bool)
+    for f in range(1, 128):
         if chr(f) in _PLAIN_FIRST:
             table[f, :] = True
-        elif chr(f).isascii() and chr(f).isalpha():
-            for g in range(128):
+        elif chr(f).isalpha():
+            for g in range(1, 128):
                 pair = (chr(f) + chr(g)).lower()
                 table[f, g] = not any(word.startswith(pair) for word in words)
     return table
 
 
 def _connective_tail_pairs() -> numpy.ndarray:
-    """For the last two characters (p, q) of a piece, as `_ascii_index` numbers them: whether
-    a connective of `_TRIM_RIGHT` may end there (its last two letters, case aside; any
-    character past ASCII may be a case fold of one, so says yes)."""
-    table = numpy.ones((129, 129), dtype=bool)
-    for p in range(128):
-        for q in range(128):
+    """For the last two characters (p, q) of a piece, ASCII: whether a connective of
+    `_TRIM_RIGHT` may end there (its last two letters, case aside; "\x00", past ASCII, may be
+    a case fold of one, so says yes)."""
+    table = numpy.ones((128, 128), dtype=bool)
+    for p in range(1, 128):
+        for q in range(1, 128):
             table[p, q] = (chr(p) + chr(q)).lower() in _CONNECTIVE_TAILS
     return table
 
@@ -431,52 +433,40 @@ _CONNECTIVE_TAIL = _connective_tail_pairs()
 _STRIP_STEPS = 4
 
 
-def _ascii_index(codes: numpy.ndarray) -> numpy.ndarray:
-    """Code points as indices into the pair tables above: every one past ASCII becomes 128."""
-    return numpy.minimum(codes, 128)
-
-
-def _trim_all(text: str, starts: numpy.ndarray, ends: numpy.ndarray
+def _trim_all(text: str, folded: str, starts: numpy.ndarray, ends: numpy.ndarray
               ) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
     """`trim` of every segment [starts[i], ends[i]) of `text` (none empty), and whether
     `segment_spans` keeps it (not empty, holds a word character): new arrays of starts and
-    ends, and a mask.
+    ends, and a mask. `folded` is `text` in lowercase ASCII, each character past ASCII as
+    "\x00" (`Boundaries.mark`'s lowered join, where whole texts are).
 
     Most segments open on a letter that opens no connective and end on a letter, a digit or a
     short run of punctuation: what `trim` tells them by in Python per segment (about half a
     microsecond each, 19 segments a ticket) is told here by a few numpy lookups over the whole
-    batch's segments, from each one's first two characters and its last ones. The rest (a
-    bullet, a connective, a word ending as a connective does, a character past ASCII: about
-    3 segments a ticket) go to `trim` itself."""
-    size = len(text)
-    ascii_text = text.isascii()
-    codes = numpy.frombuffer(text.encode("ascii") if ascii_text else text.encode("utf-32-le"),
-                             dtype=numpy.uint8 if ascii_text else numpy.uint32)
-
-    def classes(table: numpy.ndarray, at: numpy.ndarray) -> numpy.ndarray:
-        # the class of each character at `at` ("clip" sends all past ASCII to entry 128)
-        return table.take(codes[at], mode="clip")
-
-    firsts = _ascii_index(codes[starts])
-    plain = _LEFT_PLAIN[firsts, _ascii_index(codes[numpy.minimum(starts + 1, size - 1)])]
+    batch's segments, from each one's first two characters and its last ones (the tables
+    above ignore case, as `trim`'s tests do). The rest (a bullet, a connective, a word ending
+    as a connective does, a character past ASCII: about 3 segments a ticket) go to `trim`."""
+    codes = numpy.frombuffer(folded.encode("ascii"), dtype=numpy.uint8)
+    firsts = codes[starts]
+    plain = _LEFT_PLAIN[firsts, codes[numpy.minimum(starts + 1, len(codes) - 1)]]
     plain &= _WORD_ASCII[firsts]
     # `trim`'s strip of the end, a character at a time, over the segments still stripping
-    stops = ends - classes(_STRIPPED_ASCII, ends - 1)
+    stops = ends - _STRIPPED_ASCII[codes[ends - 1]]
     stripping = numpy.flatnonzero(stops < ends)
     for _ in range(_STRIP_STEPS - 1):
         if not len(stripping):
             break
         at = stops[stripping]
-        stripping = stripping[(at > starts[stripping]) & classes(_STRIPPED_ASCII, at - 1)]
+        stripping = stripping[(at > starts[stripping]) & _STRIPPED_ASCII[codes[at - 1]]]
         stops[stripping] -= 1
     # (before a stop at 0 or 1, or at the start of its segment, the characters read are the
     # first of `text` or ones before the segment: a segment stripped empty is told by
     # `stops == starts`, and one of a character by that no connective is that short)
-    lasts = _ascii_index(codes.take(stops - 1, mode="clip"))
+    lasts = codes.take(stops - 1, mode="clip")
     empty = stops == starts
     plain &= empty | (~_STRIPPED_ASCII[lasts] & (_PLAIN_LAST_ASCII[lasts] | (
         _CONNECTIVE_LAST_ASCII[lasts]
-        & ~_CONNECTIVE_TAIL[_ascii_index(codes.take(stops - 2, mode="clip")), lasts])))
+        & ~_CONNECTIVE_TAIL[codes.take(stops - 2, mode="clip"), lasts])))
     keep = plain & ~empty
     firsts_out = starts.copy()
     rest = numpy.flatnonzero(~plain)
