@@ -196,6 +196,13 @@ def analyse_many(sources: Sequence[list[Source]], docs: Sequence[Sequence[Doc]],
     bases: list[int] = []
     bounds: list[int] = []
     base = 0
+    every = [doc for ticket_docs in docs for doc in ticket_docs]
+    sizes = [len(doc) for doc in every]
+    # The spans of every doc as `Boundaries.mark` found them for the batch, if it read these
+    # docs: the one list of them all, and where each doc's begin (`read`: docs read so far)
+    marked = tokens is not None and _same_docs(tokens.docs, every, sizes)
+    all_spans, owned = (tokens.spans, tokens.owned) if marked else ([], [])
+    read = 0
     for ticket_sources, ticket_docs in zip(sources, docs, strict=True):
         segments: list[Segment] = []
         found: list[SourceMention] = []
@@ -206,7 +213,14 @@ def analyse_many(sources: Sequence[list[Source]], docs: Sequence[Sequence[Doc]],
             context = source.context
             first = len(segments)
             bases.append(base)
-            for start, end in segment_spans(doc, text):
+            if not marked:
+                spans = segment_spans(doc, text)
+            elif len(doc):
+                spans = all_spans[owned[read]:owned[read + 1]]
+                read += 1
+            else:
+                spans = []
+            for start, end in spans:
                 piece = text[start:end]
                 classification = classify(piece, context=context)
                 if classification.followup:
@@ -231,8 +245,8 @@ def analyse_many(sources: Sequence[list[Source]], docs: Sequence[Sequence[Doc]],
         analyses.append(Analysis(ticket_sources, segments, found, [],
                                  ticket_docs[0].vocab.strings if ticket_docs else None))
     bases.append(base)
-    ids, located = _token_bounds([doc for ticket_docs in docs for doc in ticket_docs],
-                                 bases, bounds, tokens)
+    ids, located = _token_bounds(every, sizes, bases, bounds,
+                                 tokens.table if marked else None)
     batch.ids = ids
     batch.bounds = located[len(bases):]
     firsts = located[:len(bases)].tolist()
@@ -249,17 +263,14 @@ _IDX, _LOWER, _IS_SPACE = (TOKEN_COLUMNS.index(attr) for attr in (IDX, LOWER, IS
 _NO_TOKENS = numpy.zeros((0, len(TOKEN_COLUMNS)), dtype=numpy.uint64)
 
 
-def _token_bounds(docs: list[Doc], bases: list[int], bounds: list[int],
-                  tokens: TokenBatch | None = None) -> tuple[numpy.ndarray, numpy.ndarray]:
+def _token_bounds(docs: list[Doc], sizes: list[int], bases: list[int], bounds: list[int],
+                  table: numpy.ndarray | None = None) -> tuple[numpy.ndarray, numpy.ndarray]:
     """LOWER ids of the non-space tokens of `docs` (one after another), and for each position
     of `bases` then `bounds` the index of the first of those tokens at or after it, a token of
     doc k sitting at ``bases[k]`` plus its offset (what `features.doc_words` and a
-    `searchsorted` per doc give, for all the docs at once). `tokens`, if it holds the tables
-    of exactly the docs with tokens of `docs`, spares joining them again."""
-    sizes = [len(doc) for doc in docs]
-    if tokens is not None and _same_docs(tokens.docs, docs, sizes):
-        table = tokens.table
-    else:
+    `searchsorted` per doc give, for all the docs at once). (`sizes`: the docs' lengths;
+    `table`: their token tables joined, if `Boundaries.mark` has.)"""
+    if table is None:
         tables = [token_table(doc) for doc in docs]
         table = numpy.concatenate(tables) if tables else _NO_TOKENS
     # uint64 throughout, as the table is: a mix with int64 would compare as float64

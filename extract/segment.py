@@ -125,8 +125,6 @@ _TRAILING = _ENDERS | {'"', "'", ")", "]", "}", "”", "’", "»"}
 # Boundaries' segments, as a list of (start_char, end_char): what `segment_spans` iterates, with
 # no generator between (the sentence spans of ``doc.sents``).
 _BOUNDS_KEY = "fixedit_bounds"
-# Boundaries' segments trimmed, empty ones dropped (what `segment_spans` hands back)
-_SPANS_KEY = "fixedit_spans"
 # What joins the texts of a batch for `Boundaries`: no pattern it runs matches it, nor reads it
 # as a space or a word character, so no match crosses from one text into the next.
 _GAP = "\x00"
@@ -171,11 +169,15 @@ def with_text(doc: Doc, text: str) -> Doc:
 
 
 class TokenBatch(NamedTuple):
-    """The docs of a batch `Boundaries.mark` read (those with tokens, in order) and their
-    `token_table`s joined: what `extract.analysis` would join again."""
+    """What `Boundaries.mark` found in a batch for `extract.analysis`: the docs it read (those
+    with tokens, in order), their `token_table`s joined, and the spans `segment_spans` gives
+    of each (``spans[owned[k]:owned[k + 1]]`` for ``docs[k]``), all in one list rather than a
+    list a doc."""
 
     docs: list[Doc]
     table: numpy.ndarray
+    spans: list[tuple[int, int]]
+    owned: list[int]
 
 
 class Boundaries:
@@ -216,8 +218,8 @@ class Boundaries:
 
     def mark(self, docs: Sequence[Doc]) -> TokenBatch | None:
         """Keep the segments of every doc of `docs` and hook them up as its sentences (an empty
-        doc is left as it is); hand back the docs read and their joined token tables (None if
-        every doc is empty)."""
+        doc is left as it is); hand back the docs read, their joined token tables and the spans
+        `segment_spans` gives of each (None if every doc is empty)."""
         kept = [doc for doc in docs if len(doc)]
         if not kept:
             return None
@@ -297,26 +299,41 @@ class Boundaries:
         segments = list(zip(starts.tolist(), ends.tolist(), strict=True))
         # every doc's first token is a cut: the segments of doc k run from the cut of its first
         owned = numpy.searchsorted(cuts, opens)
-        # The trimmed segments `segment_spans` reads, found here for the whole batch at once
+        # The spans `segment_spans` gives of each doc (trimmed, empty ones dropped), found here
+        # for the whole batch at once, for `extract.analysis`
         shift = positions[cuts] - starts  # each segment's base in the join
         first, stop, keep = _trim_all(joined, lowered, starts + shift, ends + shift)
         first -= shift
         stop -= shift
-        kept_spans = list(zip(first[keep].tolist(), stop[keep].tolist(), strict=True))
-        counted_keep = numpy.zeros(len(keep) + 1, dtype=numpy.int64)
-        numpy.cumsum(keep, out=counted_keep[1:])
-        spans_owned = counted_keep[owned].tolist()
+        counted = numpy.zeros(len(keep) + 1, dtype=numpy.int64)
+        numpy.cumsum(keep, out=counted[1:])
+        spans_owned = counted[owned]
+        if (spans_owned[1:] - spans_owned[:-1]).max() >= MAX_SEGMENTS:
+            keep, spans_owned = _first_segments(kept, owned, keep, counted)
+        spans = list(zip(first[keep].tolist(), stop[keep].tolist(), strict=True))
         owned = owned.tolist()
-        for doc, low, high, span_low, span_high in zip(kept, owned, owned[1:], spans_owned,
-                                                       spans_owned[1:], strict=False):
+        for doc, low, high in zip(kept, owned, owned[1:], strict=False):
             bounds = doc.user_data[_BOUNDS_KEY] = segments[low:high]
             doc.user_hooks["sents"] = partial(_sentences, bounds)
-            if span_high - span_low >= MAX_SEGMENTS:
-                log.info("read the first %d segments of a text of %d characters", MAX_SEGMENTS,
-                         len(doc_text(doc)))
-                span_high = span_low + MAX_SEGMENTS
-            doc.user_data[_SPANS_KEY] = kept_spans[span_low:span_high]
-        return TokenBatch(kept, table)
+        return TokenBatch(kept, table, spans, spans_owned.tolist())
+
+
+def _first_segments(docs: list[Doc], owned: numpy.ndarray, keep: numpy.ndarray,
+                    counted: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray]:
+    """`keep` (which segments of the batch `segment_spans` keeps; doc k's are
+    ``owned[k]:owned[k + 1]``, `counted` the running count of `keep`) with at most the first
+    MAX_SEGMENTS of each doc, as `segment_spans` reads them, and where each doc's kept ones
+    start among all kept."""
+    keep = keep.copy()
+    for doc, low, high in zip(docs, owned.tolist(), owned[1:].tolist(), strict=False):
+        if counted[high] - counted[low] >= MAX_SEGMENTS:
+            log.info("read the first %d segments of a text of %d characters", MAX_SEGMENTS,
+                     len(doc_text(doc)))
+            past = low + int(numpy.searchsorted(counted[low + 1:high + 1] - counted[low],
+                                                MAX_SEGMENTS)) + 1
+            keep[past:high] = False
+    counted[1:] = numpy.cumsum(keep)
+    return keep, counted[owned]
 
 
 def _among(values: numpy.ndarray, ids: numpy.ndarray) -> numpy.ndarray:
@@ -438,14 +455,15 @@ def _trim_all(text: str, folded: str, starts: numpy.ndarray, ends: numpy.ndarray
     """`trim` of every segment [starts[i], ends[i]) of `text` (none empty), and whether
     `segment_spans` keeps it (not empty, holds a word character): new arrays of starts and
     ends, and a mask. `folded` is `text` in lowercase ASCII, each character past ASCII as
-    "\x00" (`Boundaries.mark`'s lowered join, where whole texts are).
+    "\x00" (`Boundaries.mark`'s lowered join, which blanks so every text holding one).
 
     Most segments open on a letter that opens no connective and end on a letter, a digit or a
     short run of punctuation: what `trim` tells them by in Python per segment (about half a
     microsecond each, 19 segments a ticket) is told here by a few numpy lookups over the whole
     batch's segments, from each one's first two characters and its last ones (the tables
-    above ignore case, as `trim`'s tests do). The rest (a bullet, a connective, a word ending
-    as a connective does, a character past ASCII: about 3 segments a ticket) go to `trim`."""
+    above answer alike for either case, so the lowercase join serves). The rest (a bullet, a
+    connective, a word ending as a connective does, a character past ASCII: about 3 segments
+    a ticket) go to `trim`."""
     codes = numpy.frombuffer(folded.encode("ascii"), dtype=numpy.uint8)
     firsts = codes[starts]
     plain = _LEFT_PLAIN[firsts, codes[numpy.minimum(starts + 1, len(codes) - 1)]]
@@ -548,10 +566,7 @@ def segment_spans(doc: Doc, text: str) -> list[tuple[int, int]]:
     """Character spans of the segments of a processed doc of `text`, trimmed, empty ones
     dropped, at most MAX_SEGMENTS of them. (`text` is the doc's text, passed in because
     ``doc.text`` is rebuilt per call.)"""
-    spans = doc.user_data.get(_SPANS_KEY)
-    if spans is not None:  # found by `Boundaries.mark`
-        return spans
-    spans = []
+    spans: list[tuple[int, int]] = []
     kept = doc.user_data.get(_BOUNDS_KEY)
     for sent_start, sent_end in kept if kept is not None else _sentence_bounds(doc):
         start, end = trim(text, sent_start, sent_end)

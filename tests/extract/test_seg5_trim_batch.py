@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from connectors.sandbox.corpus import load_corpus
 from extract import Extractor
+from extract.analysis import Analysis, analyse_many
 from extract.labelled import load_labelled
 from extract.segment import (
     _BOUNDS_KEY,
@@ -58,9 +59,17 @@ def _real_texts() -> tuple[str, ...]:
 def _check_batch(extractor: Extractor, texts: list[str]) -> None:
     nlp = extractor.nlp
     docs = [with_text(nlp.make_doc(text), text) for text in texts]
-    nlp.get_pipe(FACTORY).mark(docs)
-    for doc, text in zip(docs, texts, strict=True):
-        assert segment_spans(doc, text) == _reference_spans(doc, text), text
+    tokens = nlp.get_pipe(FACTORY).mark(docs)
+    read = [(doc, text) for doc, text in zip(docs, texts, strict=True) if len(doc)]
+    if tokens is None:
+        assert not read
+        return
+    assert len(tokens.docs) == len(read)
+    assert all(mine is doc for mine, (doc, _) in zip(tokens.docs, read, strict=True))
+    assert len(tokens.owned) == len(read) + 1 and tokens.owned[-1] == len(tokens.spans)
+    for k, (doc, text) in enumerate(read):
+        spans = tokens.spans[tokens.owned[k]:tokens.owned[k + 1]]
+        assert spans == _reference_spans(doc, text) == segment_spans(doc, text), text
 
 
 def test_batches_of_real_text_keep_the_per_segment_trims(extractor: Extractor) -> None:
@@ -82,6 +91,29 @@ _TEXTS = st.lists(st.sampled_from(_PARTS), max_size=25).map(" ".join)
 def test_generated_batches_keep_the_per_segment_trims(extractor: Extractor,
                                                       texts: list[str]) -> None:
     _check_batch(extractor, texts)
+
+
+def test_a_batch_reads_at_most_max_segments_of_each_doc(extractor: Extractor) -> None:
+    many = "rebooted\n" * (MAX_SEGMENTS + 50)
+    exactly = "- fixed\n" * MAX_SEGMENTS
+    _check_batch(extractor, ["ok, tested", many, "", "still bad", exactly, many, "x"])
+
+
+def test_analyse_many_reads_the_batch_as_doc_by_doc(extractor: Extractor) -> None:
+    tickets = [*load_corpus(), *(item.ticket for item in load_labelled().tickets)]
+    for first in range(0, len(tickets), 97):
+        sources = [ticket_sources(ticket) for ticket in tickets[first:first + 97]]
+        docs, tokens = extractor._docs_and_tokens(sources)
+        assert tokens is not None
+        batch = analyse_many(sources, docs, tokens)
+        alone = analyse_many(sources, docs)
+        assert [_summary(analysis) for analysis in batch] == \
+            [_summary(analysis) for analysis in alone]
+
+
+def _summary(analysis: Analysis) -> tuple:
+    return ([(s.start, s.end, sorted(s.roles), s.words.tolist()) for s in analysis.segments],
+            [w.tolist() for w in analysis.words])
 
 
 @SETTINGS
