@@ -151,6 +151,8 @@ class Extractor:
         docs, tokens = self._docs_and_tokens(sources)
         clock("spacy")
         analyses = analyse_many(sources, docs, tokens)
+        # the batch's joined token tables and spans: not needed past here
+        del tokens
         clock("rules")
         apply_role_model(analyses)
         rows = [category_inputs(analysis) for analysis in analyses]
