@@ -22,7 +22,7 @@ from extract.classifiers import predict_roles_many
 from extract.entities import Mention, mentions
 from extract.features import EMPTY, BatchWords
 from extract.roles import Classification, Context, Role, classify, label_length
-from extract.segment import TOKEN_COLUMNS, segment_spans, token_table
+from extract.segment import TOKEN_COLUMNS, TokenBatch, segment_spans, token_table
 from extract.sources import Source
 
 __all__ = ["Analysis", "Segment", "SourceMention", "analyse", "analyse_many", "apply_role_model"]
@@ -173,8 +173,8 @@ def analyse(sources: list[Source], docs: Sequence[Doc], *, use_model: bool = Tru
     return analysis
 
 
-def analyse_many(sources: Sequence[list[Source]], docs: Sequence[Sequence[Doc]]
-                 ) -> list[Analysis]:
+def analyse_many(sources: Sequence[list[Source]], docs: Sequence[Sequence[Doc]],
+                 tokens: TokenBatch | None = None) -> list[Analysis]:
     """`analyse` without the role model for many tickets (their sources and docs), reading the
     word ids of every doc of them with one set of numpy calls.
 
@@ -184,7 +184,8 @@ def analyse_many(sources: Sequence[list[Source]], docs: Sequence[Sequence[Doc]]
     join of all their texts (its doc's base, the lengths of the texts before it, plus its
     offset in its doc), and one `searchsorted` finds the first token of every doc and of every
     segment's start and end: a position in doc k is at most its length, where doc k + 1's first
-    token is, so the tokens before it are doc k's own ones before it and the earlier docs'."""
+    token is, so the tokens before it are doc k's own ones before it and the earlier docs'.
+    (`tokens`: the docs' tables as `Boundaries.mark` joined them, if it read these docs.)"""
     analyses: list[Analysis] = []
     # every segment of the batch is numbered (its `row`) as it is made: its words are found
     # once all are, and read from here by number
@@ -195,6 +196,13 @@ def analyse_many(sources: Sequence[list[Source]], docs: Sequence[Sequence[Doc]]
     bases: list[int] = []
     bounds: list[int] = []
     base = 0
+    every = [doc for ticket_docs in docs for doc in ticket_docs]
+    sizes = [len(doc) for doc in every]
+    # The spans of every doc as `Boundaries.mark` found them for the batch, if it read these
+    # docs: the one list of them all, and where each doc's begin (`read`: docs read so far)
+    marked = tokens is not None and _same_docs(tokens.docs, every, sizes)
+    all_spans, owned = (tokens.spans, tokens.owned) if marked else ([], [])
+    read = 0
     for ticket_sources, ticket_docs in zip(sources, docs, strict=True):
         segments: list[Segment] = []
         found: list[SourceMention] = []
@@ -205,7 +213,14 @@ def analyse_many(sources: Sequence[list[Source]], docs: Sequence[Sequence[Doc]]
             context = source.context
             first = len(segments)
             bases.append(base)
-            for start, end in segment_spans(doc, text):
+            if not marked:
+                spans = segment_spans(doc, text)
+            elif len(doc):
+                spans = all_spans[owned[read]:owned[read + 1]]
+                read += 1
+            else:
+                spans = []
+            for start, end in spans:
                 piece = text[start:end]
                 classification = classify(piece, context=context)
                 if classification.followup:
@@ -230,8 +245,8 @@ def analyse_many(sources: Sequence[list[Source]], docs: Sequence[Sequence[Doc]]
         analyses.append(Analysis(ticket_sources, segments, found, [],
                                  ticket_docs[0].vocab.strings if ticket_docs else None))
     bases.append(base)
-    ids, located = _token_bounds([doc for ticket_docs in docs for doc in ticket_docs],
-                                 bases, bounds)
+    ids, located = _token_bounds(every, sizes, bases, bounds,
+                                 tokens.table if marked else None)
     batch.ids = ids
     batch.bounds = located[len(bases):]
     firsts = located[:len(bases)].tolist()
@@ -248,17 +263,19 @@ _IDX, _LOWER, _IS_SPACE = (TOKEN_COLUMNS.index(attr) for attr in (IDX, LOWER, IS
 _NO_TOKENS = numpy.zeros((0, len(TOKEN_COLUMNS)), dtype=numpy.uint64)
 
 
-def _token_bounds(docs: list[Doc], bases: list[int], bounds: list[int]
-                  ) -> tuple[numpy.ndarray, numpy.ndarray]:
+def _token_bounds(docs: list[Doc], sizes: list[int], bases: list[int], bounds: list[int],
+                  table: numpy.ndarray | None = None) -> tuple[numpy.ndarray, numpy.ndarray]:
     """LOWER ids of the non-space tokens of `docs` (one after another), and for each position
     of `bases` then `bounds` the index of the first of those tokens at or after it, a token of
     doc k sitting at ``bases[k]`` plus its offset (what `features.doc_words` and a
-    `searchsorted` per doc give, for all the docs at once)."""
-    tables = [token_table(doc) for doc in docs]
-    table = numpy.concatenate(tables) if tables else _NO_TOKENS
+    `searchsorted` per doc give, for all the docs at once). (`sizes`: the docs' lengths;
+    `table`: their token tables joined, if `Boundaries.mark` has.)"""
+    if table is None:
+        tables = [token_table(doc) for doc in docs]
+        table = numpy.concatenate(tables) if tables else _NO_TOKENS
     # uint64 throughout, as the table is: a mix with int64 would compare as float64
     positions = table[:, _IDX] + numpy.repeat(numpy.array(bases[:-1], dtype=numpy.uint64),
-                                              [len(rows) for rows in tables])
+                                              sizes)
     ids = table[:, _LOWER]
     spaces = table[:, _IS_SPACE]
     # a text without a space token (most single tickets) needs no selection (`doc_words`)
@@ -269,3 +286,11 @@ def _token_bounds(docs: list[Doc], bases: list[int], bounds: list[int]
     else:
         ids = ids.copy()
     return ids, numpy.searchsorted(positions, numpy.array(bases + bounds, dtype=numpy.uint64))
+
+
+def _same_docs(read: list[Doc], docs: list[Doc], sizes: list[int]) -> bool:
+    """Whether `read` is the docs of `docs` that have tokens (`sizes`: their lengths), in order,
+    the very same objects."""
+    with_tokens = [doc for doc, size in zip(docs, sizes, strict=True) if size]
+    return len(with_tokens) == len(read) and all(
+        mine is theirs for mine, theirs in zip(with_tokens, read, strict=True))

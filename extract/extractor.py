@@ -32,7 +32,7 @@ from extract.analysis import analyse_many, apply_role_model
 from extract.assemble import build_resolution, category_inputs
 from extract.classifiers import predict_categories, primed_categories
 from extract.nlp import build_nlp
-from extract.segment import with_text
+from extract.segment import Boundaries, TokenBatch, with_text
 from extract.sources import Source, ticket_sources
 from records import ExtractionError, Resolution, Ticket
 
@@ -112,23 +112,32 @@ class Extractor:
                 yield from resolutions
 
     def _docs(self, sources: list[list[Source]]) -> list[list[Doc]]:
+        """The processed docs of every source of every ticket (`_docs_and_tokens`)."""
+        return self._docs_and_tokens(sources)[0]
+
+    def _docs_and_tokens(self, sources: list[list[Source]]
+                         ) -> tuple[list[list[Doc]], TokenBatch | None]:
         """The processed docs of every source of every ticket, component by component over the
         whole batch: a component with a `pipe` method (the segment boundaries) takes all the
         docs in one batch, the others one doc at a time. (`nlp.pipe` does the same through
         several layers of generators per doc, which cost more than a short note's
-        components.)"""
+        components.) And the docs' token tables as the boundaries joined them, which
+        `analyse_many` reads rather than join them again."""
         make_doc = self.nlp.make_doc
         docs = [[with_text(make_doc(source.clean.text), source.clean.text)
                  for source in ticket_sources_] for ticket_sources_ in sources]
         every = [doc for ticket_docs in docs for doc in ticket_docs]
+        tokens = None
         for _, component in self.nlp.pipeline:
             pipe = getattr(component, "pipe", None)
-            if pipe is not None:
+            if isinstance(component, Boundaries):
+                tokens = component.mark(every)
+            elif pipe is not None:
                 deque(pipe(every, batch_size=max(1, len(every))), maxlen=0)  # run it through
             else:
                 for doc in every:
                     component(doc)
-        return docs
+        return docs, tokens
 
     def _resolve_batch(self, batch: Sequence[Ticket]) -> list[Resolution]:
         """Resolutions of a batch of tickets; any error escapes (the caller isolates it)."""
@@ -139,9 +148,11 @@ class Extractor:
         clock = self._clock()
         sources = [ticket_sources(ticket) for ticket in batch]
         clock("sources")
-        docs = self._docs(sources)
+        docs, tokens = self._docs_and_tokens(sources)
         clock("spacy")
-        analyses = analyse_many(sources, docs)
+        analyses = analyse_many(sources, docs, tokens)
+        # the batch's joined token tables and spans: not needed past here
+        del tokens
         clock("rules")
         apply_role_model(analyses)
         rows = [category_inputs(analysis) for analysis in analyses]
