@@ -278,23 +278,37 @@ _ASCII_NUMERIC_START = re.compile(
 
 
 # Every KB_REF shape match (INTERNAL_KB, MS_KB) holds "kb" in any case, and starts at it or,
-# as "\b[A-Za-z]{2,6}-kb", at the run of letters just before "-kb". (On ASCII text only: under
-# IGNORECASE the Kelvin sign is a "k".)
+# as "\b[A-Za-z]{2,6}-kb", at the run of letters just before "-kb". On text that is not ASCII
+# the "kb" is read as the shapes read it, case-insensitively (the Kelvin sign is a "k").
 _KB_SHAPES = frozenset({"INTERNAL_KB", "MS_KB"})
-_CANDIDATE_SHAPES = _NUMERIC_SHAPES | _KB_SHAPES
 _KB_AT = re.compile("[kK][bB]")
+_ANY_KB_AT = re.compile("(?i:kb)")
 _ASCII_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+# The other shapes open with a literal or a capital, each found by a pattern that skips to it in
+# C: VENDOR at "aadsts", "ora-", "caa" (read as the shape reads them) or "ERR_", BUGCHECK at a
+# run of capitals and digits ending in "_", KB_URL at "http://" or "https://". Each takes
+# characters past its start that a match of the same shape cannot start at either (the word
+# characters after a word start, a "-", a "_", ":" or "/"), so no start is hidden.
+_WORD_SHAPE_AT = {
+    "VENDOR": re.compile(r"(?i:aadsts|ora-|caa)|ERR_"),
+    "BUGCHECK": re.compile(r"[A-Z][A-Z0-9]+_"),
+    "KB_URL": re.compile(r"https?://"),
+}
 
 
 def _shape_starts(names: dict[str, int], text: str) -> list[int]:
-    """Sorted positions, with repeats, where a match of the named shapes (numeric and KB_REF
-    ones only) can start: the word starts `_NUMERIC_START` finds, each "kb" and the letters
-    before a "-kb"."""
-    numeric = _ASCII_NUMERIC_START if text.isascii() else _NUMERIC_START
+    """Sorted positions, with repeats, where a match of the named shapes can start: the word
+    starts `_NUMERIC_START` finds, each "kb" and the letters before a "-kb", and the openings
+    `_WORD_SHAPE_AT` finds."""
+    ascii_ = text.isascii()
+    numeric = _ASCII_NUMERIC_START if ascii_ else _NUMERIC_START
     starts = [m.start() for m in numeric.finditer(text)] \
         if not _NUMERIC_SHAPES.isdisjoint(names) else []
+    for name, opening in _WORD_SHAPE_AT.items():
+        if name in names:
+            starts += [m.start() for m in opening.finditer(text)]
     if not _KB_SHAPES.isdisjoint(names):
-        for found in _KB_AT.finditer(text):
+        for found in (_KB_AT if ascii_ else _ANY_KB_AT).finditer(text):
             at = found.start()
             starts.append(at)
             if at and text[at - 1] == "-":
@@ -303,23 +317,18 @@ def _shape_starts(names: dict[str, int], text: str) -> list[int]:
                     word -= 1
                 if 2 <= at - 1 - word <= 6:
                     starts.append(word)
-        starts.sort()
+    starts.sort()
     return starts
 
 
 def _shape_matches(shapes: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
-    """``shapes.finditer(text)``. For a pattern of numeric and KB_REF shapes only (KB_REF ones
-    on ASCII text), the same matches found by trying `shapes` at each position one can start
-    (`_shape_starts`) at or after the end of the last match (`match` at a position sees the
-    characters before it, as "\b" and look-behinds need): `re` tries a pattern that opens with
-    a group at every character, and cost about 9 µs on a note with a KB number."""
-    names = shapes.groupindex
-    if not _CANDIDATE_SHAPES.issuperset(names) \
-            or not (_KB_SHAPES.isdisjoint(names) or text.isascii()):
-        yield from shapes.finditer(text)
-        return
+    """``shapes.finditer(text)``: the same matches, found by trying `shapes` at each position
+    one can start (`_shape_starts`) at or after the end of the last match (`match` at a
+    position sees the characters before it, as "\b" and look-behinds need). `re` tries a
+    pattern that opens with a group at every character: about 9 µs on a note with a KB
+    number, and 2 µs a ticket for the texts holding an underscore or a URL."""
     end = 0
-    for start in _shape_starts(names, text):
+    for start in _shape_starts(shapes.groupindex, text):
         if start >= end and (match := shapes.match(text, start)) is not None:
             end = match.end()
             yield match
