@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from itertools import islice
-from operator import itemgetter
+from operator import is_, itemgetter
 
 import numpy
 from spacy.attrs import LOWER
@@ -30,7 +30,7 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from extract.lexicon import load_json
-from extract.segment import TOKEN_COLUMNS, doc_text, token_table
+from extract.segment import TOKEN_COLUMNS, TokenBatch, doc_text, token_table
 
 __all__ = [
     "FACTORY", "EntityTagger", "Mention", "TokenPatterns", "mentions", "product_categories",
@@ -450,29 +450,39 @@ class EntityTagger:
             self.mark(batch)
             yield from batch
 
-    def mark(self, docs: Sequence[Doc]) -> None:
+    def mark(self, docs: Sequence[Doc], tokens: TokenBatch | None = None) -> None:
         """Store the non-overlapping entities of every doc of `docs` in its
-        ``user_data["fixedit_entities"]``."""
-        kept = [doc for doc in docs if len(doc)]  # an empty doc holds no entity
+        ``user_data["fixedit_entities"]``. `tokens` may be what `Boundaries.mark` handed back
+        for the same docs: when it holds exactly the docs of `docs` with tokens, in order, their
+        joined token table is read from it rather than joined again."""
         for doc in docs:
             doc.user_data[_ENTITIES_KEY] = []
-        if not kept:
-            return
+        sizes = [len(doc) for doc in tokens.docs] \
+            if tokens is not None and _same_docs(tokens.docs, docs) else []
+        if sizes and sum(sizes) == len(tokens.table):  # and no doc retokenised since
+            kept, table = tokens.docs, tokens.table
+        else:
+            kept = [doc for doc in docs if len(doc)]  # an empty doc holds no entity
+            if not kept:
+                return
+            tables = [token_table(doc) for doc in kept]
+            table = numpy.concatenate(tables) if len(tables) > 1 else tables[0]
+            sizes = [len(rows) for rows in tables]
         texts = [doc_text(doc) for doc in kept]
-        tables = [token_table(doc) for doc in kept]
-        lowers = numpy.concatenate(tables)[:, _LOWER] if len(tables) > 1 else tables[0][:, _LOWER]
+        lowers = table[:, _LOWER]
         # Where every doc's tokens begin in the joined table
         opens = numpy.zeros(len(kept) + 1, dtype=numpy.int64)
-        numpy.cumsum([len(table) for table in tables], out=opens[1:])
+        numpy.cumsum(sizes, out=opens[1:])
         opening = _places_by_doc(opens, self.openers.places(lowers))
         shaped = _shaped_docs(texts)
         products = self.aliases.find(lowers, opens)
+        bounds = opens.tolist()
         for index in sorted(set(opening).union(shaped, products)):
-            doc = kept[index]
-            found = self._find(texts[index], tables[index], opening.get(index, ()),
-                               index in shaped, products.get(index, ()))
+            found = self._find(texts[index], table[bounds[index]:bounds[index + 1]],
+                               opening.get(index, ()), index in shaped,
+                               products.get(index, ()))
             if found:
-                doc.user_data[_ENTITIES_KEY] = _non_overlapping(found)
+                kept[index].user_data[_ENTITIES_KEY] = _non_overlapping(found)
 
     def _find(self, text: str, table: numpy.ndarray, opening: Sequence[int], shaped: bool,
               products: Iterable[tuple[int, int, int]]) -> list[_Found]:
@@ -523,6 +533,15 @@ class EntityTagger:
                 cased.append((start, end, PRODUCT, name, item(start, 0), stop_char))
         found += cased
         return found
+
+
+def _same_docs(read: list[Doc], docs: Sequence[Doc]) -> bool:
+    """Whether `read` is the docs of `docs` with tokens, in order (the same objects)."""
+    if len(read) > len(docs):
+        return False
+    if len(read) == len(docs):
+        return all(map(is_, read, docs))
+    return all(map(is_, read, (doc for doc in docs if len(doc))))
 
 
 def _places_by_doc(opens: numpy.ndarray, places: numpy.ndarray) -> dict[int, list[int]]:

@@ -31,6 +31,7 @@ from spacy.tokens import Doc
 from extract.analysis import analyse_many, apply_role_model
 from extract.assemble import build_resolution, category_inputs
 from extract.classifiers import predict_categories, primed_categories
+from extract.entities import EntityTagger
 from extract.nlp import build_nlp
 from extract.segment import Boundaries, TokenBatch, with_text
 from extract.sources import Source, ticket_sources
@@ -121,8 +122,8 @@ class Extractor:
         whole batch: a component with a `pipe` method (the segment boundaries) takes all the
         docs in one batch, the others one doc at a time. (`nlp.pipe` does the same through
         several layers of generators per doc, which cost more than a short note's
-        components.) And the docs' token tables as the boundaries joined them, which
-        `analyse_many` reads rather than join them again."""
+        components.) And the docs' token tables as the boundaries joined them, which the
+        entity tagger and `analyse_many` read rather than join them again."""
         make_doc = self.nlp.make_doc
         docs = [[with_text(make_doc(source.clean.text), source.clean.text)
                  for source in ticket_sources_] for ticket_sources_ in sources]
@@ -132,6 +133,8 @@ class Extractor:
             pipe = getattr(component, "pipe", None)
             if isinstance(component, Boundaries):
                 tokens = component.mark(every)
+            elif isinstance(component, EntityTagger):
+                component.mark(every, tokens)  # reads the token table the boundaries joined
             elif pipe is not None:
                 deque(pipe(every, batch_size=max(1, len(every))), maxlen=0)  # run it through
             else:
