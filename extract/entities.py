@@ -562,7 +562,7 @@ _GATE_CLASSES = ("0", "123456789", "x", "a", "-", "k", "b", ":", "/", ".", "h", 
 
 
 def _gate_table() -> bytes:
-    """`bytes.translate` table from a byte to its `_GATE_CLASSES` class (1 on), or 0."""
+    """`bytes.translate` table from a byte to its `_GATE_CLASSES` class (numbered from 1), or 0."""
     table = bytearray(256)
     for number, members in enumerate(_GATE_CLASSES, 1):
         for char in members:
