@@ -112,10 +112,6 @@ class Extractor:
             else:
                 yield from resolutions
 
-    def _docs(self, sources: list[list[Source]]) -> list[list[Doc]]:
-        """The processed docs of every source of every ticket (`_docs_and_tokens`)."""
-        return self._docs_and_tokens(sources)[0]
-
     def _docs_and_tokens(self, sources: list[list[Source]]
                          ) -> tuple[list[list[Doc]], TokenBatch | None]:
         """The processed docs of every source of every ticket, component by component over the

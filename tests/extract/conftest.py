@@ -8,7 +8,12 @@ from typing import Any
 
 import pytest
 
+from connectors.sandbox.corpus import load_corpus
 from extract import Extractor
+from extract.analysis import Analysis, analyse
+from extract.labelled import load_labelled
+from extract.segment import with_text
+from extract.sources import ticket_sources
 from records import AuthorRole, Note, NoteKind, Ticket
 
 OPENED = datetime(2024, 5, 6, 8, 30, tzinfo=UTC)
@@ -19,6 +24,19 @@ OPENED = datetime(2024, 5, 6, 8, 30, tzinfo=UTC)
 def extractor() -> Extractor:
     """One Extractor for the whole run: building the pipeline is the expensive part."""
     return Extractor()
+
+
+@pytest.fixture(scope="session")
+def corpus_analyses(extractor: Extractor) -> tuple[Analysis, ...]:
+    """The analysis of every sandbox corpus and labelled ticket, each read alone through the
+    whole pipeline (role model included): the real texts that equivalence tests run over."""
+    nlp = extractor.nlp
+    found = []
+    for ticket in [*load_corpus(), *(item.ticket for item in load_labelled().tickets)]:
+        sources = ticket_sources(ticket)
+        docs = [nlp(with_text(nlp.make_doc(s.clean.text), s.clean.text)) for s in sources]
+        found.append(analyse(sources, docs))
+    return tuple(found)
 
 
 @pytest.fixture

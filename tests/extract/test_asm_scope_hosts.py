@@ -6,14 +6,11 @@ and the hosts text by text from `find_ticket_hosts`."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.sandbox.corpus import load_corpus
-from extract import Extractor
-from extract.analysis import Analysis, Segment, analyse
+from extract.analysis import Analysis, Segment
 from extract.assemble import (
     _MAX_EVIDENCE,
     _READ_CONTEXTS,
@@ -36,10 +33,8 @@ from extract.assemble import (
     find_ticket_hosts,
 )
 from extract.clean import CleanText
-from extract.labelled import load_labelled
 from extract.roles import Context, Role
-from extract.segment import with_text
-from extract.sources import Source, ticket_sources
+from extract.sources import Source
 from records import Scope
 
 
@@ -92,19 +87,6 @@ def _reference_hosts(analysis: Analysis) -> tuple[dict, list]:
     return {name: evidence[:_MAX_EVIDENCE] for name, evidence in found.items()}, places
 
 
-@cache
-def _analyses() -> tuple[Analysis, ...]:
-    extractor = Extractor()
-    tickets = [*load_corpus(), *(item.ticket for item in load_labelled().tickets)]
-    found = []
-    for ticket in tickets:
-        sources = ticket_sources(ticket)
-        docs = [extractor.nlp(with_text(extractor.nlp.make_doc(s.clean.text), s.clean.text))
-                for s in sources]
-        found.append(analyse(sources, docs))
-    return tuple(found)
-
-
 def _parts(by_role: _ByRole) -> list[tuple[str, Segment]]:
     """What `build_resolution` hands `_scope`: the steps, the cause and the verification."""
     steps = by_role(Role.ACTION, contexts=_READ_CONTEXTS)
@@ -116,9 +98,10 @@ def _parts(by_role: _ByRole) -> list[tuple[str, Segment]]:
     return parts
 
 
-def test_scope_and_hosts_are_the_reference_ones_on_the_real_corpus() -> None:
+def test_scope_and_hosts_are_the_reference_ones_on_the_real_corpus(
+        corpus_analyses: tuple[Analysis, ...]) -> None:
     kinds = set()
-    for analysis in _analyses():
+    for analysis in corpus_analyses:
         hosts = _hosts(analysis)
         assert hosts == _reference_hosts(analysis)
         parts = _parts(_ByRole(analysis.segments))

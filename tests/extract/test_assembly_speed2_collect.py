@@ -4,20 +4,15 @@ de-duplicate them (`_word_set`) are those of the plainer forms they replace, kep
 from __future__ import annotations
 
 import re
-from functools import cache
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.sandbox.corpus import load_corpus
-from extract import Extractor
-from extract.analysis import Analysis, Segment, analyse
+from extract.analysis import Analysis, Segment
 from extract.assemble import _READ_CONTEXTS, _ByRole, _collect, _Collector, _text, _word_set
 from extract.clean import CleanText
-from extract.labelled import load_labelled
 from extract.roles import Context, Role, normalise
-from extract.segment import with_text
-from extract.sources import Source, ticket_sources
+from extract.sources import Source
 
 _WORDS = re.compile(r"[a-z0-9]+")
 
@@ -90,22 +85,10 @@ def test_word_sets_are_the_normalised_words(text: str) -> None:
     assert _word_set(text) == _reference_word_set(text)
 
 
-@cache
-def _analyses() -> tuple[Analysis, ...]:
-    extractor = Extractor()
-    tickets = [*load_corpus(), *(item.ticket for item in load_labelled().tickets)]
-    found = []
-    for ticket in tickets:
-        sources = ticket_sources(ticket)
-        docs = [extractor.nlp(with_text(extractor.nlp.make_doc(s.clean.text), s.clean.text))
-                for s in sources]
-        found.append(analyse(sources, docs))
-    return tuple(found)
-
-
-def test_collected_items_are_the_reference_ones_on_the_real_corpus() -> None:
+def test_collected_items_are_the_reference_ones_on_the_real_corpus(
+        corpus_analyses: tuple[Analysis, ...]) -> None:
     linked = 0
-    for analysis in _analyses():
+    for analysis in corpus_analyses:
         by_role = _ByRole(analysis.segments)
         for role, limit in ((Role.SYMPTOM, 8), (Role.ACTION, None), (Role.FAILED, None)):
             segments = by_role(role, contexts=_READ_CONTEXTS)

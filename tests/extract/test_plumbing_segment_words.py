@@ -25,7 +25,7 @@ def _analyses() -> tuple[Analysis, ...]:
     tickets = [*load_corpus(), *(item.ticket for item in load_labelled().tickets)]
     extractor = Extractor()
     sources = [ticket_sources(ticket) for ticket in tickets]
-    return tuple(analyse_many(sources, extractor._docs(sources)))
+    return tuple(analyse_many(sources, extractor._docs_and_tokens(sources)[0]))
 
 
 def _plain_columns(tickets: list[list[Segment]]
@@ -72,7 +72,7 @@ def test_role_model_reads_the_gathered_column_as_the_plain_one() -> None:
 
 
 def _docs_of(analysis: Analysis) -> list[list[Doc]]:
-    return Extractor()._docs([analysis.sources])
+    return Extractor()._docs_and_tokens([analysis.sources])[0]
 
 
 def test_words_read_from_rows_as_from_a_list() -> None:
