@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from itertools import repeat
 from typing import NamedTuple
 
 import numpy
@@ -21,7 +23,7 @@ from spacy.tokens import Doc
 from extract.classifiers import predict_roles_many
 from extract.entities import Mention, mentions
 from extract.features import EMPTY, BatchWords
-from extract.roles import Classification, Context, Role, classify, label_length
+from extract.roles import Classification, Context, Role, read_segment
 from extract.segment import TOKEN_COLUMNS, TokenBatch, segment_spans, token_table
 from extract.sources import Source
 
@@ -85,6 +87,9 @@ class Analysis:
                 and (contexts is None or s.source.context in contexts)]
 
 
+# `SourceMention(source, mention)` from a (source, mention) pair, all in C: what the named
+# tuple's own `__new__` does, without a Python call per mention.
+_SOURCE_MENTION = partial(tuple.__new__, SourceMention)
 _DESCRIPTION = Context.DESCRIPTION
 _ACTION, _VERIFICATION, _CLOSURE = Role.ACTION, Role.VERIFICATION, Role.CLOSURE
 # A step's roles, which a failed or described step loses.
@@ -222,11 +227,11 @@ def analyse_many(sources: Sequence[list[Source]], docs: Sequence[Sequence[Doc]],
                 spans = []
             for start, end in spans:
                 piece = text[start:end]
-                classification = classify(piece, context=context)
+                # Evidence and text start after a "Resolution:" / "Cause -" label (`skip`).
+                classification, skip = read_segment(piece, context)
                 if classification.followup:
                     followup = True
-                # Evidence and text start after a "Resolution:" / "Cause -" label.
-                start += label_length(piece)
+                start += skip
                 segments.append(Segment(source, start, end, classification,
                                         classification.roles, (), batch, count))
                 count += 1
@@ -235,8 +240,8 @@ def analyse_many(sources: Sequence[list[Source]], docs: Sequence[Sequence[Doc]],
             if context is _DESCRIPTION:
                 described += segments[first:]
             mentioned = mentions(doc)
-            if mentioned:  # 41% of the bench corpus docs: no generator for the others
-                found += [SourceMention(source, mention) for mention in mentioned]
+            if mentioned:  # 41% of the bench corpus docs: no iterators for the others
+                found += map(_SOURCE_MENTION, zip(repeat(source), mentioned))
             base += len(text)
         if described:
             _settle_description(described)

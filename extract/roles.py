@@ -13,8 +13,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, fields, replace
 from enum import StrEnum
-from functools import reduce
-from operator import or_
 from typing import Generic, NamedTuple, TypeVar
 
 from extract import cues
@@ -31,6 +29,7 @@ from extract.patterns import (
 
 __all__ = [
     "Classification", "Context", "Role", "classify", "is_closure", "label_length", "normalise",
+    "read_segment",
 ]
 
 
@@ -592,6 +591,18 @@ def _closure(norm: str) -> Classification:
 
 def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classification:
     """The roles of one segment written in `context`."""
+    return read_segment(text, context)[0]
+
+
+def read_segment(text: str, context: Context) -> tuple[Classification, int]:
+    """`classify` and `label_length` of one segment written in `context`, in one pass.
+
+    `classify` reads a label off the segment's `normalise`d text. Where the lowered text is
+    ASCII, `label_length` finds one only where that does: the label it finds is followed by
+    more text after a ":", "=", or a "-" and whitespace, all still there once single-spaced.
+    So the label's length is looked for only then (or in other text, where lowering can change
+    the letters: "İssue" lowers to "i̇ssue"), not with a pattern of two dozen words on every
+    segment (`analyse_many` skips the label: its evidence and text start after it)."""
     # `_normalised_words`, cheaper for ASCII text: without the curly quotes to straighten (and
     # the quotes have no case: straightened after lowering, they read the same).
     lowered = text.lower()
@@ -610,21 +621,28 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
     # are exact (`_Split.found`) only for the whole text: `gates` are read again for that body.
     rx = _EXACT if fast else _FOLDED
     if fast:
-        # `_GATES.mask_words(words)`, spelled out: a method call less on every segment.
-        found = reduce(or_, map(_TOKEN_GATES, words), _ALWAYS_OPEN)
+        # `_GATES.mask_words(words)`, spelled out: a method call less on every segment, and a
+        # plain loop, cheaper than `reduce` calling `or_` for each word.
+        found = _ALWAYS_OPEN
+        for word in words:
+            found |= _TOKEN_GATES(word)
         gates = text_gates = found & (found >> _GATE_WIDTH)
     else:
         gates = text_gates = _ALL_OPEN
     hint = 0
     label = rx.label.match(norm) if gates & _BIT.label else None
+    skip = 0
     if label:
         hint = _LABEL_HINTS.get(label.group("label"), 0)
         norm = norm[label.end():]
+        skip = label_length(text)
+    elif not fast:
+        skip = label_length(text)
     if not norm:
-        return _OTHER
+        return _OTHER, skip
     if gates & _BIT.closing and context is not _TITLE and _CLOSURE_SHAPE.fullmatch(norm) \
             and _is_closure_words(_WORD.findall(norm)):
-        return _closure(norm)
+        return _closure(norm), skip
     # Lead-ins off: the pattern is anchored and never matches empty, so `sub` would drop one
     # match at the start.
     lead = rx.lead.match(norm) if gates & _BIT.lead and not (
@@ -643,8 +661,8 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
         # can fire; the roles are those of an action or none.
         start = _action_start(body, rx, gates, tokens)
         if start.acted and not (start.base and _title_case(text)):
-            return _OUTCOMES[hint | _ACTION]
-        return _OUTCOMES[hint or _OTHER_ROLE]
+            return _OUTCOMES[hint | _ACTION], skip
+        return _OUTCOMES[hint or _OTHER_ROLE], skip
     # `gates & bit != 0` (a comparison) rather than `bool(...)` (a call): a bool either way.
     symptom = gates & _SYMPTOM_STRONG.bits != 0 and _SYMPTOM_STRONG.found(body, gates)
     # `cues.NOT_DONE`: a phrase, or else a "?" at the end (then its match ends with "?").
@@ -655,8 +673,8 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
         # A plan, a request or a question ("should be working now, can you confirm?").
         if customer_side and (symptom or (gates & _SYMPTOM_WEAK.bits
                                           and _SYMPTOM_WEAK.found(body, gates))):
-            return _OUTCOMES[hint | _SYMPTOM]
-        return _OUTCOMES[hint or _OTHER_ROLE]
+            return _OUTCOMES[hint | _SYMPTOM], skip
+        return _OUTCOMES[hint or _OTHER_ROLE], skip
     start = _NO_ACTION if gates & _BIT.negated_start and rx.negated_start.match(body) \
         else _action_start(body, rx, gates, tokens)
     tried = failure = success = verified = strong_cause = cause = False
@@ -691,15 +709,15 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
         acted = False  # "tested send/recv ok" is the check, not a step
 
     if (tried and not success) or (failure and (acted or tried)):
-        return _OUTCOMES[hint | _FAILED]
+        return _OUTCOMES[hint | _FAILED], skip
     if failure:
         # "still no luck", "didn't help": about the step before it.
-        return _FOLLOWUPS[hint | _FAILED]
+        return _FOLLOWUPS[hint | _FAILED], skip
     if acted and customer_side and not verified and text_gates & _BIT.first_person \
             and ((fast and not label) or rx.first_person.search(norm)):
         if gates & _CUSTOMER_ATTEMPT.bits and _CUSTOMER_ATTEMPT.found(body, gates):
-            return _OUTCOMES[hint | _FAILED]
-        return _OUTCOMES[hint | (_SYMPTOM if symptom else _OTHER_ROLE)]
+            return _OUTCOMES[hint | _FAILED], skip
+        return _OUTCOMES[hint | (_SYMPTOM if symptom else _OTHER_ROLE)], skip
     roles = hint
     if acted:
         roles |= _ACTION
@@ -707,7 +725,7 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
             roles |= _VERIFICATION
         if cause:
             roles |= _CAUSE
-        return _OUTCOMES[roles]
+        return _OUTCOMES[roles], skip
     if cause and not (customer_side and symptom and not strong_cause):
         roles |= _CAUSE
     if verified:
@@ -715,4 +733,4 @@ def classify(text: str, *, context: Context = Context.TECHNICIAN) -> Classificat
     elif symptom or (customer_side and gates & _SYMPTOM_WEAK.bits
                      and _SYMPTOM_WEAK.found(body, gates)):
         roles |= _SYMPTOM
-    return _OUTCOMES[roles or _OTHER_ROLE]
+    return _OUTCOMES[roles or _OTHER_ROLE], skip
