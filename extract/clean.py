@@ -13,8 +13,9 @@ import html
 import logging
 import re
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
+from itertools import chain
 
 from extract.email_noise import noise_ranges, tag_ranges
 
@@ -220,27 +221,61 @@ class CleanText:
         keep.append((cursor, len(self.text)))
         return self._keeping([(start, end) for start, end in keep if start < end])
 
-    def _keeping(self, keep: list[tuple[int, int]]) -> CleanText:
+    def _keeping(self, keep: list[tuple[int, int]], kept_text: str | None = None) -> CleanText:
         """A new CleanText of the cleaned-text ranges `keep` (sorted, non-empty, apart), or this
-        one when `keep` is all of it."""
+        one when `keep` is all of it. `kept_text`, when given, is the text they make, joined."""
         if not self.text or keep == [(0, len(self.text))]:
             return self
         text = self.text
         offset = self._single_copy
+        runs: list[_Run]
         if offset is None:
-            builder = _Builder()
+            runs = self._kept_runs(keep)
+        else:
+            # One copied run (most texts): each range kept is a copied run of its own, as
+            # `_kept_runs` would make it, without walking the map.
+            runs = []
+            size = 0
             for start, end in keep:
-                builder.take(self, start, end)
-            return builder.build(self.original_length)
-        # One copied run (most texts): each range kept is a copied run of its own, as
-        # `_Builder.take` would make it, without walking the map.
-        runs: list[_Run] = []
+                runs.append((size, start + offset, end + offset, True))
+                size += end - start
+        if kept_text is None:
+            kept_text = "".join([text[start:end] for start, end in keep])
+        return CleanText(kept_text, runs, self.original_length)
+
+    def _kept_runs(self, keep: list[tuple[int, int]]) -> list[_Run]:
+        """The runs of the map of the cleaned-text ranges `keep` (sorted, non-empty, apart).
+
+        Each range keeps a piece of each run it covers: the runs inside it whole, moved to
+        where the range lands (one list comprehension), the first and the last cut to the
+        range. `_Builder.copy` would join a copied piece to the copied run before it where it
+        goes on from it in the original, but none does: no run of a map goes on from the run
+        before it (a builder joins those), and between two ranges kept lies at least one
+        character cut, which stands for at least one character of the original.
+        """
+        keys, runs = self._keys, self._runs
+        kept: list[_Run] = []
         size = 0
         for start, end in keep:
-            runs.append((size, start + offset, end + offset, True))
+            first = bisect_right(keys, start) - 1
+            last = bisect_right(keys, end - 1, first) - 1
+            shift = size - start
+            clean_start, orig_start, orig_end, copy = runs[first]
+            if copy:
+                orig_start += start - clean_start
+                orig_end = orig_start + ((keys[first + 1] if first < last else end) - start)
+            kept.append((size, orig_start, orig_end, copy))
+            if first < last:
+                if first + 1 < last:
+                    kept += [(run_start + shift, run_orig_start, run_orig_end, run_copy)
+                             for run_start, run_orig_start, run_orig_end, run_copy
+                             in runs[first + 1:last]]
+                clean_start, orig_start, orig_end, copy = runs[last]
+                if copy:
+                    orig_end = orig_start + (end - clean_start)
+                kept.append((clean_start + shift, orig_start, orig_end, copy))
             size += end - start
-        return CleanText("".join([text[start:end] for start, end in keep]), runs,
-                         self.original_length)
+        return kept
 
 
 class _Builder:
@@ -297,46 +332,6 @@ class _Builder:
         """True when the text appended so far ends with `suffix` (within the last piece)."""
         return bool(self._parts) and self._parts[-1].endswith(suffix)
 
-    def take(self, source: CleanText, start: int, end: int) -> None:
-        """Append source.text[start:end], mapped to where `source` maps it.
-
-        What `copy` and `replace` do for each run the range covers, written out here: this
-        loop rebuilds every cleaned text from which anything is cut. The text itself is one
-        piece, the slice: the runs' pieces would only be joined again.
-        """
-        keys, runs, text = source._keys, source._runs, source.text
-        closed = self._runs
-        position = bisect_right(keys, start) - 1
-        last = len(keys) - 1
-        # `cursor` walks the range in `source`; `cursor + shift` is where it lands here.
-        shift = self._size - start
-        cursor = start
-        open_clean = self._open_clean
-        open_start, open_end = self._open_start, self._open_end
-        while cursor < end:
-            clean_start, orig_start, orig_end, copy = runs[position]
-            stop = keys[position + 1] if position < last else len(text)
-            if stop > end:
-                stop = end
-            if copy:
-                offset = orig_start + (cursor - clean_start)
-                if open_clean < 0 or open_end != offset:
-                    if open_clean >= 0:
-                        closed.append((open_clean, open_start, open_end, True))
-                    open_clean, open_start = cursor + shift, offset
-                open_end = offset + (stop - cursor)
-            else:
-                if open_clean >= 0:
-                    closed.append((open_clean, open_start, open_end, True))
-                    open_clean = -1
-                closed.append((cursor + shift, orig_start, orig_end, False))
-            cursor = stop
-            position += 1
-        if start < end:
-            self._parts.append(text[start:end])
-            self._size = end + shift
-        self._open_clean, self._open_start, self._open_end = open_clean, open_start, open_end
-
     def build(self, original_length: int) -> CleanText:
         """The finished CleanText."""
         self._close()
@@ -373,133 +368,151 @@ def _html_pieces(text: str) -> CleanText:
     """`html_to_text` before its whitespace is squeezed (`_SQUEEZE`).
 
     The text is split at its tags, comments and declarations (`_HTML_SPLIT`: strings, where a
-    search per tag made a match object and three calls on it), and positions are counted from
-    the lengths. The text between two of them is one copied piece unless it holds an entity or
-    whitespace other than single spaces (see `_segment_tokens`). What `_Builder.copy` and
-    `_Builder.replace` do is written out here over local variables: an HTML note is dozens of
-    tokens, mostly tags that add nothing, and a method call or two per token was most of this
-    function's time. The state is the builder's: the pieces, the closed runs, the open copy run
-    (`open_clean` -1 when there is none), and `last`, the last character appended ("\n" before
-    any, as `_Builder.last_char`).
+    search per tag made a match object and three calls on it), read in steps of three (`_steps`:
+    a zip over one iterator, where indexing the list took a few operations more per token),
+    and positions are counted from the lengths. The text between two of them is one copied
+    piece unless it holds an entity or whitespace other than single spaces (see
+    `_segment_tokens`). What `_Builder.copy` and `_Builder.replace` do is written out here over
+    local variables: an HTML note is dozens of tokens, mostly tags that add nothing, and a
+    method call or two per token was most of this function's time. The state is the builder's:
+    the pieces, the closed runs, the open copy run (`open_clean` -1 when there is none), and
+    `last`, the last character appended ("\n" before any, as `_Builder.last_char`).
     """
     parts: list[str] = []
     runs: list[_Run] = []
     size = 0
     open_clean, open_start, open_end = -1, 0, 0
     last = "\n"
-    # `pieces` alternates the text between tokens with a token and its tag name (None for a
-    # comment or a declaration); `index` is at a text between tokens, which starts at `start`.
-    pieces = _HTML_SPLIT.split(text)
-    count = len(pieces)
-    index = start = 0
+    # The split alternates the text between tokens with a token and its tag name (None for a
+    # comment or a declaration); `_steps` reads it as (text, token, name) steps, the last with
+    # no token. `start` is where the text of the step at hand starts.
+    steps = _steps(_HTML_SPLIT.split(text))
+    start = 0
     while True:
-        segment = pieces[index]
-        if segment:
-            position = start
-            start += len(segment)
-            tokens: Iterable[tuple[str | None, int, int]]
-            if "&" not in segment:
-                tokens = (((None, position, start),)
-                          if "  " not in segment and segment.isprintable()
-                          else _segment_tokens(text, position, start))
-            elif segment[0] == "&" and _LONE_ENTITY.fullmatch(segment) is not None:
-                tokens = (("entity", position, start),)
-            else:
-                tokens = _segment_tokens(text, position, start)
-            for kind, token_start, token_end in tokens:
-                # A token becomes `piece` (a replace run), or is copied as it is (`verbatim`).
-                piece = ""
-                verbatim = False
-                if kind is None:
-                    # Text between tokens. Its leading lone space is dropped after a line break
-                    # or a space, as a whitespace token would be; any other lone space sits
-                    # between two visible characters and is kept.
-                    if text[token_start] == " " and last in " \n":
-                        token_start += 1
-                    verbatim = token_start < token_end
-                elif kind == "entity":
-                    entity = text[token_start:token_end]
-                    decoded = _unescape(entity)
-                    if decoded == entity:
-                        verbatim = True
-                    else:
-                        piece = decoded.replace("\xa0", " ")
-                elif last not in " \n":  # whitespace
-                    if token_end - token_start == 1 and text[token_start] == " ":
-                        verbatim = True
-                    else:
-                        piece = " "
-                if verbatim:
-                    if open_clean < 0 or open_end != token_start:
+        for segment, token, name in steps:
+            if segment:
+                position = start
+                start += len(segment)
+                tokens: Iterable[tuple[str | None, int, int]]
+                if "&" not in segment and "  " not in segment and segment.isprintable():
+                    # Words and single spaces (most segments): one text token, which the loop
+                    # below would copy, written out here without the token's tuple and the loop.
+                    if segment[0] == " " and last in " \n":
+                        segment = segment[1:]
+                    if segment:
+                        if open_clean < 0 or open_end != start - len(segment):
+                            if open_clean >= 0:
+                                runs.append((open_clean, open_start, open_end, True))
+                            open_clean, open_start = size, start - len(segment)
+                        open_end = start
+                        parts.append(segment)
+                        size += len(segment)
+                        last = segment[-1]
+                    tokens = ()
+                elif "&" not in segment:
+                    tokens = _segment_tokens(text, position, start)
+                elif segment[0] == "&" and _LONE_ENTITY.fullmatch(segment) is not None:
+                    tokens = (("entity", position, start),)
+                else:
+                    tokens = _segment_tokens(text, position, start)
+                for kind, token_start, token_end in tokens:
+                    # A token becomes `piece` (a replace run), or is copied as it is (`verbatim`).
+                    piece = ""
+                    verbatim = False
+                    if kind is None:
+                        # Text between tokens. Its leading lone space is dropped after a line break
+                        # or a space, as a whitespace token would be; any other lone space sits
+                        # between two visible characters and is kept.
+                        if text[token_start] == " " and last in " \n":
+                            token_start += 1
+                        verbatim = token_start < token_end
+                    elif kind == "entity":
+                        entity = text[token_start:token_end]
+                        decoded = _unescape(entity)
+                        if decoded == entity:
+                            verbatim = True
+                        else:
+                            piece = decoded.replace("\xa0", " ")
+                    elif last not in " \n":  # whitespace
+                        if token_end - token_start == 1 and text[token_start] == " ":
+                            verbatim = True
+                        else:
+                            piece = " "
+                    if verbatim:
+                        if open_clean < 0 or open_end != token_start:
+                            if open_clean >= 0:
+                                runs.append((open_clean, open_start, open_end, True))
+                            open_clean, open_start = size, token_start
+                        open_end = token_end
+                        parts.append(text[token_start:token_end])
+                        size += token_end - token_start
+                        last = text[token_end - 1]
+                    elif piece:
                         if open_clean >= 0:
                             runs.append((open_clean, open_start, open_end, True))
-                        open_clean, open_start = size, token_start
-                    open_end = token_end
-                    parts.append(text[token_start:token_end])
-                    size += token_end - token_start
-                    last = text[token_end - 1]
-                elif piece:
-                    if open_clean >= 0:
-                        runs.append((open_clean, open_start, open_end, True))
-                        open_clean = -1
-                    runs.append((size, token_start, token_end, False))
-                    parts.append(piece)
-                    size += len(piece)
-                    last = piece[-1]
-        if index + 1 == count:
+                            open_clean = -1
+                        runs.append((size, token_start, token_end, False))
+                        parts.append(piece)
+                        size += len(piece)
+                        last = piece[-1]
+            position = start
+            start += len(token)
+            if name is None:
+                continue  # a comment or a declaration: dropped
+            # Each kind tests what only it needs: most tags are none of these, and add nothing.
+            kind = _KIND_BY_NAME.get(name)
+            if kind is None:
+                kind = _tag_kind(name)
+            if not kind:
+                continue
+            piece = ""
+            end = start
+            if kind == "drop":
+                if not text.startswith("</", position) and text[start - 2:start] != "/>":
+                    # The element's content is skipped, up to the end of its closing tag.
+                    end = _drop_until_close(text, name.lower(), start)
+                    piece = "\n"
+            elif kind == "li":
+                if not text.startswith("</", position):
+                    piece = "\n- "
+            elif kind == "block":
+                # <li><p>item</p>: the bullet keeps its item.
+                # (A bullet ends in a space: `last` rules most tags out without a method call.)
+                if last != " " or not parts[-1].endswith("\n- "):
+                    piece = "\n"
+            elif last not in " \n":
+                # Cells are separated whether or not the HTML closes them (<td>a<td>b).
+                piece = " "
+            if piece:
+                if open_clean >= 0:
+                    runs.append((open_clean, open_start, open_end, True))
+                    open_clean = -1
+                runs.append((size, position, end, False))
+                parts.append(piece)
+                size += len(piece)
+                last = piece[-1]
+            if end > start:
+                # Past the skipped content, step by step. Where a token ends right at its end
+                # (its closing tag, mostly) the split goes on from there; else the text after
+                # it is split anew, as the tokens there may differ from those of the whole text.
+                while start < end and (step := next(steps, None)) is not None:
+                    start += len(step[0]) + len(step[1])
+                if start != end:
+                    steps = _steps(_HTML_SPLIT.split(text[end:]))
+                    start = end
+                    break
+        else:
             break
-        name = pieces[index + 2]
-        position = start
-        start += len(pieces[index + 1])
-        index += 3
-        if name is None:
-            continue  # a comment or a declaration: dropped
-        # Each kind tests what only it needs: most tags are none of these, and add nothing.
-        kind = _KIND_BY_NAME.get(name)
-        if kind is None:
-            kind = _tag_kind(name)
-        if not kind:
-            continue
-        piece = ""
-        end = start
-        if kind == "drop":
-            if not text.startswith("</", position) and text[start - 2:start] != "/>":
-                # The element's content is skipped, up to the end of its closing tag.
-                end = _drop_until_close(text, name.lower(), start)
-                piece = "\n"
-        elif kind == "li":
-            if not text.startswith("</", position):
-                piece = "\n- "
-        elif kind == "block":
-            # <li><p>item</p>: the bullet keeps its item.
-            # (A bullet ends in a space: `last` rules most tags out without a method call.)
-            if last != " " or not parts[-1].endswith("\n- "):
-                piece = "\n"
-        elif last not in " \n":
-            # Cells are separated whether or not the HTML closes them (<td>a<td>b).
-            piece = " "
-        if piece:
-            if open_clean >= 0:
-                runs.append((open_clean, open_start, open_end, True))
-                open_clean = -1
-            runs.append((size, position, end, False))
-            parts.append(piece)
-            size += len(piece)
-            last = piece[-1]
-        if end > start:
-            # Past the skipped content. Where a token ends right at its end (its closing tag,
-            # mostly) the split goes on from there; else the text after it is split anew, as
-            # the tokens there may differ from those of the whole text.
-            while start < end and index + 1 < count:
-                start += len(pieces[index]) + len(pieces[index + 1])
-                index += 3
-            if start != end:
-                pieces = _HTML_SPLIT.split(text[end:])
-                count = len(pieces)
-                index, start = 0, end
     if open_clean >= 0:
         runs.append((open_clean, open_start, open_end, True))
     return CleanText("".join(parts), runs, len(text))
+
+
+def _steps(pieces: list[str | None]) -> Iterator[tuple[str, str, str | None]]:
+    """The pieces of an `_HTML_SPLIT` split three by three: (text, token, tag name), the last
+    step's token "" and name None."""
+    rest = iter(chain(pieces, ("", None)))
+    return zip(rest, rest, rest, strict=True)  # type: ignore[return-value]
 
 
 def _squeeze_spans(text: str) -> list[tuple[int, int]]:
@@ -589,7 +602,7 @@ def clean_text(text: str, *, email: bool = True) -> CleanText:
     kept: list[tuple[int, int]] | None = None  # None: all of `source`
     if "<" in text and looks_like_html(text):
         source = _html_pieces(text)
-        kept = _cut([(0, len(source.text))], _squeeze_spans(source.text))
+        kept = _outside(_squeeze_spans(source.text), len(source.text))
         text = _joined(source.text, kept)
     elif "&" in text and _ENTITY_HINT.search(text):
         source = _decode_entities(text)
@@ -613,8 +626,50 @@ def clean_text(text: str, *, email: bool = True) -> CleanText:
         kept = _cut([(0, len(text))] if kept is None else kept, [(MAX_CLEAN_CHARS, len(text))])
         text = _joined(source.text, kept)
     if text and (text[0].isspace() or text[-1].isspace()):
-        kept = _cut([(0, len(text))] if kept is None else kept, _edges(text))
-    return source if kept is None else source._keeping(kept)
+        kept = _stripped([(0, len(text))] if kept is None else kept, text)
+        text = text.strip()
+    return source if kept is None else source._keeping(kept, text)
+
+
+def _outside(spans: list[tuple[int, int]], length: int) -> list[tuple[int, int]]:
+    """The ranges of [0, length) outside the sorted, apart, non-empty `spans`: what `_cut`
+    leaves of [(0, length)], without its walk for cuts that overlap or cross pieces."""
+    kept: list[tuple[int, int]] = []
+    cursor = 0
+    for start, end in spans:
+        if start > cursor:
+            kept.append((cursor, start))
+        cursor = end
+    if cursor < length:
+        kept.append((cursor, length))
+    return kept
+
+
+def _stripped(kept: list[tuple[int, int]], text: str) -> list[tuple[int, int]]:
+    """`kept` (non-empty ranges whose pieces, joined, are `text`) less the whitespace that
+    opens and closes `text`: what `_cut` leaves of it less `_edges(text)`, taken off the first
+    and the last pieces."""
+    length = len(text)
+    lead = length - len(text.lstrip())
+    if lead == length:
+        return []
+    tail = length - len(text.rstrip())
+    kept = kept.copy()
+    while lead:
+        start, end = kept[0]
+        if end - start > lead:
+            kept[0] = (start + lead, end)
+            break
+        lead -= end - start
+        del kept[0]
+    while tail:
+        start, end = kept[-1]
+        if end - start > tail:
+            kept[-1] = (start, end - tail)
+            break
+        tail -= end - start
+        del kept[-1]
+    return kept
 
 
 def _cut(kept: list[tuple[int, int]],

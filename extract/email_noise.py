@@ -157,7 +157,10 @@ _SIGN_OFF_NEXT = re.compile("\n" + _SIGN_OFF.pattern.removeprefix("^"), re.MULTI
 _DASH_DASH = re.compile(r"^--[ \t]?$", re.MULTILINE)
 # The patterns `noise_ranges` collects every match of, in order, each with the words one of
 # which each of its matches holds (as `_REPLY_WORDS`; in the text as it is when the pattern
-# does not ignore case). Most notes hold none of a pattern's words, so it is not run.
+# does not ignore case). The words are not looked for before a pattern runs, as they once
+# were: it runs only at the lines that open as its matches do (`_openers`), and a text with
+# such a line nearly always holds one of its words too ("created", "the information"), so
+# the search through the whole text for each word cost more than the few runs it spared.
 _LINE_PATTERNS: tuple[tuple[re.Pattern[str], tuple[str, ...], bool], ...] = tuple(
     (pattern, words, bool(pattern.flags & re.IGNORECASE)) for pattern, words in (
     (_QUOTED_LINE, (">",)),
@@ -502,17 +505,13 @@ def noise_ranges(text: str) -> list[tuple[int, int]]:
         ranges.append((dash.start(), stop))
         stop = dash.start()
     lines: list[tuple[int, int]] | None = None  # `_opening_lines`, when a pattern runs
-    for pattern, words, ignore_case, bit in _LINE_RULES:
+    for pattern, _, _, bit in _LINE_RULES:
         if openers & bit:
-            haystack = folded if ignore_case else text
-            for word in words:
-                if word in haystack:
-                    if lines is None:
-                        # One line (most notes that get here): its start, for every pattern.
-                        lines = _opening_lines(folded) if "\n" in folded else [(0, -1)]
-                    starts = [start for start, bits in lines if bits & bit]
-                    ranges.extend(_line_spans(pattern, text, stop, starts))
-                    break
+            if lines is None:
+                # One line (most notes that get here): its start, for every pattern.
+                lines = _opening_lines(folded) if "\n" in folded else [(0, -1)]
+            starts = [start for start, bits in lines if bits & bit]
+            ranges.extend(_line_spans(pattern, text, stop, starts))
     signature = _signature_start(text, stop, ranges) if openers & _SIGN_OFF_BIT else None
     if signature is None and "\n\n" in folded:
         signature = _name_block_start(text, len(text[:stop].rstrip()), ranges)

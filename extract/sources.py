@@ -50,7 +50,7 @@ class Source(NamedTuple):
 # costs about 65 ns in Python 3.11 (a descriptor call), a global about 7.
 _SYSTEM, _CONTACT = AuthorRole.SYSTEM, AuthorRole.CONTACT
 _DESCRIPTION_NOTE, _CUSTOMER_REPLY = NoteKind.DESCRIPTION, NoteKind.CUSTOMER_REPLY
-_IN_SYSTEM, _IN_DESCRIPTION = Context.SYSTEM, Context.DESCRIPTION
+_IN_SYSTEM, _IN_DESCRIPTION, _IN_TITLE = Context.SYSTEM, Context.DESCRIPTION, Context.TITLE
 _IN_CUSTOMER, _IN_TECHNICIAN = Context.CUSTOMER, Context.TECHNICIAN
 
 
@@ -65,6 +65,10 @@ def _context(kind: NoteKind, role: AuthorRole) -> Context:
 
 
 _CREATED_AT = attrgetter("created_at")
+# A `Source` built from all its fields at once (defaults too: they are the constructor's): the
+# named tuple's own constructor is a Python function around this same call (about 0.17
+# against 0.08 us), and a ticket has some seven.
+_new_source = tuple.__new__
 
 
 def is_suggestion(clean_text_: str) -> bool:
@@ -75,30 +79,35 @@ def is_suggestion(clean_text_: str) -> bool:
 
 def ticket_sources(ticket: Ticket) -> list[Source]:
     """Title, description and notes (oldest first) of `ticket`, cleaned. Never empty."""
-    sources = [Source("title", None, Context.TITLE, ticket.title,
-                      clean_text(ticket.title, email=False), ticket.created_at)]
+    created_at = ticket.created_at
+    sources = [_new_source(Source, ("title", None, _IN_TITLE, ticket.title,
+                                    clean_text(ticket.title, email=False), created_at, None, None))]
     # "not text or text.isspace()" is "not text.strip()" without copying the text.
-    if ticket.description and not ticket.description.isspace():
-        clean = clean_text(ticket.description)
-        sources.append(Source("description", None, Context.DESCRIPTION, ticket.description, clean,
-                              ticket.created_at))
+    description = ticket.description
+    if description and not description.isspace():
+        sources.append(_new_source(Source, ("description", None, _IN_DESCRIPTION, description,
+                                            clean_text(description), created_at, None, None)))
     # Normalised texts of sources[1:counted] (description and notes kept so far): only a
     # description-kind note is compared with them, so they are normalised when one comes.
     seen: set[str] = set()
     counted = 1
     # Oldest first; the sort is stable, so notes written at the same time keep their order.
     for note in sorted(ticket.notes, key=_CREATED_AT):
-        if not note.text or note.text.isspace():
+        text = note.text
+        if not text or text.isspace():
             continue
-        clean = clean_text(note.text)
-        if is_suggestion(clean.text):
+        clean = clean_text(text)
+        # `is_suggestion`, without its left strip: a cleaned text never starts with whitespace.
+        if clean.text.startswith(SUGGESTION_HEADER):
             continue
-        if note.kind is _DESCRIPTION_NOTE:
+        kind = note.kind
+        if kind is _DESCRIPTION_NOTE:
             # A note that repeats the description (or an earlier note) adds nothing.
             seen.update(normalise(source.clean.text) for source in sources[counted:])
             counted = len(sources)
             if normalise(clean.text) in seen:
                 continue
-        sources.append(Source("note", note.external_id, _context(note.kind, note.author_role),
-                              note.text, clean, note.created_at, note.author, note.kind))
+        sources.append(_new_source(Source, (
+            "note", note.external_id, _context(kind, note.author_role), text, clean,
+            note.created_at, note.author, kind)))
     return sources
