@@ -389,8 +389,10 @@ _RULES: tuple[_Rule, ...] = (
     # slash ahead of it, so would fail the path check too) and the check stops at that slash.
     _rule("password", r"\b(?:root|admin|administrator|sa|ubnt|pi)/"
                       rf"(?P<value>{_NOT_MARKER}[^\s/\"<]++)(?![^\s<]*?/)", _strong,
-          needs=[["/"]], gate=_has(r"/(?:(?<=root/)|(?<=admin/)|(?<=administrator/)|(?<=sa/)"
-                                   r"|(?<=ubnt/)|(?<=pi/))"),
+          # The first look-behind, the last letters of the names, turns most slashes of a
+          # note (URLs, dates, "and/or") away with one test instead of six.
+          needs=[["/"]], gate=_has(r"/(?<=[tnrai]/)(?:(?<=root/)|(?<=admin/)"
+                                   r"|(?<=administrator/)|(?<=sa/)|(?<=ubnt/)|(?<=pi/))"),
           starts=["root/", "admin/", "administrator/", "sa/", "ubnt/", "pi/"]),
     # "| PRN-2F | local admin | x |": a table row with an account column then a secret
     _rule("password", r"\|[ \t]*(?:(?:local|domain)[ \t]+)?(?:admin|administrator|root|password|pw)"
@@ -466,9 +468,17 @@ _START_SPACING = 32
 
 def _start_places(starts: tuple[str, ...], folded: str, limit: int = _MAX_STARTS
                   ) -> list[int] | None:
-    """Where in `folded` one of `starts` stands, in order; None past `limit` places."""
+    """Where in `folded` one of `starts` stands, in order (a place twice when two words stand
+    there); None past `limit` places. Words that share a regex (`_place_finders`) are found
+    with it, the others one place at a time."""
     places: list[int] = []
-    for word in starts:
+    finders, alone = _place_finders(starts)
+    for finditer in finders:
+        for found in finditer(folded):
+            places.append(found.start())
+            if len(places) > limit:
+                return None
+    for word in alone:
         place = folded.find(word)
         while place >= 0:
             places.append(place)
@@ -477,6 +487,36 @@ def _start_places(starts: tuple[str, ...], folded: str, limit: int = _MAX_STARTS
             place = folded.find(word, place + 1)
     places.sort()
     return places
+
+
+@functools.lru_cache(maxsize=64)
+def _place_finders(starts: tuple[str, ...]
+                   ) -> tuple[tuple[Callable[[str], Iterator[re.Match[str]]], ...],
+                              tuple[str, ...]]:
+    """`finditer`s that together give every place of some of `starts` once, and the words
+    left to `str.find`. Bounded: keyed on a rule's start words.
+
+    Start words sharing their first character ("pass", "pw", "pswd", "p/w") are found by one
+    regex, one scan instead of one `str.find` a word (1.5 against 4.7 us on a ticket of 1,600
+    characters; a word alone is found as fast by `str.find`). `finditer` only reports matches
+    that do not overlap, so a group holds words none of which starts another (two words at
+    one place are two places) and none of which holds the group's first character past its
+    start: no place of a word then starts inside a match of another.
+    """
+    groups: list[list[str]] = []
+    for word in starts:
+        for group in groups:
+            first = group[0][0]
+            if word[0] == first and first not in word[1:] and not any(
+                    first in other[1:] or other.startswith(word) or word.startswith(other)
+                    for other in group):
+                group.append(word)
+                break
+        else:
+            groups.append([word])
+    finders = tuple(re.compile("|".join(re.escape(word) for word in group)).finditer
+                    for group in groups if len(group) > 1)
+    return finders, tuple(word for group in groups if len(group) == 1 for word in group)
 
 
 def _search(rule: _Rule, pattern: re.Pattern[str], text: str, folded: str | None,
