@@ -231,8 +231,22 @@ def _parts(analysis: Analysis) -> list[tuple[str, numpy.ndarray]]:
     return [(s.clean.text, w) for s, w in zip(analysis.sources, analysis.words, strict=True)]
 
 
+# `_vote_keys` by the votes' text: a rule category and product categories, a bounded
+# vocabulary (about a hundred distinct texts on the bench corpus)
+_VOTES: dict[str, tuple[int, ...]] = {}
+_VOTES_LIMIT = 1 << 12
+
+
 def _vote_keys(votes: str) -> tuple[int, ...]:
-    return tuple(map(key, votes.split()))
+    """The vote column's keys of a `category_row`'s votes, one shared tuple per distinct votes
+    text: the tokens block's `Block.scores` knows its rows by identity, so a fresh tuple per
+    ticket would miss its cache every batch (and fill it with tuples never seen again)."""
+    found = _VOTES.get(votes)
+    if found is None:
+        if len(_VOTES) > _VOTES_LIMIT:
+            _VOTES.clear()
+        found = _VOTES[votes] = tuple(map(key, votes.split()))
+    return found
 
 
 def category_columns(rows: Sequence[CategoryRow], analyses: Sequence[Analysis | None]
