@@ -29,7 +29,7 @@ from extract.outcome import (
     may_read_as_workaround,
     note_outcome_words,
 )
-from extract.patterns import MAX_CACHED_TOKEN, trie_alternation
+from extract.patterns import MAX_CACHED_TOKEN, TokenGates, required_literals, trie_alternation
 from extract.redact import MARKER_PATTERN
 from extract.roles import Context, Role, normalise
 from extract.sources import Source
@@ -271,20 +271,51 @@ def _texts(values: dict[str, list[_Evidence]] | None) -> list[_Text]:
 _HOST_HINT = re.compile(
     r"[\d.\\](?:(?<=[a-z]\d)|(?<=[a-z]-\d)|(?<=[a-z0-9]\.)[a-z]{2}|(?<=\\)\\)[^ \n\t]*",
     re.IGNORECASE)
-# The same for ASCII text, where \d is [0-9] and IGNORECASE's [a-z] is [a-zA-Z] (the non-ASCII
-# letters it also takes, such as the Kelvin sign, cannot occur): a class of plain ASCII
-# characters is tested about three times faster than the Unicode digit category.
-_ASCII_HOST_HINT = re.compile(r"[0-9.\\](?:(?<=[a-zA-Z][0-9])|(?<=[a-zA-Z]-[0-9])"
-                              r"|(?<=[a-zA-Z0-9]\.)[a-zA-Z]{2}|(?<=\\)\\)[^ \n\t]*")
+# On ASCII text the hints are looked for in a copy of its classes (`_HINT_CLASSES`: a letter
+# is "a", a digit "0", a break a space; ".", "-" and "\" stay, anything else is "#"), one kind
+# of hint at a time, each pattern opening with a literal: `re` then skips ahead to the next "0",
+# ".aa" or "\\" in a tight loop, where the one class of `_HOST_HINT`'s first character costs a
+# test per character of the text (about seven nanoseconds a character: most of the hint scan).
+_HINT_CLASSES = bytes(
+    ord("a") if chr(byte).isascii() and chr(byte).isalpha()
+    else ord("0") if chr(byte) in "0123456789"
+    else byte if chr(byte) in ".-\\"
+    else ord(" ") if chr(byte) in " \n\t"
+    else ord("#")
+    for byte in range(256))
+_DIGIT_HINT = re.compile(rb"0(?:(?<=a0)|(?<=a-0))")  # a digit after a letter, or a letter and "-"
+_DOT_HINT = re.compile(rb"\.aa(?<=[a0]\.aa)")  # a letter or digit, a dot and two letters
+_UNC_HINT = re.compile(rb"\\\\")  # two backslashes: the hint is the second
 
 
 def _host_chunks(text: str) -> list[tuple[int, int]]:
     """Spans of `text` that may hold a host, each starting and ending at whitespace (or the
     text's ends), in order, not overlapping."""
+    if not text.isascii():
+        return _hinted_chunks(text)
+    classes = text.encode().translate(_HINT_CLASSES)
+    # Every hint, or at least the first of each chunk (a run of backslashes may hide a later
+    # one, inside the same chunk), in order.
+    hints = [match.start() for match in _DIGIT_HINT.finditer(classes)]
+    hints += [match.start() for match in _DOT_HINT.finditer(classes)]
+    hints += [match.start() + 1 for match in _UNC_HINT.finditer(classes)]
+    hints.sort()
     chunks: list[tuple[int, int]] = []
     end = 0
-    hints = _ASCII_HOST_HINT if text.isascii() else _HOST_HINT
-    for hint in hints.finditer(text):
+    for at in hints:
+        if at >= end:  # not inside the last chunk
+            start = max(classes.rfind(b" ", end, at), end - 1) + 1
+            stop = classes.find(b" ", at)
+            end = len(classes) if stop < 0 else stop
+            chunks.append((start, end))
+    return chunks
+
+
+def _hinted_chunks(text: str) -> list[tuple[int, int]]:
+    """`_host_chunks` of any text, from `_HOST_HINT`'s matches."""
+    chunks: list[tuple[int, int]] = []
+    end = 0
+    for hint in _HOST_HINT.finditer(text):
         at = hint.start()
         # The last break before the hint is at or after the previous chunk's end (itself a
         # break): looking back no further keeps a long text with many chunks linear.
@@ -462,6 +493,17 @@ _SCOPE_CUES = (
 )
 _SCOPE = re.compile(_SCOPE_CUES)
 _SCOPE_ANY_CASE = re.compile(_SCOPE_CUES, re.IGNORECASE)
+# Every cue holds one of the literals `required_literals` reads from `_SCOPE_CUES` (87 of them:
+# "typo", "user error", "service outage", "one-time issue", ...), its spaces standing for the
+# whitespace there. One token gate per literal (`TokenGates`): on lowercase ASCII text, a text
+# whose gates are all shut holds none of them, so no cue. It asks for every word of a literal,
+# where the `_SCOPE_GATE` look asks for one ("error", "their", "drive", "action" open it):
+# on the bench corpus a ticket's parts open it about a third as often (11% of the tickets
+# against 29%), and each open ticket costs a look at every part.
+_SCOPE_LITERALS = required_literals(_SCOPE_CUES, single_spaced=True)
+assert _SCOPE_LITERALS is not None
+_SCOPE_LITERAL_GATES = TokenGates(re.escape(literal).replace(r"\ ", r"\s+")
+                                  for literal in sorted(_SCOPE_LITERALS))
 # Gates: every match of the pattern contains one of these; a text with none is not scanned
 # (`in` tests are many times cheaper than a scan by a large alternation). Checked against the
 # patterns by tests/extract/test_assemble_applicability.py.
@@ -615,10 +657,12 @@ def _scope(parts: Sequence[tuple[str, Segment]],
     found: dict[str, list[_Text]] = {"one_off": [], "environment": []}
     texts = [segment.source.clean.text[segment.start:segment.end] for _, segment in parts]
     # Most tickets' parts hold no cue: one look at them all, joined by newlines (no token and
-    # no spaced literal spans two texts), before a look at each.
+    # no spaced literal spans two texts), before a look at each. (An ASCII lowered text is as
+    # long as its text: only "\u0130" lowers to two characters, one of them not ASCII.)
     joined = "\n".join(texts)
     lowered = joined.lower()
-    may_cue = len(lowered) != len(joined) or _scope_gate_open(lowered)
+    may_cue = (_SCOPE_LITERAL_GATES.mask(lowered) != 0 if lowered.isascii()
+               else len(lowered) != len(joined) or _scope_gate_open(lowered))
     for (what, segment), text in zip(parts, texts, strict=True):
         for start, end, group in _scope_cues(text) if may_cue else ():
             kind = group or "environment"
@@ -669,15 +713,16 @@ def _scope_gate_open(lowered: str) -> bool:
 
 
 def _scope_cues(text: str) -> list[_Cue]:
-    """`_lowered_matches` of `_SCOPE` in one text, as (start, end, group) tuples. The gate (a
-    `_SCOPE_GATE` literal in the lowered text) is read from the text's tokens: a few
-    dictionary lookups, where a scan of the literals' alternation cost a step per character
-    (measured on the bench corpus: 2.9 against 5.7 us a ticket)."""
+    """`_lowered_matches` of `_SCOPE` in one text, as (start, end, group) tuples. The gate is
+    read from the text's tokens (a few dictionary lookups, where a scan of the literals'
+    alternation cost a step per character): on ASCII text, `_SCOPE_LITERAL_GATES`, which lets
+    fewer texts through to the search; on other text, a `_SCOPE_GATE` literal in a token."""
     lowered = text.lower()
     if len(lowered) != len(text):
         return [(match.start(), match.end(), match.lastgroup)
                 for match in _SCOPE_ANY_CASE.finditer(text)]
-    if not _scope_gate_open(lowered):
+    if not (_SCOPE_LITERAL_GATES.mask(lowered) if lowered.isascii()
+            else _scope_gate_open(lowered)):
         return []
     return [(match.start(), match.end(), match.lastgroup) for match in _SCOPE.finditer(lowered)]
 
