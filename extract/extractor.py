@@ -41,7 +41,7 @@ __all__ = ["EXTRACTOR_VERSION", "Extractor"]
 
 log = logging.getLogger(__name__)
 
-EXTRACTOR_VERSION = "0.3.1"
+EXTRACTOR_VERSION = "0.3.2"
 
 
 @contextmanager

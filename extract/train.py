@@ -5,6 +5,14 @@ their figures on the dev split, and writes the artefacts and their manifest to
 ``extract/models/``. Training is deterministic: the same data and library give the same models.
 The test split is never read here.
 
+The same models on any machine, too: OpenBLAS picks its kernels by CPU (AVX-512 machines get
+other ones than AVX2 machines) and splits long dot products over as many threads as there are
+cores, and either changes the last bits of the sums L-BFGS steers by, so the fitted weights
+(measured: role probabilities moved by up to 3% relative between two machines). On Linux x86-64
+with AVX2, ``python -m extract.train`` restarts itself with OpenBLAS pinned to its Haswell
+(AVX2) kernels and one thread (`PINNED_BLAS`), what the shipped artefacts were built with; the
+manifest records whether a training run was pinned. Elsewhere it trains unpinned and says so.
+
 Units are the extractor's own: each labelled ticket is segmented and read by the rules exactly
 as at inference, and a segment takes the role of the gold sentence it overlaps (by at least half
 of the shorter of the two, the rule `extract.evaluate` scores with), else "other".
@@ -16,6 +24,9 @@ import argparse
 import hashlib
 import json
 import logging
+import os
+import platform
+import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -174,6 +185,11 @@ def report(roles: Bundle, category: Bundle, dev: Examples) -> dict[str, float]:
     return figures
 
 
+# OpenBLAS settings every training run should have for the same bits on any machine (see the
+# module's docstring): the AVX2 kernels, which every x86-64 CPU since 2013 runs, and one thread.
+PINNED_BLAS = {"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_NUM_THREADS": "1"}
+
+
 def train(folder: Path = MODELS, data: Path = LABELLED) -> dict[str, float]:
     """Fit both models on train, write them to `folder`, return their dev figures."""
     loaded = load_labelled(data)
@@ -190,10 +206,33 @@ def train(folder: Path = MODELS, data: Path = LABELLED) -> dict[str, float]:
                            "classes": [str(c) for c in bundle.classifier.classes_]}
     manifest = {"format_version": FORMAT_VERSION, "sklearn_version": sklearn.__version__,
                 "training_data_sha256": data_sha256(data), "split": "train",
+                "blas": "pinned: " + ", ".join(f"{key}={value}" for key, value
+                                               in sorted(PINNED_BLAS.items()))
+                if blas_pinned() else "unpinned",
                 "examples": dict(Counter(train_set.roles)), "artefacts": artefacts}
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n",
                                    encoding="utf-8")
     return report(bundles["roles"], bundles["category"], dev_set)
+
+
+def can_pin_blas(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether this machine can run OpenBLAS's Haswell kernels: Linux on x86-64 with AVX2 and
+    FMA (forcing kernels the CPU lacks would crash on an illegal instruction)."""
+    if sys.platform != "linux" or platform.machine() not in ("x86_64", "AMD64"):
+        return False
+    try:
+        flags = next((line.split(":", 1)[1].split() for line in
+                      cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines()
+                      if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return "avx2" in flags and "fma" in flags
+
+
+def blas_pinned() -> bool:
+    """Whether this process runs with OpenBLAS pinned as `PINNED_BLAS` says (read at start-up:
+    OpenBLAS takes its settings when numpy and scipy load it)."""
+    return all(os.environ.get(key) == value for key, value in PINNED_BLAS.items())
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -202,6 +241,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=MODELS, help="artefact folder")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if not blas_pinned():
+        if argv is None and can_pin_blas():
+            # numpy and scipy have loaded OpenBLAS already: only a fresh process takes the pin
+            os.execve(sys.executable,  # noqa: S606 - this same command, pinned
+                      [sys.executable, "-m", "extract.train", *sys.argv[1:]],
+                      os.environ | PINNED_BLAS)
+        log.warning("training with OpenBLAS unpinned (%s): the models may differ in their last "
+                    "digits from the shipped ones", "called in-process" if argv is not None
+                    else "this CPU cannot run the pinned kernels")
     for name, value in train(args.out).items():
         print(f"dev {name:<32} {value:.3f}")
 

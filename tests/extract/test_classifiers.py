@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import platform
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,7 +29,7 @@ from extract.classifiers import (
 )
 from extract.labelled import ROLES
 from extract.nlp import build_nlp
-from extract.train import data_sha256, rule_analysis, train
+from extract.train import PINNED_BLAS, can_pin_blas, data_sha256, rule_analysis
 from records import AuthorRole, ExtractionError, Note, NoteKind, Ticket
 
 TicketMaker = Callable[..., Ticket]
@@ -35,9 +38,16 @@ NoteMaker = Callable[..., Note]
 
 @pytest.fixture(scope="module")
 def retrained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The artefacts `python -m extract.train` writes, built afresh into a temporary folder."""
+    """The artefacts `python -m extract.train` writes, built afresh into a temporary folder by
+    the command itself: in its own process, which pins OpenBLAS as the shipped ones were."""
+    if not can_pin_blas():
+        pytest.skip("OpenBLAS cannot be pinned to the kernels the shipped models were trained "
+                    "with here (needs Linux on x86-64 with AVX2): retrained weights may differ "
+                    "from them in their last digits")
     folder = tmp_path_factory.mktemp("models")
-    train(folder)
+    subprocess.run([sys.executable, "-m", "extract.train", "--out", str(folder)],  # noqa: S603
+                   check=True,
+                   capture_output=True, cwd=Path(__file__).resolve().parents[2], timeout=600)
     return folder
 
 
@@ -94,7 +104,7 @@ def test_extractor_uses_the_model_for_steps_and_verification(
     assert resolution.verification is not None
     assert resolution.verification.text == "user confirmed it works now"
     assert resolution.category == "email"
-    assert resolution.extractor_version == "0.3.1"
+    assert resolution.extractor_version == "0.3.2"
 
 
 def test_retraining_reproduces_the_shipped_models(
@@ -116,8 +126,22 @@ def test_retraining_reproduces_the_shipped_models(
     assert load_bundle("category", retrained).probabilities(columns) == \
         load_bundle("category").probabilities(columns), "artefacts are stale: run extract.train"
     assert _roles(fixed, retrained) == _roles(fixed)
-    assert json.loads((retrained / "manifest.json").read_text())["training_data_sha256"] == \
-        read_manifest(MODELS)["training_data_sha256"]
+    fresh_manifest = json.loads((retrained / "manifest.json").read_text())
+    assert fresh_manifest["training_data_sha256"] == read_manifest(MODELS)["training_data_sha256"]
+    # byte for byte: the same weights, not only the same decisions on one ticket
+    assert fresh_manifest["artefacts"] == read_manifest(MODELS)["artefacts"]
+    assert fresh_manifest["blas"] == read_manifest(MODELS)["blas"] != "unpinned"
+
+
+def test_blas_pin_needs_avx2_on_linux_x86(tmp_path: Path) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor : 0\nflags : fpu sse2 avx fma\n")
+    assert not can_pin_blas(cpuinfo)  # AVX without AVX2: the Haswell kernels would crash
+    cpuinfo.write_text("processor : 0\nflags : fpu sse2 avx avx2 fma\n")
+    assert can_pin_blas(cpuinfo) == (sys.platform == "linux"
+                                     and platform.machine() in ("x86_64", "AMD64"))
+    assert not can_pin_blas(tmp_path / "missing")
+    assert PINNED_BLAS == {"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_NUM_THREADS": "1"}
 
 
 def test_tampered_artefact_is_refused(copied: Path) -> None:
