@@ -29,12 +29,16 @@ from typing import Any, Literal
 
 import numpy
 from scipy import sparse
-from scipy.sparse import _sparsetools
 from spacy.attrs import IDX, IS_SPACE, LOWER
 from spacy.strings import StringStore, hash_string
 from spacy.tokens import Doc
 
 from extract.segment import TOKEN_COLUMNS, token_table
+
+try:  # scipy's compiled sparse kernels: a private module, so the public operators stand in
+    from scipy.sparse import _sparsetools  # (the same sums, slower) if a release moves it
+except ImportError:  # pragma: no cover - depends on the installed scipy
+    _sparsetools = None
 
 __all__ = ["EMPTY", "BatchWords", "Block", "WordRows", "doc_words", "key", "text_words"]
 
@@ -322,6 +326,8 @@ def _product(left: sparse.csr_matrix, right: sparse.csr_matrix) -> sparse.csr_ma
     time. The entries are at most the sum of the lengths of the right rows that left's entries
     pick (each such row's entries once, duplicates within a result row merged): allocated to
     that bound and trimmed, a gather and a sum."""
+    if _sparsetools is None:  # pragma: no cover - depends on the installed scipy
+        return left @ right
     rows, width = left.shape[0], right.shape[1]
     bound = int(numpy.diff(right.indptr)[left.indices].sum())
     index = (numpy.int32 if max(bound, rows, width, left.shape[1]) < numpy.iinfo(numpy.int32).max
@@ -362,6 +368,8 @@ def _counts(rows: numpy.ndarray, columns: numpy.ndarray,
 def _sum(left: sparse.csr_matrix, right: sparse.csr_matrix) -> sparse.csr_matrix:
     """``left + right`` by scipy's own kernel (`csr_plus_csr`, which itself picks its merge of
     canonical matrices or its general form), without the checks and conversions around it."""
+    if _sparsetools is None:  # pragma: no cover - depends on the installed scipy
+        return left + right
     size = left.nnz + right.nnz
     index = numpy.int32 if size < numpy.iinfo(numpy.int32).max else numpy.int64
     indptr = numpy.empty(left.shape[0] + 1, dtype=index)
@@ -711,9 +719,13 @@ class Block:
         # matrix-vector kernel, by a vector of ones: faster than a weighted bincount, and the
         # same sums; called directly, with no matrix of the squares built around it).
         numpy.multiply(data, data, out=values)
-        norms = numpy.zeros(matrix.shape[0])
-        _sparsetools.csr_matvec(matrix.shape[0], matrix.shape[1], matrix.indptr, matrix.indices,
-                                values, numpy.ones(matrix.shape[1]), norms)
+        if _sparsetools is None:  # pragma: no cover - depends on the installed scipy
+            norms = sparse.csr_matrix((values, matrix.indices, matrix.indptr),
+                                      shape=matrix.shape) @ numpy.ones(matrix.shape[1])
+        else:
+            norms = numpy.zeros(matrix.shape[0])
+            _sparsetools.csr_matvec(matrix.shape[0], matrix.shape[1], matrix.indptr,
+                                    matrix.indices, values, numpy.ones(matrix.shape[1]), norms)
         numpy.sqrt(norms, out=norms)
         norms[norms == 0] = 1.0
         # Each entry divided by its row's norm, the norms laid out entry by entry in the scratch

@@ -125,3 +125,14 @@ def test_real_word_products_are_scipys(batches: list[tuple[Block, Any, Any]]) ->
             _same(features._sum(product, pairs), product + pairs)
         checked += 1
     assert checked >= 8
+
+
+def test_without_scipys_private_kernels_the_transform_is_the_same(
+        batches: list[tuple[Block, Any, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """`scipy.sparse._sparsetools` is private: if a scipy release moved it, the public operators
+    stand in, and every block of every real batch must then give the very same matrix."""
+    assert features._sparsetools is not None  # this scipy has them: the fast path ran above
+    fast = [block.transform(rows, strings) for block, rows, strings in batches]
+    monkeypatch.setattr(features, "_sparsetools", None)
+    for (block, rows, strings), expected in zip(batches, fast, strict=True):
+        _same(block.transform(rows, strings), expected)
