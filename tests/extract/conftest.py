@@ -11,6 +11,7 @@ import pytest
 from connectors.sandbox.corpus import load_corpus
 from extract import Extractor
 from extract.analysis import Analysis, analyse
+from extract.features import Block
 from extract.labelled import load_labelled
 from extract.segment import with_text
 from extract.sources import ticket_sources
@@ -37,6 +38,26 @@ def corpus_analyses(extractor: Extractor) -> tuple[Analysis, ...]:
         docs = [nlp(with_text(nlp.make_doc(s.clean.text), s.clean.text)) for s in sources]
         found.append(analyse(sources, docs))
     return tuple(found)
+
+
+@pytest.fixture(scope="session")
+def batches() -> list[tuple[Block, Any, Any]]:
+    """The role and category models' text columns of real batches, as the extractor reads them:
+    what each `Block.transform` call of extracting 200 corpus tickets received."""
+    extractor = Extractor(batch_size=64)
+    found: list[tuple[Block, Any, Any]] = []
+    original = Block.transform
+
+    def keep(block: Block, rows: Any, strings: Any, memo: Any = None) -> Any:
+        found.append((block, rows, strings))
+        return original(block, rows, strings, memo)
+
+    Block.transform = keep  # type: ignore[method-assign]
+    try:
+        list(extractor.extract_many(load_corpus()[:200]))
+    finally:
+        Block.transform = original  # type: ignore[method-assign]
+    return found
 
 
 @pytest.fixture

@@ -8,14 +8,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import sparse
 
-from connectors.sandbox.corpus import load_corpus
 from extract import features
-from extract.extractor import Extractor
 from extract.features import Block, _Words
 
 
@@ -56,25 +53,6 @@ def _same(found: sparse.csr_matrix, expected: sparse.csr_matrix) -> None:
     assert found.indptr.tobytes() == expected.indptr.tobytes()
     assert found.indices.tobytes() == expected.indices.tobytes()
     assert found.data.tobytes() == expected.data.tobytes()
-
-
-@pytest.fixture(scope="module")
-def batches() -> list[tuple[Block, Any, Any]]:
-    """The role and category models' text columns of real batches, as the extractor reads them."""
-    extractor = Extractor(batch_size=64)
-    found: list[tuple[Block, Any, Any]] = []
-    original = Block.transform
-
-    def keep(block: Block, rows: Any, strings: Any, memo: Any = None) -> Any:
-        found.append((block, rows, strings))
-        return original(block, rows, strings, memo)
-
-    Block.transform = keep  # type: ignore[method-assign]
-    try:
-        list(extractor.extract_many(load_corpus()[:200]))
-    finally:
-        Block.transform = original  # type: ignore[method-assign]
-    return found
 
 
 def test_real_batches_weigh_as_before(batches: list[tuple[Block, Any, Any]]) -> None:

@@ -14,9 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import sparse
 
-from connectors.sandbox.corpus import load_corpus
 from extract import features
-from extract.extractor import Extractor
 from extract.features import Block, _Words
 
 
@@ -82,25 +80,6 @@ def test_counts_are_the_coo_matrix(pairs: list[tuple[int, int]]) -> None:
     rows = numpy.asarray([row for row, _ in pairs], dtype=numpy.int64)
     columns = numpy.asarray([column for _, column in pairs], dtype=numpy.int64)
     _same(features._counts(rows, columns, (8, 10)), _reference_counts(rows, columns, (8, 10)))
-
-
-@pytest.fixture(scope="module")
-def batches() -> list[tuple[Block, Any, Any]]:
-    """The role and category models' text columns of real batches, as the extractor reads them."""
-    extractor = Extractor(batch_size=64)
-    found: list[tuple[Block, Any, Any]] = []
-    original = Block.transform
-
-    def keep(block: Block, rows: Any, strings: Any, memo: Any = None) -> Any:
-        found.append((block, rows, strings))
-        return original(block, rows, strings, memo)
-
-    Block.transform = keep  # type: ignore[method-assign]
-    try:
-        list(extractor.extract_many(load_corpus()[:200]))
-    finally:
-        Block.transform = original  # type: ignore[method-assign]
-    return found
 
 
 def test_real_word_products_are_scipys(batches: list[tuple[Block, Any, Any]]) -> None:
